@@ -1,0 +1,3 @@
+"""seedctl: declarative plan/apply for Azure Backup offline seeding."""
+
+__version__ = "0.1.0"
