@@ -1,0 +1,159 @@
+"""Is this the drive the spec names, and is it safe to write? Observed before a single byte is written.
+
+`inspect_drive` observes (never raises for a drive that is not attached: `plan` runs on CI runners
+without drives and must say "not attached here", never "empty"). `check_safe_to_write` turns the
+observation into a refusal naming the drive and the reason, or returns it when writing is safe.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seedctl.drives.devices import DeviceProbe, normalise_serial, probe_for_platform
+from seedctl.drives.journal import JournalError, read_journal
+from seedctl.drives.layout import IGNORABLE_ROOT_ENTRIES
+from seedctl.drives.simulated import create_simulated_drive, read_simulated, used_bytes
+from seedctl.errors import DriveError
+
+__all__ = ["DriveObservation", "inspect_drive", "check_safe_to_write", "create_simulated_drive"]
+
+EMPTY, OURS, FOREIGN, UNKNOWN = "empty", "ours", "foreign", "unknown"
+
+
+@dataclass(frozen=True)
+class DriveObservation:
+    mount_point: str
+    expected_serial: str
+    attached: bool  # the path exists and is a mount point (or an allowed simulated drive)
+    is_simulated: bool = False
+    is_loop: bool = False  # a loop device (test images): accepted only where simulated drives are
+    serial: str | None = None  # observed; None when it cannot be read
+    capacity: int | None = None
+    free_bytes: int | None = None
+    content: str = UNKNOWN  # "empty" | "ours" | "foreign" | "unknown" (not attached / unreadable)
+    owner_id: str | None = None  # when content == "ours": the spec the journal belongs to
+    journal_serial: str | None = None  # when content == "ours": the serial the journal was written for
+    foreign_entries: tuple[str, ...] = ()  # a few of the entries that make it foreign
+    device: str | None = None
+    fs_type: str | None = None
+    read_only: bool = False
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def serial_matches(self) -> bool:
+        return self.serial is not None and self.serial == normalise_serial(self.expected_serial)
+
+    def describe(self) -> str:
+        return f"drive {self.expected_serial} at {self.mount_point}"
+
+
+def _content(mount: Path) -> tuple[str, str | None, str | None, tuple[str, ...], list[str]]:
+    problems: list[str] = []
+    try:
+        state = read_journal(mount)
+    except JournalError as exc:
+        return UNKNOWN, None, None, (), [str(exc)]
+    if state is not None:
+        return OURS, state.owner_id, state.serial, (), problems
+    try:
+        names = sorted(e.name for e in os.scandir(mount) if e.name not in IGNORABLE_ROOT_ENTRIES)
+    except OSError as exc:
+        return UNKNOWN, None, None, (), [f"cannot list {mount}: {exc.strerror or exc}"]
+    if not names:
+        return EMPTY, None, None, (), problems
+    return FOREIGN, None, None, tuple(names[:5]), problems
+
+
+def inspect_drive(mount_point: Path, expected_serial: str, *, allow_simulated: bool,
+                  probe: DeviceProbe | None = None) -> DriveObservation:
+    """Observe the drive at `mount_point` without writing anything. Never raises for absence."""
+    mount = Path(mount_point)
+    base = {"mount_point": str(mount), "expected_serial": expected_serial}
+    if not mount.is_dir():
+        return DriveObservation(**base, attached=False, problems=(f"{mount} does not exist here: not attached",))
+    try:
+        sim = read_simulated(mount)
+    except DriveError as exc:
+        return DriveObservation(**base, attached=False, problems=(str(exc),))
+    if sim is not None:
+        content, owner, jserial, foreign, problems = _content(mount)
+        if not allow_simulated:
+            problems.insert(0, f"{mount} is a simulated (sandbox) drive; only a spec with cloud: sandbox may use it")
+        used = used_bytes(mount)
+        return DriveObservation(**base, attached=allow_simulated, is_simulated=True, serial=sim.serial,
+                                capacity=sim.capacity, free_bytes=max(0, sim.capacity - used), content=content,
+                                owner_id=owner, journal_serial=jserial, foreign_entries=foreign,
+                                problems=tuple(problems))
+    info = (probe or probe_for_platform()).describe(mount)
+    if not info.is_mount:
+        return DriveObservation(**base, attached=False, problems=(
+            f"{mount} exists but is not a mount point: no drive is attached there",))
+    problems = []
+    if info.is_loop and not allow_simulated:
+        problems.append(f"{mount} is a loop device ({info.device}); only a spec with cloud: sandbox may use it")
+    if info.serial is None:
+        problems.append(f"cannot read the serial number of {info.device or mount}")
+    usage = shutil.disk_usage(mount)
+    content, owner, jserial, foreign, more = _content(mount)
+    problems.extend(more)
+    return DriveObservation(**base, attached=True, is_loop=info.is_loop, serial=info.serial, capacity=usage.total,
+                            free_bytes=usage.free, content=content, owner_id=owner, journal_serial=jserial,
+                            foreign_entries=foreign, device=info.device, fs_type=info.fs_type,
+                            read_only=info.read_only, problems=tuple(problems))
+
+
+def _same_filesystem(a: Path, b: Path) -> bool:
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
+def check_safe_to_write(mount_point: Path, expected_serial: str, *, owner_id: str, needed_bytes: int,
+                        staging_root: Path | None = None, allow_simulated: bool = False,
+                        probe: DeviceProbe | None = None) -> DriveObservation:
+    """Refuse (DriveError naming the drive and the reason) unless writing here is safe.
+
+    Safe means: attached; a mount point on a filesystem other than the one holding `/` and the
+    staging data (simulated drives excepted, sandbox only); the serial matches; empty, or carrying
+    seedctl's journal for this owner and serial; and `needed_bytes` more fit in its free space.
+    """
+    obs = inspect_drive(mount_point, expected_serial, allow_simulated=allow_simulated, probe=probe)
+    name = obs.describe()
+    if obs.is_simulated and not allow_simulated:
+        raise DriveError(f"{name}: a simulated (sandbox) drive can only be written for a spec with cloud: sandbox")
+    if not obs.attached:
+        raise DriveError(f"{name}: not attached ({'; '.join(obs.problems) or 'not a mount point'}); "
+                         "attach the drive and mount it there")
+    if obs.is_loop and not allow_simulated:
+        raise DriveError(f"{name}: {obs.device} is a loop device (a disk image), not a drive that can be shipped")
+    if not obs.is_simulated:
+        mount = Path(mount_point)
+        if _same_filesystem(mount, Path(os.path.abspath(os.sep))):
+            raise DriveError(f"{name}: is on the same filesystem as {os.path.abspath(os.sep)}; "
+                             "that is the system disk, not an attached drive")
+        if staging_root is not None and _same_filesystem(mount, Path(staging_root)):
+            raise DriveError(f"{name}: is on the same filesystem as the staging folder {staging_root}")
+    if obs.serial is None:
+        raise DriveError(f"{name}: cannot read the device's serial number ({obs.device}); refusing to write "
+                         "to a drive whose identity cannot be proven")
+    if not obs.serial_matches:
+        raise DriveError(f"{name}: wrong drive: its serial number is {obs.serial}, the spec says "
+                         f"{normalise_serial(expected_serial)}")
+    if obs.read_only:
+        raise DriveError(f"{name}: mounted read-only; remount it read-write")
+    if obs.content == UNKNOWN:
+        raise DriveError(f"{name}: cannot tell what is on it: {'; '.join(obs.problems)}")
+    if obs.content == FOREIGN:
+        raise DriveError(f"{name}: holds data that is not seedctl's ({', '.join(obs.foreign_entries)}"
+                         f"{', ...' if len(obs.foreign_entries) >= 5 else ''}); use an empty drive "
+                         "(seedctl never erases a drive)")
+    if obs.content == OURS and (obs.owner_id != owner_id or obs.journal_serial != obs.serial):
+        raise DriveError(f"{name}: was prepared by seedctl for spec {obs.owner_id!r} (drive "
+                         f"{obs.journal_serial}), not for {owner_id!r}; use another drive")
+    if obs.free_bytes is not None and needed_bytes > obs.free_bytes:
+        raise DriveError(f"{name}: does not fit: {needed_bytes:,} bytes still to write, {obs.free_bytes:,} free")
+    return obs
