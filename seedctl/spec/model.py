@@ -8,6 +8,7 @@ is resolved at the moment it is sent to Azure and is never stored on a model obj
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from seedctl.errors import SecretError
 CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud", "sandbox")
 JOB_APIS = ("importexport", "databox")
 DEFAULT_PROVIDER_FOR_API = {"importexport": "Microsoft.ImportExport", "databox": "Microsoft.DataBox"}
+# Carrier names as Azure spells them (reference §3.7); a datacenter's own list is authoritative
+CARRIERS = ("Blue Dart", "DHL", "FedEx", "TNT", "UPS")
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,14 @@ class SecretRef:
         """A safe description of where the secret comes from (for messages)."""
         return f"env:{self.env}" if self.env else f"file:{self.file}"
 
-    def resolve(self) -> str:
-        """Read the secret now. Raises SecretError naming the reference, never the value."""
+    def resolve(self, environ: Mapping[str, str] | None = None) -> str:
+        """Read the secret now. Raises SecretError naming the reference, never the value.
+
+        `environ` defaults to the process environment; commands pass `Env.environ` so tests can
+        supply their own.
+        """
         if self.env:
-            value = os.environ.get(self.env)
+            value = (os.environ if environ is None else environ).get(self.env)
             if value is None or not value.strip():
                 raise SecretError(f"secret env:{self.env} is not set; export {self.env} before running seedctl")
             return value.strip()
@@ -51,9 +58,9 @@ class SecretRef:
             return value
         raise SecretError("secret reference names neither env nor file")
 
-    def is_resolvable(self) -> bool:
+    def is_resolvable(self, environ: Mapping[str, str] | None = None) -> bool:
         try:
-            self.resolve()
+            self.resolve(environ)
         except SecretError:
             return False
         return True

@@ -1,0 +1,203 @@
+"""Checks the schema cannot express: relations between fields, paths, and secrets.
+
+They read the raw document (plain dicts and lists) defensively: a value of the wrong type was
+already reported by the schema, so it is skipped here rather than reported twice.
+"""
+
+from __future__ import annotations
+
+import ntpath
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from seedctl.errors import SecretError
+from seedctl.spec.model import DEFAULT_PROVIDER_FOR_API, SecretRef
+from seedctl.spec.paths import field_path
+from seedctl.spec.yamlread import Document
+
+
+@dataclass
+class Findings:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Ctx:
+    def __init__(self, doc: Document, name: str, findings: Findings) -> None:
+        self.doc, self.name, self.findings = doc, name, findings
+
+    def where(self, path: tuple[Any, ...], key: bool = False) -> str:
+        mark = self.doc.mark_for(path, key=key)
+        return f"{self.name}:{mark.line}:{mark.column}" if mark else self.name
+
+    def error(self, path: tuple[Any, ...], message: str, key: bool = False) -> None:
+        self.findings.errors.append(f"{self.where(path, key)}: {field_path(path)}: {message}")
+
+    def warn(self, path: tuple[Any, ...], message: str, key: bool = False) -> None:
+        self.findings.warnings.append(f"{self.where(path, key)}: {field_path(path)}: {message}")
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _drives(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    drives = data.get("drives")
+    if not isinstance(drives, list):
+        return []
+    return [(i, d) for i, d in enumerate(drives) if isinstance(d, dict)]
+
+
+# --- paths -----------------------------------------------------------------------------------
+
+_WINDOWS = re.compile(r"^[A-Za-z]:|^\\\\|\\")
+_SPEC_ROOT = "@spec-folder"  # stands for the spec's folder, so relative paths compare with each other
+
+
+def canonical_path(path: str) -> tuple[str, str]:
+    """(flavour, normalised path) for lexical comparison. Windows paths are compared case-blind.
+
+    Nothing touches the file system: `plan` runs on CI runners that have neither staging nor drives.
+    """
+    if _WINDOWS.search(path):
+        if re.fullmatch(r"[A-Za-z]:", path):
+            path += "\\"  # "E:" as a mount point means the root of E:
+        if not ntpath.isabs(path):
+            path = ntpath.join("\\" + _SPEC_ROOT, path)
+        return "windows", ntpath.normpath(path).lower()
+    if path.startswith("~"):
+        return "posix", posixpath.normpath(path)
+    if not posixpath.isabs(path):
+        path = posixpath.join("/" + _SPEC_ROOT, path)
+    return "posix", posixpath.normpath(path)
+
+
+def _inside(inner: tuple[str, str], outer: tuple[str, str]) -> bool:
+    """inner is outer or below it (same flavour only)."""
+    if inner[0] != outer[0]:
+        return False
+    sep = "\\" if inner[0] == "windows" else "/"
+    a, b = inner[1], outer[1]
+    return a == b or a.startswith(b.rstrip(sep) + sep)
+
+
+def _check_paths(ctx: _Ctx, data: dict[str, Any]) -> None:
+    staging = _dict(data.get("staging")).get("path")
+    staging_c = canonical_path(staging) if isinstance(staging, str) and staging else None
+    seen: list[tuple[int, tuple[str, str]]] = []
+    for i, drive in _drives(data):
+        mount = drive.get("mount_point")
+        if not isinstance(mount, str) or not mount:
+            continue
+        here = ("drives", i, "mount_point")
+        mount_c = canonical_path(mount)
+        if staging_c and _inside(mount_c, staging_c):
+            ctx.error(here, f"{mount!r} is inside the staging folder {staging!r}; seedctl would copy the "
+                            "drive onto itself. Mount drives outside the staging folder")
+        elif staging_c and _inside(staging_c, mount_c):
+            ctx.error(here, f"the staging folder {staging!r} is inside this drive's mount point {mount!r}; "
+                            "the staging data must not live on a drive being prepared")
+        for j, other in seen:
+            if other == mount_c:
+                ctx.error(here, f"{mount!r} is also the mount point of drives[{j}]; each drive needs its own")
+            elif _inside(mount_c, other) or _inside(other, mount_c):
+                ctx.error(here, f"{mount!r} and drives[{j}]'s mount point are nested; mount each drive "
+                                "in its own folder")
+        seen.append((i, mount_c))
+
+
+# --- drives ----------------------------------------------------------------------------------
+
+def _check_drives(ctx: _Ctx, data: dict[str, Any]) -> None:
+    serials: dict[str, int] = {}
+    for i, drive in _drives(data):
+        serial = drive.get("serial")
+        if isinstance(serial, str):
+            # serial numbers are compared case-blind: the OS and the label may differ in case
+            if serial.upper() in serials:
+                ctx.error(("drives", i, "serial"), f"{serial!r} is also the serial of "
+                                                   f"drives[{serials[serial.upper()]}]; serials must be unique")
+            else:
+                serials[serial.upper()] = i
+        bitlocker = drive.get("bitlocker")
+        if isinstance(bitlocker, dict) and bitlocker:
+            here = ("drives", i, "bitlocker")
+            has_key = "key" in bitlocker
+            manage = bitlocker.get("manage")
+            if has_key and manage is True:
+                ctx.error(here, "give either key (the drive is already encrypted and unlocked) or "
+                                "manage: true (seedctl encrypts it), not both")
+            elif not has_key and manage is False:
+                ctx.error(here, "manage: false and no key: seedctl needs the BitLocker recovery password "
+                                "of a drive it does not encrypt; add key: {env: VARIABLE} or {file: PATH}")
+
+
+# --- job, shipment, providers ----------------------------------------------------------------
+
+def _check_job(ctx: _Ctx, data: dict[str, Any]) -> None:
+    job = data.get("import_job")
+    shipment = data.get("shipment")
+    if "shipment" in data and not isinstance(job, dict):
+        ctx.error(("shipment",), "a shipment needs an import_job: the carrier and tracking number are "
+                                 "entered on the job. Add the import_job block, or remove shipment", key=True)
+    if isinstance(shipment, dict):
+        count = shipment.get("drive_count")
+        drives = data.get("drives")
+        if isinstance(count, int) and not isinstance(count, bool) and isinstance(drives, list) and drives:
+            if count > len(drives):
+                ctx.error(("shipment", "drive_count"), f"says {count} drives are in the package, but the spec "
+                                                       f"lists {len(drives)}")
+            elif count < len(drives):
+                ctx.warn(("shipment", "drive_count"), f"{count} of the {len(drives)} drives are in the package; "
+                                                      "all drives of one job should travel in one package")
+    api = _dict(job).get("api")
+    providers = data.get("providers")
+    if isinstance(api, str) and api in DEFAULT_PROVIDER_FOR_API and isinstance(providers, list):
+        needed = DEFAULT_PROVIDER_FOR_API[api]
+        if not any(isinstance(p, str) and p.lower() == needed.lower() for p in providers):
+            ctx.warn(("providers",), f"import_job.api is {api} but {needed} is not listed; job creation fails "
+                                     "unless it is already registered on the subscription", key=True)
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+def secret_paths(data: dict[str, Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Every secret reference in the raw document, with its path."""
+    out = []
+    for i, drive in _drives(data):
+        key = _dict(drive.get("bitlocker")).get("key")
+        if isinstance(key, dict):
+            out.append((("drives", i, "bitlocker", "key"), key))
+    return out
+
+
+def check_secrets(doc: Document, name: str, base_dir: str, environ: Mapping[str, str] | None,
+                  *, strict: bool) -> Findings:
+    """Unresolvable secret references: warnings for `validate`, errors when `strict` (apply)."""
+    findings = Findings()
+    ctx = _Ctx(doc, name, findings)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    for path, raw in secret_paths(data):
+        env, file = raw.get("env"), raw.get("file")
+        if not isinstance(env, (str, type(None))) or not isinstance(file, (str, type(None))):
+            continue
+        ref = SecretRef(env=env, file=file, base_dir=base_dir)
+        try:
+            ref.resolve(environ)
+        except SecretError as exc:
+            (ctx.error if strict else ctx.warn)(path, f"{exc} (needed when the import job is created)")
+    return findings
+
+
+def run_checks(doc: Document, name: str) -> Findings:
+    findings = Findings()
+    if not isinstance(doc.data, dict):
+        return findings
+    ctx = _Ctx(doc, name, findings)
+    _check_drives(ctx, doc.data)
+    _check_paths(ctx, doc.data)
+    _check_job(ctx, doc.data)
+    return findings
