@@ -9,9 +9,12 @@ Records:
   file      a completed file: its staging identity (rel path, size, mtime_ns), where it went
             (blob path, file path on the drive, the drive copy's mtime_ns), whole-file MD5 and the
             MD5 of every block, so the manifest can be rebuilt without re-reading anything
+  pending   files about to be renamed into place (written before the renames): a file listed in the
+            last pending record without a later file record was in flight at a crash, and is redone
   removed   a file deleted from the drive because it is no longer allocated to it
-  manifest  the manifest was written with this hash for exactly these files
+  manifest  the manifest was written with this hash (and size, mtime) for exactly these files
 Later records win: a re-copied file's newer record replaces the older one.
+The journal is locked (flock) while a process appends, so two runs never write one drive at once.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class ManifestRecord:
     files: int
     bytes: int
     fileset: str  # digest of the sorted (rel path, md5) list the manifest describes
+    size: int
+    mtime_ns: int
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class JournalState:
     files: dict[str, FileRecord]  # rel path -> latest record
     manifest: ManifestRecord | None  # None when files changed after the last manifest record
     torn_tail: bool  # the last line was cut short by a crash
+    pending: frozenset[str] = frozenset()  # in flight at a crash: may exist on the drive, not complete
 
 
 def _encode(rec: dict) -> bytes:
@@ -114,6 +120,7 @@ def read_journal(mount: Path) -> JournalState | None:
     header = None
     files: dict[str, FileRecord] = {}
     manifest: ManifestRecord | None = None
+    pending: set[str] = set()
     for number, line in enumerate(complete, 1):
         rec = _decode(line)
         if rec is None:
@@ -129,19 +136,27 @@ def read_journal(mount: Path) -> JournalState | None:
         if kind == "file":
             record = FileRecord.from_json(rec)
             files[record.rel_path] = record
+            pending.discard(record.rel_path)
+            manifest = None
+        elif kind == "pending":
+            for rel in rec["rels"]:
+                files.pop(rel, None)
+                pending.add(rel)
             manifest = None
         elif kind == "removed":
             files.pop(rec["rel"], None)
+            pending.discard(rec["rel"])
             manifest = None
         elif kind == "manifest":
-            manifest = ManifestRecord(rec["hash"], int(rec["files"]), int(rec["bytes"]), rec["set"])
+            manifest = ManifestRecord(rec["hash"], int(rec["files"]), int(rec["bytes"]), rec["set"],
+                                      int(rec["size"]), int(rec["mtime_ns"]))
         else:
             raise JournalError(f"journal {path} line {number}: unknown record type {kind!r}")
     if header is None:
         if not complete:
             return None  # only a torn begin record: nothing was ever completed
         raise JournalError(f"journal {path} has no begin record")
-    return JournalState(header["owner"], header["serial"], files, manifest, torn)
+    return JournalState(header["owner"], header["serial"], files, manifest, torn, frozenset(pending))
 
 
 class Journal:
@@ -163,6 +178,7 @@ class Journal:
         (Path(mount) / SEEDCTL_DIR).mkdir(exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
         journal = cls(path, fd)
+        journal._lock(mount)
         if state is None:
             os.ftruncate(fd, 0)  # drop a torn begin record, if any
             journal.append([{"t": "begin", "v": JOURNAL_VERSION, "owner": owner_id, "serial": serial,
@@ -170,6 +186,17 @@ class Journal:
         elif state.torn_tail:
             journal._cut_torn_tail()
         return journal
+
+    def _lock(self, mount: Path) -> None:
+        try:
+            import fcntl
+        except ImportError:  # Windows: the apply lock serialises runs
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.close()
+            raise JournalError(f"drive at {mount}: another seedctl process is writing this drive") from None
 
     def _cut_torn_tail(self) -> None:
         data = self.path.read_bytes()
@@ -190,12 +217,16 @@ class Journal:
     def add_files(self, records: list[FileRecord]) -> None:
         self.append([r.to_json() for r in records])
 
+    def add_pending(self, rel_paths: list[str]) -> None:
+        self.append([{"t": "pending", "rels": rel_paths}])
+
     def add_removed(self, rel_paths: list[str]) -> None:
         self.append([{"t": "removed", "rel": r} for r in rel_paths])
 
     def add_manifest(self, record: ManifestRecord) -> None:
         self.append([{"t": "manifest", "hash": record.manifest_hash, "files": record.files,
-                      "bytes": record.bytes, "set": record.fileset}])
+                      "bytes": record.bytes, "set": record.fileset, "size": record.size,
+                      "mtime_ns": record.mtime_ns}])
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -1,0 +1,174 @@
+"""Scan the staging folder: one os.scandir walk, no per-file subprocess, stable order.
+
+Records each regular file's staging-relative path, size and mtime and maps it to a blob path
+(`container/prefix/rel`), checked against the Blob service naming rules and against what an NTFS
+drive can hold (the file goes onto an NTFS volume under that name). Special files (sockets, FIFOs,
+devices) and symlinks that leave the tree are reported and skipped, never followed; a symlink to a
+file inside the tree is copied as that file; directory symlinks are not followed (no cycles).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seedctl.drives.manifest import MAX_BLOB_LENGTH
+
+MAX_BLOB_NAME = 1024
+MAX_SEGMENTS = 254
+MAX_NTFS_NAME = 255
+WINDOWS_PATH_WARN = 256  # longer drive paths need Windows long-path support on the copy computer
+_NTFS_FORBIDDEN = set('<>:"|?*\\')
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    rel_path: str  # POSIX form, relative to the staging root
+    size: int
+    mtime_ns: int
+    blob_path: str  # container/prefix/rel_path
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    path: str  # staging-relative (or the root itself)
+    message: str
+    severity: str = "error"  # "error" stops plan; "warning" is shown
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    root: str
+    files: tuple[StagedFile, ...]
+    problems: tuple[ScanProblem, ...] = field(default_factory=tuple)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def errors(self) -> tuple[ScanProblem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+
+def blob_name_problems(blob_name: str) -> list[str]:
+    """Why `blob_name` (without the container) cannot be a blob imported from an NTFS drive."""
+    problems = []
+    if not blob_name:
+        return ["empty blob name"]
+    if len(blob_name) > MAX_BLOB_NAME:
+        problems.append(f"blob name is {len(blob_name)} characters, more than {MAX_BLOB_NAME}")
+    segments = blob_name.split("/")
+    if len(segments) > MAX_SEGMENTS:
+        problems.append(f"blob name has {len(segments)} path segments, more than {MAX_SEGMENTS}")
+    if blob_name.endswith((".", "/")):
+        problems.append("blob name must not end with '.' or '/'")
+    for seg in segments:
+        if seg in ("", ".", ".."):
+            problems.append(f"path segment {seg!r} is not allowed")
+            continue
+        bad = sorted({c for c in seg if c in _NTFS_FORBIDDEN or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F})
+        if bad:
+            problems.append(f"segment {seg!r} contains {''.join(repr(c)[1:-1] for c in bad)!r}, which an NTFS "
+                            "drive or a blob name cannot hold")
+        if seg.endswith((" ", ".")):
+            problems.append(f"segment {seg!r} ends with a space or dot (not kept by NTFS)")
+        if len(seg.encode("utf-16-le")) // 2 > MAX_NTFS_NAME:
+            problems.append(f"segment {seg[:40]!r}... is longer than {MAX_NTFS_NAME} characters")
+        if seg.split(".")[0].upper() in _WINDOWS_RESERVED:
+            problems.append(f"segment {seg!r} is a reserved Windows device name")
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in seg):
+            problems.append(f"segment {seg.encode('utf-8', 'backslashreplace').decode()!r} is not valid Unicode "
+                            "(undecodable bytes in the file name)")
+    return problems
+
+
+def blob_path_for(container: str, prefix: str, rel_path: str) -> str:
+    prefix = prefix.strip("/")
+    return f"{container}/{prefix}/{rel_path}" if prefix else f"{container}/{rel_path}"
+
+
+def _matches(rel: str, patterns: Iterable[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (), container: str,
+                 prefix: str = "") -> ScanResult:
+    """Walk `root` once; return its files in a stable order (sorted by relative path) and problems.
+
+    `include`/`exclude` are glob patterns matched against the relative path and the file name
+    (an empty include list means everything). An unreadable staging root is one error, not an exception.
+    """
+    root = Path(root)
+    include, exclude = tuple(include), tuple(exclude)
+    files: list[StagedFile] = []
+    problems: list[ScanProblem] = []
+    real_root = os.path.realpath(root)
+    if not os.path.isdir(root):
+        return ScanResult(str(root), (), (ScanProblem(".", f"staging folder {root} does not exist or is not a folder"),))
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    access = os.access
+    while stack:
+        folder, rel_folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            problems.append(ScanProblem(rel_folder or ".", f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+                mode = st.st_mode
+                if stat.S_ISLNK(mode):
+                    target = os.path.realpath(entry.path)
+                    if os.path.commonpath([real_root, target]) != real_root:
+                        problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {target}); not followed",
+                                                    "warning"))
+                        continue
+                    st = os.stat(entry.path)
+                    mode = st.st_mode
+                    if stat.S_ISDIR(mode):
+                        problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning"))
+                        continue
+                if stat.S_ISDIR(mode):
+                    stack.append((entry.path, rel))
+                    continue
+                if not stat.S_ISREG(mode):
+                    problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning"))
+                    continue
+            except FileNotFoundError:
+                continue  # vanished while we looked: not part of this scan
+            except OSError as exc:
+                problems.append(ScanProblem(rel, f"cannot read file information: {exc.strerror or exc}"))
+                continue
+            if (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
+                continue
+            if not access(entry.path, os.R_OK):
+                problems.append(ScanProblem(rel, "file is not readable by this user"))
+                continue
+            blob_path = blob_path_for(container, prefix, rel)
+            naming = blob_name_problems(blob_path.split("/", 1)[1])
+            if naming:
+                problems.append(ScanProblem(rel, "cannot become a blob name: " + "; ".join(naming)))
+                continue
+            if st.st_size > MAX_BLOB_LENGTH:
+                problems.append(ScanProblem(rel, f"{st.st_size:,} bytes is more than a 2014-11-01 manifest block "
+                                                 f"list can describe ({MAX_BLOB_LENGTH:,} bytes)"))
+                continue
+            if len(rel) + 6 > WINDOWS_PATH_WARN:
+                problems.append(ScanProblem(rel, "path on the drive is longer than 256 characters; Windows needs "
+                                                 "long paths enabled to read it", "warning"))
+            files.append(StagedFile(rel, st.st_size, st.st_mtime_ns, blob_path))
+    files.sort(key=lambda f: f.rel_path)
+    problems.sort(key=lambda p: p.path)
+    return ScanResult(str(root), tuple(files), tuple(problems))

@@ -1,0 +1,128 @@
+"""Verify a prepared drive: re-read every file and check it against the manifest.
+
+Checks, each problem naming the file: the manifest parses and is valid; its MD5 equals the hash the
+journal recorded when seedctl wrote it (so an edited manifest is caught even when it is well-formed);
+its DriveId is the journal's serial; every blob's file exists with the manifest's Length; every
+block's MD5 matches; the whole-file MD5 (ClientData) matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seedctl.drives.journal import JournalError, read_journal
+from seedctl.drives.layout import local_from_file_path
+from seedctl.drives.manifest import MANIFEST_NAME, ManifestError, manifest_hash, read_manifest
+from seedctl.drives.progress import ProgressCallback, ProgressEvent
+
+_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VerifyProblem:
+    file_path: str  # drive-relative (\seed\a.bin) or the manifest/journal name
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file_path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    mount_point: str
+    drive_id: str | None
+    manifest_hash: str | None
+    files_checked: int
+    bytes_checked: int
+    problems: tuple[VerifyProblem, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if self.ok:
+            return (f"drive {self.drive_id} at {self.mount_point}: verified {self.files_checked:,} files, "
+                    f"{self.bytes_checked:,} bytes against the manifest")
+        head = f"drive {self.drive_id or '?'} at {self.mount_point}: {len(self.problems)} problem(s):"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems[:20])]) + (
+            "\n  ..." if len(self.problems) > 20 else "")
+
+
+def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> VerifyReport:
+    """Re-read every file on the drive at `mount` and check it against its manifest."""
+    mount = Path(mount)
+    problems: list[VerifyProblem] = []
+    path = mount / MANIFEST_NAME
+    try:
+        manifest = read_manifest(path)
+        digest = manifest_hash(path)
+    except ManifestError as exc:
+        return VerifyReport(str(mount), None, None, 0, 0, (VerifyProblem("\\" + MANIFEST_NAME, str(exc)),))
+    try:
+        journal = read_journal(mount)
+    except JournalError as exc:
+        journal = None
+        problems.append(VerifyProblem(".seedctl\\journal.jsonl", str(exc)))
+    if journal is not None:
+        if journal.manifest is None:
+            problems.append(VerifyProblem("\\" + MANIFEST_NAME, "the journal records no finished manifest: the "
+                                          "drive was not completely prepared; re-run apply"))
+        elif journal.manifest.manifest_hash != digest:
+            problems.append(VerifyProblem("\\" + MANIFEST_NAME, f"changed after seedctl wrote it (MD5 {digest}, "
+                                          f"written as {journal.manifest.manifest_hash})"))
+        if manifest.drive_id != journal.serial:
+            problems.append(VerifyProblem("\\" + MANIFEST_NAME, f"DriveId {manifest.drive_id} is not this drive's "
+                                          f"serial {journal.serial}"))
+    total = sum(b.length for b in manifest.blobs)
+    done = 0
+    files = 0
+    buf = bytearray(_CHUNK)
+    for blob in manifest.blobs:
+        try:
+            local = local_from_file_path(mount, blob.file_path)
+        except ValueError as exc:
+            problems.append(VerifyProblem(blob.file_path, str(exc)))
+            continue
+        try:
+            size = os.stat(local).st_size
+        except FileNotFoundError:
+            problems.append(VerifyProblem(blob.file_path, "missing on the drive"))
+            continue
+        if size != blob.length:
+            problems.append(VerifyProblem(blob.file_path, f"is {size:,} bytes, the manifest says {blob.length:,}"))
+            continue
+        whole = hashlib.md5()
+        bad_block = None
+        try:
+            with open(local, "rb", buffering=0) as fh:
+                for block in blob.blocks:
+                    view = memoryview(buf)[:block.length]
+                    got = 0
+                    while got < block.length:
+                        n = fh.readinto(view[got:])
+                        if not n:
+                            break
+                        got += n
+                    if got != block.length:
+                        bad_block = f"ends early in the block at offset {block.offset:,}"
+                        break
+                    whole.update(view)
+                    if hashlib.md5(view).hexdigest().upper() != block.md5_hex:
+                        bad_block = bad_block or f"block at offset {block.offset:,} does not match its MD5"
+                    done += block.length
+                    if progress is not None:
+                        progress(ProgressEvent(manifest.drive_id, "verifying", done, total, files, len(manifest.blobs),
+                                               blob.file_path))
+        except OSError as exc:
+            problems.append(VerifyProblem(blob.file_path, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        files += 1
+        if bad_block:
+            problems.append(VerifyProblem(blob.file_path, bad_block))
+        elif blob.content_md5_hex and whole.hexdigest().upper() != blob.content_md5_hex:
+            problems.append(VerifyProblem(blob.file_path, "whole-file MD5 does not match the manifest"))
+    return VerifyReport(str(mount), manifest.drive_id, digest, files, done, tuple(problems))
