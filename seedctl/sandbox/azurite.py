@@ -1,0 +1,148 @@
+"""Azurite (the official Azure Storage emulator, blob service) for the sandbox.
+
+Azurite reads its account list from AZURITE_ACCOUNTS once at start (and re-reads the same, frozen
+variable every minute). The sandbox creates storage accounts while running, so instead of
+restarting Azurite for each one we start its blob server through a few lines of JavaScript that
+re-read an accounts file whenever it changes, just before Azurite looks an account up. A new
+account is usable as soon as the file is replaced; data is kept under the sandbox folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from seedctl.errors import SandboxError
+
+# Azurite's well-known development account, kept so emulator tooling works out of the box.
+DEV_ACCOUNT = ("devstoreaccount1",
+               "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
+
+LAUNCHER_JS = r"""'use strict';
+// Written by seedctl's sandbox. Starts Azurite's blob server unchanged, except that the account
+// list is re-read from SEEDCTL_AZURITE_ACCOUNTS_FILE whenever that file changes.
+const fs = require('fs');
+const path = require('path');
+const root = process.env.SEEDCTL_AZURITE_ROOT;
+const accountsFile = process.env.SEEDCTL_AZURITE_ACCOUNTS_FILE;
+const Store = require(path.join(root, 'dist/src/common/AccountDataStore.js')).default;
+const originalGet = Store.prototype.getAccount;
+Store.prototype.getAccount = function (name) {
+  try {
+    const st = fs.statSync(accountsFile);
+    const stamp = st.ino + ':' + st.mtimeMs + ':' + st.size;
+    if (stamp !== this.__seedctlStamp) {
+      process.env.AZURITE_ACCOUNTS = fs.readFileSync(accountsFile, 'utf8').trim();
+      this.__seedctlStamp = stamp;
+      this.refresh();
+    }
+  } catch (err) { /* keep the accounts already known */ }
+  return originalGet.call(this, name);
+};
+require(path.join(root, 'dist/src/blob/main.js'));
+"""
+
+
+def find_azurite_root(start: Path | None = None) -> Path:
+    """node_modules/azurite of the project (installed by `make install` / `npm ci`)."""
+    candidates = []
+    if os.environ.get("SEEDCTL_AZURITE_ROOT"):
+        candidates.append(Path(os.environ["SEEDCTL_AZURITE_ROOT"]))
+    here = (start or Path(__file__)).resolve()
+    candidates += [p / "node_modules" / "azurite" for p in [here, *here.parents]]
+    candidates.append(Path.cwd() / "node_modules" / "azurite")
+    for candidate in candidates:
+        if (candidate / "dist" / "src" / "blob" / "main.js").exists():
+            return candidate
+    raise SandboxError("Azurite is not installed: run `make install` (or `npm ci`) in the seedctl "
+                       "project folder, or set SEEDCTL_AZURITE_ROOT to node_modules/azurite")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AccountsFile:
+    """The account list Azurite follows: `name:key1:key2;...`, replaced atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        if not path.exists():
+            self._write({DEV_ACCOUNT[0]: (DEV_ACCOUNT[1], DEV_ACCOUNT[1])})
+
+    def _read(self) -> dict[str, tuple[str, str]]:
+        accounts: dict[str, tuple[str, str]] = {}
+        for item in self.path.read_text(encoding="utf-8").strip().split(";"):
+            parts = item.split(":")
+            if len(parts) >= 2:
+                accounts[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else parts[1])
+        return accounts
+
+    def _write(self, accounts: dict[str, tuple[str, str]]) -> None:
+        text = ";".join(f"{n}:{k1}:{k2}" for n, (k1, k2) in accounts.items())
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, self.path)
+
+    def set(self, name: str, key1: str, key2: str) -> None:
+        with self._lock:
+            accounts = self._read()
+            accounts[name] = (key1, key2)
+            self._write(accounts)
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            accounts = self._read()
+            if accounts.pop(name, None) is not None:
+                self._write(accounts)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._write({DEV_ACCOUNT[0]: (DEV_ACCOUNT[1], DEV_ACCOUNT[1])})
+
+
+def start_azurite(directory: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """Start Azurite's blob service on 127.0.0.1:port (telemetry off), data under directory."""
+    node = shutil.which("node")
+    if node is None:
+        raise SandboxError("Node.js (`node`) is not on PATH; the sandbox needs it to run Azurite")
+    root = find_azurite_root()
+    launcher = directory / "azurite-launcher.js"
+    launcher.write_text(LAUNCHER_JS, encoding="utf-8")
+    data = directory / "azurite"
+    data.mkdir(parents=True, exist_ok=True)
+    accounts = AccountsFile(directory / "azurite-accounts")
+    env = dict(os.environ, SEEDCTL_AZURITE_ROOT=str(root), SEEDCTL_AZURITE_ACCOUNTS_FILE=str(accounts.path),
+               AZURITE_ACCOUNTS=accounts.path.read_text(encoding="utf-8").strip())
+    args = [node, str(launcher), "--blobHost", "127.0.0.1", "--blobPort", str(port),
+            "--location", str(data), "--disableTelemetry", "--skipApiVersionCheck", "--silent"]
+    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+    try:
+        return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, cwd=str(directory))
+    finally:
+        log.close()
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SandboxError(f"Azurite exited at start (code {proc.returncode}); see azurite.log "
+                               "in the sandbox folder")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SandboxError(f"Azurite did not listen on 127.0.0.1:{port} within {timeout:.0f} s")

@@ -1,0 +1,127 @@
+"""The sandbox's background process: Azurite plus the ARM server, until SIGTERM.
+
+Started by `seedctl sandbox up` (lifecycle.py) as `python -m seedctl.sandbox.daemon --dir DIR`.
+It writes state.json once both servers answer and removes it on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from seedctl.sandbox.app import SandboxApp
+from seedctl.sandbox.azurite import AccountsFile, free_port, start_azurite, wait_listening
+from seedctl.sandbox.certs import ensure_certificates
+from seedctl.sandbox.connection import STATE_FILE, pid_alive
+from seedctl.sandbox.ops_storage import ACCOUNT_TYPE
+from seedctl.sandbox.server import ArmServer, make_ssl_context
+from seedctl.sandbox.store import Store
+
+TOKEN_FILE = "token"
+
+
+def ensure_token(directory: Path) -> str:
+    """The sandbox's fixed bearer token: random once per sandbox folder, then kept."""
+    path = directory / TOKEN_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    token = "sandbox-" + secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(token)
+    return token
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def run(directory: Path, parent_pid: int | None = None) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, cert, key = ensure_certificates(directory)
+    token = ensure_token(directory)
+    azurite_port = free_port()
+    azurite = start_azurite(directory, azurite_port, directory / "azurite.log")
+    try:
+        wait_listening(azurite_port, azurite)
+        store = Store(directory / "sandbox.db")
+        accounts = AccountsFile(directory / "azurite-accounts")
+        # The account file follows the store (it may be stale after a crash).
+        accounts.reset()
+        for row in store.list(ACCOUNT_TYPE):
+            accounts.set(row.body["name"], row.secret["key1"], row.secret["key2"])
+        blob_endpoint = f"http://127.0.0.1:{azurite_port}"
+        app = SandboxApp(store, accounts, blob_endpoint, token, str(directory))
+        server = ArmServer(app, make_ssl_context(str(cert), str(key)))
+        stop = threading.Event()
+
+        def shutdown(*_: object) -> None:
+            if not stop.is_set():
+                stop.set()
+                threading.Thread(target=server.shutdown, daemon=True).start()
+
+        signal.signal(signal.SIGTERM, shutdown)
+        signal.signal(signal.SIGINT, shutdown)
+        if parent_pid:
+            threading.Thread(target=_watch_parent, args=(parent_pid, shutdown), daemon=True).start()
+        threading.Thread(target=_watch_azurite, args=(azurite, shutdown), daemon=True).start()
+        write_json_atomic(directory / STATE_FILE, {
+            "pid": os.getpid(), "arm_endpoint": app.base_url, "blob_endpoint": blob_endpoint,
+            "token": token, "ca_bundle": str(ca), "dir": str(directory), "azurite_pid": azurite.pid,
+            "started": time.time()})
+        try:
+            server.serve_forever(poll_interval=0.2)
+        finally:
+            server.server_close()
+            store.close()
+    finally:
+        state = directory / STATE_FILE
+        try:
+            if json.loads(state.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                state.unlink()
+        except (OSError, ValueError):
+            pass
+        if azurite.poll() is None:
+            azurite.terminate()
+            try:
+                azurite.wait(5)
+            except Exception:  # noqa: BLE001
+                azurite.kill()
+                azurite.wait()
+    return 0
+
+
+def _watch_parent(pid: int, shutdown) -> None:  # noqa: ANN001
+    """Tests pass their pid: a sandbox never outlives the test session that started it."""
+    while pid_alive(pid):
+        time.sleep(0.5)
+    shutdown()
+
+
+def _watch_azurite(proc, shutdown) -> None:  # noqa: ANN001
+    proc.wait()
+    print(f"Azurite exited with code {proc.returncode}; stopping the sandbox", file=sys.stderr)
+    shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seedctl.sandbox.daemon")
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--parent-pid", type=int)
+    args = parser.parse_args(argv)
+    return run(Path(args.dir), args.parent_pid)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

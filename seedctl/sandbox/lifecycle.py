@@ -1,0 +1,106 @@
+"""Start, stop and inspect the sandbox's background process (`seedctl sandbox up|down|status`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from seedctl.errors import SandboxError
+from seedctl.sandbox.connection import STATE_FILE, SandboxConnection, load_connection, pid_alive, read_state
+
+# Daemons started by this process, so `down` can reap them (no zombies in long test sessions).
+_children: dict[int, subprocess.Popen] = {}
+
+
+def up(directory: Path, *, timeout: float = 15.0, parent_pid: int | None = None) -> tuple[SandboxConnection, bool]:
+    """Start the sandbox in `directory` unless it runs; returns (connection, started_now)."""
+    directory = directory.expanduser().resolve()
+    if read_state(directory) is not None:
+        return load_connection(directory), False
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / STATE_FILE).unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "seedctl.sandbox.daemon", "--dir", str(directory)]
+    if parent_pid:
+        cmd += ["--parent-pid", str(parent_pid)]
+    log_path = directory / "sandbox.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, close_fds=True)
+    _children[proc.pid] = proc
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            _children.pop(proc.pid, None)
+            raise SandboxError(f"the sandbox stopped while starting (exit code {proc.returncode}):\n"
+                               + _tail(log_path))
+        state = read_state(directory)
+        if state is not None and state.get("pid") == proc.pid:
+            return load_connection(directory), True
+        time.sleep(0.05)
+    _stop_pid(proc.pid, None, 3.0)
+    raise SandboxError(f"the sandbox did not start within {timeout:.0f} s:\n" + _tail(log_path))
+
+
+def down(directory: Path, *, timeout: float = 10.0) -> bool:
+    """Stop the sandbox in `directory`; True if one was running. Leaves no process behind."""
+    directory = directory.expanduser().resolve()
+    path = directory / STATE_FILE
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return False
+    pid = int(state.get("pid", 0))
+    running = pid_alive(pid)
+    _stop_pid(pid, state.get("azurite_pid"), timeout)
+    path.unlink(missing_ok=True)
+    return running
+
+
+def _stop_pid(pid: int, azurite_pid: int | None, timeout: float) -> None:
+    if pid_alive(pid):
+        try:
+            os.killpg(pid, signal.SIGTERM)  # the daemon leads its own session; Azurite is in it
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (pid_alive(pid) or (azurite_pid and pid_alive(azurite_pid))):
+        _reap(pid)
+        time.sleep(0.05)
+    for p in (pid, azurite_pid):
+        if p and pid_alive(p):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    proc = _children.get(pid)
+    if proc is not None and proc.poll() is not None:
+        _children.pop(pid, None)
+
+
+def status(directory: Path) -> dict[str, Any]:
+    directory = directory.expanduser().resolve()
+    state = read_state(directory)
+    if state is None:
+        return {"running": False, "dir": str(directory)}
+    conn = load_connection(directory)
+    return {"running": True, **conn.to_json(), "pid": state["pid"], "azurite_pid": state.get("azurite_pid")}
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,12 @@
+"""Microsoft.DataBox jobs (SKU DataBoxCustomerDisk). Not built yet: see issue 9."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from seedctl.sandbox.app import SandboxApp
+
+
+def install(app: SandboxApp) -> None:
+    return None

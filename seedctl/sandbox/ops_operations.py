@@ -1,0 +1,52 @@
+"""Polling endpoints of long-running operations (any provider namespace): the
+`Azure-AsyncOperation` status resource and the `Location` operation result."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from seedctl.sandbox.arm import POLL_HEADERS, SUB, ArmError, Request, Response, now_iso, route
+
+if TYPE_CHECKING:
+    from seedctl.sandbox.app import SandboxApp
+
+OPS = SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
+
+
+def _operation(app: SandboxApp, req: Request):  # noqa: ANN202 - store.Operation
+    op = app.store.get_operation(req.params["op"])
+    if op is None:
+        raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' was not found.")
+    app.settle(op.resource_key)
+    return op, time.time() >= op.ready_at
+
+
+def async_operation(app: SandboxApp, req: Request) -> Response:
+    op, done = _operation(app, req)
+    body = {"id": req.path, "name": op.op_id, "startTime": now_iso(),
+            "status": (op.outcome if done else "InProgress")}
+    if done and op.outcome == "Failed":
+        body["error"] = op.error or {"code": "InternalServerError", "message": "The operation failed."}
+    return Response(200, body, {} if done else dict(POLL_HEADERS))
+
+
+def operation_result(app: SandboxApp, req: Request) -> Response:
+    op, done = _operation(app, req)
+    if not done:
+        return Response(202, None, {"Location": f"{req.base_url}{req.path}?api-version={req.api_version}",
+                                    **POLL_HEADERS})
+    if op.outcome == "Failed":
+        err = op.error or {"code": "InternalServerError", "message": "The operation failed."}
+        raise ArmError(400, err["code"], err["message"])
+    row = app.store.get(op.resource_key)
+    if row is None:  # a delete: nothing to return
+        return Response(200)
+    return Response(200, app.render(row))
+
+
+def install(app: SandboxApp) -> None:
+    app.routes += [
+        route("GET", OPS + r"/asyncoperations/(?P<op>[^/]+)", async_operation, None),
+        route("GET", OPS + r"/operationresults/(?P<op>[^/]+)", operation_result, None),
+    ]
