@@ -1,0 +1,103 @@
+"""`seedctl apply [PLAN | -f SPEC]`: carry out a plan, idempotently and resumably."""
+
+from __future__ import annotations
+
+import argparse
+
+from seedctl.apply import execute
+from seedctl.commands.common import add_spec_arguments, load_spec_from_args, resolve_path
+from seedctl.env import Env
+from seedctl.errors import ApplyError, ExitCode, PlanError
+from seedctl.lock import ApplyLock, lock_path_for
+from seedctl.planner import build_plan, make_context
+from seedctl.render import render
+from seedctl.reporter import Reporter
+from seedctl.savedplan import load_plan, stale_nodes
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "apply", help="make the world match the spec",
+        description="Plan, show the plan, ask for confirmation, then carry it out in dependency order. "
+                    "With a saved plan (from `seedctl plan --out`), apply exactly that plan, refusing if "
+                    "the world or the spec changed since. Safe to run again after any interruption.")
+    parser.add_argument("plan", nargs="?", help="a saved plan file to apply")
+    add_spec_arguments(parser)
+    parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--parallelism", type=int, default=4, metavar="N",
+                        help="how many nodes (e.g. drives) to work on at once (default 4)")
+    parser.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for another apply of the same spec to finish (default 0)")
+    parser.add_argument("--target", action="append", default=[], metavar="ADDRESS",
+                        help="apply only this node and what it depends on; repeatable")
+    parser.add_argument("--verify", action="store_true", help="re-read every drive after writing it")
+    parser.add_argument("--json", action="store_true", help="print one JSON event per line")
+    parser.set_defaults(handler=run)
+
+
+def _confirm(env: Env) -> bool:
+    env.stdout.write("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n"
+                     "  Enter a value: ")
+    env.stdout.flush()
+    answer = env.stdin.readline().strip()
+    return answer == "yes"
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    saved = None
+    if args.plan:
+        saved = load_plan(resolve_path(env, args.plan))
+        if args.file == "seed.yaml" and saved.spec_path:
+            args.file = saved.spec_path
+    spec = load_spec_from_args(args, env, check_secrets=True)
+    if saved and saved.cloud != spec.azure.cloud:
+        raise PlanError(f"the saved plan is for cloud {saved.cloud}, this run is for {spec.azure.cloud}")
+    if not saved and not args.auto_approve and not args.json and not env.stdin_isatty:
+        raise ApplyError("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve "
+                         "or apply a saved plan (`seedctl plan --out plan.json` then `seedctl apply plan.json`)")
+    reporter = Reporter(env, json_lines=args.json)
+    lock_file = lock_path_for(str(resolve_path(env, args.file)), env.cwd)
+    with ApplyLock(lock_file, timeout=args.lock_timeout):
+        ctx = make_context(spec, env, local_state="auto", events=reporter.event)
+        ctx.apply_options["verify"] = args.verify
+        targets = args.target or ([c.address for c in saved.changes] if saved else None)
+        plan, graph = build_plan(spec, ctx, targets=targets)
+        if saved:
+            reasons = stale_nodes(saved, plan)
+            if reasons:
+                raise PlanError("the saved plan is stale — the world or the spec changed since it was made:\n"
+                                + "\n".join(f"  - {r}" for r in reasons)
+                                + "\nRun `seedctl plan --out FILE` again and have it reviewed.")
+        if not args.json:
+            env.stdout.write(render(plan, "text", color=env.color))
+        else:
+            reporter.event({"event": "plan", "summary": plan.counts()})
+        if plan.has_errors:
+            raise ApplyError("the plan has errors (above); nothing was changed")
+        if not plan.has_changes:
+            reporter.message("Apply complete: nothing to do.")
+            return ExitCode.OK
+        if not saved and not args.auto_approve:
+            if not env.stdin_isatty or not _confirm(env):
+                reporter.message("Apply cancelled.")
+                return ExitCode.ERROR
+        with reporter:
+            result = execute(plan, graph, ctx, parallelism=args.parallelism)
+        counts = result.counts()
+        if args.json:
+            reporter.event({"event": "summary", **counts,
+                            "failed_nodes": [{"address": r.address, "error": r.error} for r in result.failed],
+                            "skipped_nodes": [r.address for r in result.skipped]})
+        else:
+            if result.failed:
+                reporter.message("\nApply failed:")
+                for r in result.failed:
+                    reporter.message(f"  ✗ {r.address}: {r.error}")
+                for r in result.skipped:
+                    reporter.message(f"  - {r.address}: skipped")
+            reporter.message(f"\nApply {'complete' if not result.failed else 'incomplete'}: "
+                             f"{counts['added']} added, {counts['changed']} changed, {counts['destroyed']} destroyed"
+                             + (f", {counts['failed']} failed, {counts['skipped']} skipped." if result.failed else ".")
+                             + (" Run apply again to resume." if result.failed else ""))
+        return ExitCode.ERROR if result.failed else ExitCode.OK
+

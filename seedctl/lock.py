@@ -1,0 +1,85 @@
+"""One apply at a time per spec.
+
+The lock is an OS file lock (flock / msvcrt) on a file in `<spec folder>/.seedctl/`, so a crashed
+apply never leaves a stale lock behind: the kernel releases it with the process. The file also
+records who holds it (pid, host, start time) so a waiting apply can name the holder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from seedctl.errors import LockError
+
+
+def lock_path_for(spec_path: str | None, cwd: str = ".") -> Path:
+    spec = Path(spec_path) if spec_path else Path(cwd) / "seed.yaml"
+    spec = spec if spec.is_absolute() else Path(cwd) / spec
+    return spec.resolve().parent / ".seedctl" / f"{spec.name}.lock"
+
+
+def _try_lock(handle: IO[str]) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def read_holder(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+class ApplyLock:
+    def __init__(self, path: Path, timeout: float = 0.0) -> None:
+        self.path = path
+        self.timeout = timeout
+        self._handle: IO[str] | None = None
+
+    def __enter__(self) -> ApplyLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lock's life
+        deadline = time.monotonic() + self.timeout
+        while not _try_lock(handle):
+            if time.monotonic() >= deadline:
+                holder = read_holder(self.path)
+                handle.close()
+                who = (f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}"
+                       if holder else "another process")
+                raise LockError(f"another apply of this spec is running ({who}); lock file {self.path}. "
+                                "Wait for it, or raise --lock-timeout")
+            time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}))
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            self._handle.seek(0)
+            self._handle.truncate()
+            self._handle.close()  # closing releases the OS lock
+            self._handle = None

@@ -1,0 +1,186 @@
+"""What every node kind shares: the four-function interface, the context it runs in, and the
+attribute diff that tells a spec change from drift.
+
+seedctl keeps no state file. What it last applied to an Azure object is recorded on the object
+itself, in one tag (`APPLIED_TAG`) holding the managed attributes as compact JSON; a later plan
+compares the object with that record to tell "someone changed this behind seedctl's back" (drift)
+from "the spec changed".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from seedctl.env import Env
+from seedctl.plan import CREATE, DEFERRED, ERROR, NOOP, UPDATE, AttributeChange, Change
+from seedctl.spec.model import SeedingSpec
+
+APPLIED_TAG = "seedctl-applied"
+MANAGED_TAG = "seedctl-spec"
+TAG_VALUE_LIMIT = 256  # Azure's limit for a tag value
+
+
+class Unobservable:
+    """A node that cannot be observed from where seedctl runs (drive not attached, staging
+    absent). Never the same as 'absent' or 'empty'."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Unobservable({self.reason!r})"
+
+
+Observation = dict[str, Any] | Unobservable | None
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Context:
+    """Everything a node needs to read or change the world."""
+
+    spec: SeedingSpec
+    env: Env
+    clients_factory: Callable[[], Any]
+    local_state: str = "auto"  # "auto": observe what is here; "skip": never look; "require": must see it
+    observations: dict[str, Observation] = field(default_factory=dict)
+    events: EventSink = lambda event: None
+    # shared scratch space for expensive results that several nodes use (the staging scan)
+    cache: dict[str, Any] = field(default_factory=dict)
+    apply_options: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: Any = None
+
+    @property
+    def clients(self) -> Any:
+        with self._lock:
+            if self._clients is None:
+                self._clients = self.clients_factory()
+            return self._clients
+
+    def emit(self, event: str, **data: Any) -> None:
+        self.events({"event": event, **data})
+
+
+class Node:
+    """One object seedctl manages. Subclasses set `kind` and implement the four functions."""
+
+    kind: ClassVar[str] = ""
+    local: ClassVar[bool] = False  # observed on the copy computer (drives, staging), not in Azure
+    # most reads are independent and run at once; a kind whose read uses an upstream observation
+    # waits for its dependencies
+    read_after_dependencies: ClassVar[bool] = False
+
+    def __init__(self, name: str, depends_on: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.depends_on = depends_on
+
+    @property
+    def address(self) -> str:
+        return f'{self.kind}["{self.name}"]'
+
+    def read(self, ctx: Context) -> Observation:
+        raise NotImplementedError
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        """What the spec asks for, as plain values (upstream observations may be consulted)."""
+        raise NotImplementedError
+
+    def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
+        raise NotImplementedError
+
+    def apply(self, change: Change, ctx: Context) -> Observation:
+        raise NotImplementedError
+
+    # helpers for subclasses -------------------------------------------------------------------
+    def change(self, action: str, **kwargs: Any) -> Change:
+        return Change(address=self.address, kind=self.kind, name=self.name, action=action,
+                      depends_on=list(self.depends_on), **kwargs)
+
+    def error(self, *messages: str, **kwargs: Any) -> Change:
+        return self.change(ERROR, errors=list(messages), **kwargs)
+
+    def deferred(self, observed: Unobservable, **kwargs: Any) -> Change:
+        return self.change(DEFERRED, deferred_reason=observed.reason, **kwargs)
+
+
+def applied_record(tags: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """What seedctl recorded as applied on an object, or None if it never applied it."""
+    raw = (tags or {}).get(APPLIED_TAG)
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def applied_tags(spec: SeedingSpec, managed: Mapping[str, Any]) -> dict[str, str]:
+    """The spec's tags plus seedctl's own two: which spec manages it and what it applied."""
+    record = json.dumps(dict(managed), sort_keys=True, separators=(",", ":"))
+    if len(record) > TAG_VALUE_LIMIT:  # keep the tag valid; drift detection degrades to "unknown"
+        record = "{}"
+    return {**spec.azure.tags, MANAGED_TAG: spec.name[:TAG_VALUE_LIMIT], APPLIED_TAG: record}
+
+
+def diff_attributes(desired: Mapping[str, Any], observed: Mapping[str, Any],
+                    applied: Mapping[str, Any] | None, *, sensitive: frozenset[str] = frozenset()
+                    ) -> list[AttributeChange]:
+    """Attribute-level differences, in desired's key order (stable output)."""
+    changes = []
+    for key, want in desired.items():
+        have = observed.get(key)
+        if _equal(have, want):
+            continue
+        drift = applied is not None and key in applied and not _equal(applied[key], have)
+        changes.append(AttributeChange(key, have, want, sensitive=key in sensitive, drift=drift))
+    return changes
+
+
+def diff_tags(desired: Mapping[str, str], observed: Mapping[str, str] | None) -> AttributeChange | None:
+    """Tags are compared only on the keys seedctl sets; other people's tags are left alone."""
+    observed = observed or {}
+    wanted = {k: v for k, v in desired.items() if k != APPLIED_TAG}
+    have = {k: observed.get(k) for k in wanted}
+    if have == wanted:
+        return None
+    return AttributeChange("tags", {k: v for k, v in have.items() if v is not None}, wanted)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower() if _case_insensitive(a, b) else a == b
+    return a == b
+
+
+def _case_insensitive(a: str, b: str) -> bool:
+    # Azure echoes enum-like values and locations in its own casing ("westus" / "WestUS").
+    return " " not in a and " " not in b and a.replace("_", "").isalnum() and b.replace("_", "").isalnum()
+
+
+def simple_diff(node: Node, desired: dict[str, Any], observed: Observation, *, can_create: bool = True,
+                missing_message: str = "") -> Change:
+    """The common create / update / no-op decision for Azure objects with tags."""
+    if isinstance(observed, Unobservable):
+        return node.deferred(observed)
+    if observed is None:
+        if not can_create:
+            return node.error(missing_message or f"{node.address} does not exist and the spec does not let "
+                                                 "seedctl create it")
+        attrs = [AttributeChange(k, None, v) for k, v in desired.items() if k != "tags"]
+        if desired.get("tags"):
+            attrs.append(AttributeChange("tags", None, {k: v for k, v in desired["tags"].items()
+                                                         if k != APPLIED_TAG}))
+        return node.change(CREATE, attributes=attrs)
+    managed = {k: v for k, v in desired.items() if k != "tags"}
+    applied = applied_record(observed.get("tags"))
+    attrs = diff_attributes(managed, observed, applied)
+    tag_change = diff_tags(desired.get("tags", {}), observed.get("tags"))
+    if tag_change:
+        attrs.append(tag_change)
+    return node.change(UPDATE if attrs else NOOP, attributes=attrs)

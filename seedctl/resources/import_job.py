@@ -1,0 +1,231 @@
+"""import_job["name"]: the Import/Export (or Data Box disk) job that ships the drives.
+
+One node kind for both back ends (`resources/jobs/`): the node decides *what* must change and
+whether the job's phase allows it; the back end knows *how* its API says it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seedctl.azure.errors import is_not_found
+from seedctl.errors import AzureError, SeedctlError
+from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
+from seedctl.resources.base import MANAGED_TAG, Context, Node, Observation, Unobservable
+from seedctl.resources.jobs import backend_for
+from seedctl.resources.jobs import base as phases
+from seedctl.resources.resource_group import normalize_location
+
+MANIFEST_FILE = "\\DriveManifest.xml"
+CREATED_TAG = "seedctl-created"
+
+
+def drive_address(serial: str) -> str:
+    return f'drive["{serial}"]'
+
+
+class ImportJobNode(Node):
+    kind = "import_job"
+
+    def __init__(self, name: str, resource_group: str, api: str, depends_on: tuple[str, ...]) -> None:
+        super().__init__(name, depends_on)
+        self.resource_group = resource_group
+        self.api = api
+        self.backend = backend_for(api)
+
+    # -- read ----------------------------------------------------------------------------------
+    def read(self, ctx: Context) -> Observation:
+        job = self.backend.get(ctx, self.resource_group, self.name)
+        if job is None:
+            other = self._job_in_other_backend(ctx)
+            if other is not None:
+                return {"other_api": other}
+        return job
+
+    def _job_in_other_backend(self, ctx: Context) -> str | None:
+        """A job of this name made from this spec through the other API: switching back ends while
+        it exists would silently create a second job, so the plan must say so."""
+        other_api = "databox" if self.api == "importexport" else "importexport"
+        try:
+            job = backend_for(other_api).get(ctx, self.resource_group, self.name)
+        except AzureError as exc:
+            # An unregistered provider cannot hold a job: that is a genuine "none".
+            if exc.code in ("MissingSubscriptionRegistration", "InvalidResourceNamespace") or exc.status == 404:
+                return None
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if is_not_found(exc):
+                return None
+            raise
+        if job and job["tags"].get(MANAGED_TAG) == ctx.spec.name:
+            return f"{other_api} ({job['state']})"
+        return None
+
+    # -- desired -------------------------------------------------------------------------------
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        spec = ctx.spec
+        job = spec.import_job
+        assert job is not None
+        drives = []
+        for d in spec.drives:
+            obs = ctx.observations.get(drive_address(d.serial))
+            ready = isinstance(obs, dict) and obs.get("complete")
+            drives.append({"drive_id": d.serial, "manifest_file": MANIFEST_FILE,
+                           "manifest_hash": obs.get("manifest_hash") if ready else None,  # type: ignore[union-attr]
+                           "drive_header_hash": (obs.get("drive_header_hash") or "") if ready else ""})  # type: ignore[union-attr]
+        addr = job.return_address
+        return {
+            "location": normalize_location(spec.azure.location),
+            "storage_account_id": (f"/subscriptions/{spec.azure.subscription_id}/resourceGroups/"
+                                   f"{spec.storage_resource_group}/providers/Microsoft.Storage/storageAccounts/"
+                                   f"{spec.storage_account.name}"),
+            "return_address": {k: v for k, v in {
+                "recipient": addr.recipient, "street1": addr.street1, "street2": addr.street2,
+                "city": addr.city, "state_or_province": addr.state_or_province,
+                "postal_code": addr.postal_code, "country_or_region": addr.country_or_region,
+                "phone": addr.phone, "email": addr.email}.items() if v is not None},
+            "return_shipping": {"carrier_name": job.return_shipping.carrier_name,
+                                "carrier_account_number": job.return_shipping.carrier_account_number},
+            "diagnostics_path": job.diagnostics_path,
+            "log_level": job.log_level,
+            "backup_drive_manifest": job.backup_drive_manifest,
+            "notification_emails": list(job.notification_emails),
+            "drives": drives,
+            "tags": {**spec.azure.tags, MANAGED_TAG: spec.name},
+        }
+
+    # -- diff ----------------------------------------------------------------------------------
+    def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
+        if isinstance(observed, Unobservable):
+            return self.deferred(observed)
+        if isinstance(observed, dict) and "other_api" in observed:
+            return self.error(
+                f"a job named {self.name} from this spec already exists through the {observed['other_api']} API; "
+                f"the spec now says api: {self.api}. Switching back ends would create a second job for the "
+                "same drives: keep the old api until that job is finished, or cancel it and choose a new job name")
+        if observed is None:
+            return self._create_change(desired)
+        return self._update_change(desired, observed)
+
+    def _create_change(self, desired: dict[str, Any]) -> Change:
+        attrs = [AttributeChange("api", None, self.api), AttributeChange("location", None, desired["location"]),
+                 AttributeChange("storage_account_id", None, desired["storage_account_id"]),
+                 AttributeChange("return_address", None, desired["return_address"]),
+                 AttributeChange("return_shipping", None, desired["return_shipping"])]
+        if self.api == "importexport":
+            attrs += [AttributeChange("diagnostics_path", None, desired["diagnostics_path"]),
+                      AttributeChange("log_level", None, desired["log_level"])]
+        for i, d in enumerate(desired["drives"]):
+            attrs.append(AttributeChange(f"drives[{i}].drive_id", None, d["drive_id"]))
+            attrs.append(AttributeChange(f"drives[{i}].manifest_hash", None, d["manifest_hash"],
+                                         known_after_apply=d["manifest_hash"] is None))
+            attrs.append(AttributeChange(f"drives[{i}].bitlocker_key", None, "key", sensitive=True))
+        attrs.append(AttributeChange("shipping_address", None, None, known_after_apply=True))
+        return self.change(CREATE, attributes=attrs)
+
+    def _update_change(self, desired: dict[str, Any], observed: dict[str, Any]) -> Change:
+        phase = observed["phase"]
+        owner = observed["tags"].get(MANAGED_TAG)
+        if owner != desired["tags"][MANAGED_TAG]:
+            return self.error(f"the job name {self.name} is already used by another job in resource group "
+                              f"{self.resource_group} ({'spec ' + owner if owner else 'not created by seedctl'}, "
+                              f"state {observed['state']}); choose another import_job.name")
+        notes = [f"job state: {observed['state']}"]
+        errors: list[str] = []
+        attrs: list[AttributeChange] = []
+        fields: list[str] = []
+        if phase == phases.CANCELLED:
+            return self.error(f"import job {self.name} was cancelled; a cancelled job cannot be reused — "
+                              "choose a new import_job.name")
+        if normalize_location(observed["location"]) != desired["location"]:
+            errors.append(f"import job {self.name} is in {observed['location']}, the spec says "
+                          f"{desired['location']}; a job cannot move")
+        if (observed["storage_account_id"] or "").lower() != desired["storage_account_id"].lower():
+            errors.append(f"import job {self.name} imports into {observed['storage_account_id']}; a job's storage "
+                          "account cannot change")
+
+        drive_diff = self._drive_differences(desired["drives"], observed["drives"])
+        if drive_diff:
+            attrs.extend(drive_diff)
+            if phase in phases.DRIVES_EDITABLE:
+                fields.append("drives")
+            else:
+                errors.append(f"the drive list of import job {self.name} cannot change in state {observed['state']}: "
+                              "the drives have left the copy computer (changes: "
+                              + ", ".join(a.name for a in drive_diff)
+                              + "). Restore the drives in the spec, or use a new job for new drives")
+        for key in ("return_address", "return_shipping"):
+            have = observed.get(key) or {}
+            if have != desired[key]:
+                attrs.append(AttributeChange(key, have or None, desired[key]))
+                if phase in phases.RETURN_EDITABLE:
+                    fields.append(key)
+                else:
+                    errors.append(f"{key} of import job {self.name} cannot change in state {observed['state']}")
+        if self.api == "importexport":
+            for key in ("log_level", "backup_drive_manifest"):
+                if observed.get(key) is not None and observed[key] != desired[key]:
+                    attrs.append(AttributeChange(key, observed[key], desired[key]))
+                    if phase in phases.DRIVES_EDITABLE:
+                        fields.append(key)
+                    else:
+                        errors.append(f"{key} of import job {self.name} cannot change in state {observed['state']}")
+        if errors:
+            return self.error(*errors, attributes=attrs, notes=notes)
+        change = self.change(UPDATE if attrs else NOOP, attributes=attrs, notes=notes)
+        change.summary["fields"] = fields
+        change.summary["phase"] = phase
+        return change
+
+    @staticmethod
+    def _drive_differences(want: list[dict[str, Any]], have: list[dict[str, Any]]) -> list[AttributeChange]:
+        have_by_id = {d["drive_id"]: d for d in have}
+        want_ids = [d["drive_id"] for d in want]
+        diffs: list[AttributeChange] = []
+        for i, d in enumerate(want):
+            h = have_by_id.get(d["drive_id"])
+            if h is None:
+                diffs.append(AttributeChange(f"drives[{i}].drive_id", None, d["drive_id"]))
+            elif d["manifest_hash"] and (h.get("manifest_hash") or "").upper() != d["manifest_hash"].upper():
+                diffs.append(AttributeChange(f"drives[{i}].manifest_hash", h.get("manifest_hash"), d["manifest_hash"]))
+        for drive_id in have_by_id:
+            if drive_id not in want_ids:
+                diffs.append(AttributeChange(f"drive {drive_id}", drive_id, None))
+        return diffs
+
+    # -- apply ---------------------------------------------------------------------------------
+    def bitlocker_keys(self, ctx: Context) -> dict[str, str]:
+        """Resolve every drive's key now, just before sending; held only for the call."""
+        from seedctl.drives.encryption import encryptor_for
+
+        keys = {}
+        for d in ctx.spec.drives:
+            key = encryptor_for(d.bitlocker, serial=d.serial).ensure(ctx.spec.mount_path(d), d.serial)
+            keys[d.serial] = key.reveal()
+        return keys
+
+    def apply(self, change: Change, ctx: Context) -> Observation:
+        desired = self.desired(ctx)
+        missing = [d["drive_id"] for d in desired["drives"] if not d["manifest_hash"]]
+        if missing:
+            raise SeedctlError(f"import job {self.name} needs every drive prepared first; not ready: "
+                               + ", ".join(missing))
+        observed = self.read(ctx)  # re-read right before acting: an earlier attempt may have created it
+        change = self.diff(desired, observed)
+        if change.action == NOOP:
+            return observed
+        if change.errors:
+            raise SeedctlError("; ".join(change.errors))
+        keys = self.bitlocker_keys(ctx)
+        if change.action == CREATE:
+            created = ctx.env.now().replace(microsecond=0).isoformat()
+            desired["tags"] = {**desired["tags"], CREATED_TAG: created}
+            self.backend.create(ctx, self.resource_group, self.name, desired, keys)
+        else:
+            self.backend.update(ctx, self.resource_group, self.name, desired, change.summary.get("fields", []), keys)
+        keys.clear()
+        observed = self.read(ctx)
+        if isinstance(observed, dict):
+            address = observed.get("shipping_address") or self.backend.shipping_address(ctx, ctx.spec.azure.location)
+            ctx.emit("shipping_address", address=self.address, shipping_address=address)
+        return observed

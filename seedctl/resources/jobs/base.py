@@ -1,0 +1,66 @@
+"""The job back-end interface and the vocabulary both back ends are mapped to.
+
+Every back end turns its service's job into one normalized dict (see `JobBackend.get`), with the
+service's own state kept beside seedctl's phase, so plan, status, verify and clean-up never
+depend on which API a spec uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+# seedctl's phases, in the order a job goes through them
+CREATED = "created"            # job exists, drives not yet shipped (shipping details may be entered)
+SHIPPING = "shipping"          # the package is on its way to the datacenter
+RECEIVED = "received"
+TRANSFERRING = "transferring"  # the datacenter is copying data into the storage account
+PACKAGING = "packaging"        # drives are being packed for return
+COMPLETED = "completed"
+COMPLETED_WITH_ERRORS = "completed-with-errors"
+CANCELLED = "cancelled"
+FAILED = "failed"
+
+PHASES = (CREATED, SHIPPING, RECEIVED, TRANSFERRING, PACKAGING, COMPLETED, COMPLETED_WITH_ERRORS,
+          CANCELLED, FAILED)
+FINAL_PHASES = frozenset({COMPLETED, COMPLETED_WITH_ERRORS, CANCELLED, FAILED})
+# the drive list (which disks, their manifests and keys) can only change before the disks leave
+DRIVES_EDITABLE = frozenset({CREATED})
+# carrier and tracking number can be entered or corrected until the datacenter has the package
+SHIPMENT_EDITABLE = frozenset({CREATED, SHIPPING})
+# the return address and carrier matter until the disks are packed for return
+RETURN_EDITABLE = frozenset({CREATED, SHIPPING, RECEIVED, TRANSFERRING})
+CANCELLABLE = frozenset({CREATED, SHIPPING})
+ACTIVE_PHASES = frozenset(PHASES) - FINAL_PHASES
+
+
+class JobBackend(Protocol):
+    """One job API. All methods take the resource group and job name; dicts are normalized.
+
+    Normalized job (from `get`): api, id, name, location, state (the service's own), phase
+    (one of PHASES), storage_account_id, return_address, return_shipping, diagnostics_path,
+    log_level, backup_drive_manifest, drives (list of {drive_id, manifest_file, manifest_hash,
+    drive_header_hash, state, copy_status, percent_complete, bytes_succeeded, error_log_uri,
+    verbose_log_uri}), delivery_package, return_package, shipping_address, percent_complete,
+    incomplete_blob_list_uri, cancel_requested, tags, created_at (ISO text or None).
+    """
+
+    api: str
+    provider_namespace: str
+
+    def get(self, ctx: Any, resource_group: str, name: str) -> dict[str, Any] | None: ...
+
+    def create(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
+               bitlocker_keys: dict[str, str]) -> None: ...
+
+    def update(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
+               fields: list[str], bitlocker_keys: dict[str, str]) -> None: ...
+
+    def mark_shipped(self, ctx: Any, resource_group: str, name: str, package: dict[str, Any]) -> None: ...
+
+    def cancel(self, ctx: Any, resource_group: str, name: str, reason: str) -> None: ...
+
+    def delete(self, ctx: Any, resource_group: str, name: str) -> None: ...
+
+    def list_jobs(self, ctx: Any, resource_group: str) -> list[dict[str, Any]]: ...
+
+    def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None: ...

@@ -1,0 +1,76 @@
+"""staging["staging"]: the folder the backup agent wrote the initial copy to. Read-only input.
+
+Plan often runs on a CI runner without it: then the node is *deferred* (refreshed at apply), never
+taken as empty.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from seedctl.plan import NOOP, Change
+from seedctl.plan import fingerprint as digest
+from seedctl.resources.base import Context, Node, Observation, Unobservable
+
+SCAN_KEY = "staging.scan"
+_scan_lock = threading.Lock()
+
+
+def local_state_skipped(ctx: Context) -> Unobservable | None:
+    if ctx.local_state == "skip":
+        return Unobservable("not observed (--local-state=skip); refreshed at apply on the copy computer")
+    return None
+
+
+def staging_scan(ctx: Context) -> Any:
+    """The staging scan of this run (one walk per run, shared by every node that needs it)."""
+    with _scan_lock:
+        if SCAN_KEY not in ctx.cache:
+            from seedctl.drives.scan import scan_staging
+
+            spec = ctx.spec
+            ctx.cache[SCAN_KEY] = scan_staging(spec.staging_root(), include=spec.staging.include,
+                                               exclude=spec.staging.exclude, container=spec.container.name,
+                                               prefix=spec.container.prefix)
+        return ctx.cache[SCAN_KEY]
+
+
+class StagingNode(Node):
+    kind = "staging"
+    local = True
+
+    def read(self, ctx: Context) -> Observation:
+        skipped = local_state_skipped(ctx)
+        if skipped:
+            return skipped
+        root = ctx.spec.staging_root()
+        if not root.is_dir():
+            return Unobservable(f"staging folder {root} is not present here; refreshed at apply")
+        scan = staging_scan(ctx)
+        return {
+            "root": str(root),
+            "files": len(scan.files),
+            "bytes": scan.total_bytes,
+            "listing": digest([(f.rel_path, f.size, f.mtime_ns) for f in scan.files]),
+            "errors": [str(p) for p in scan.errors],
+            "warnings": [str(p) for p in scan.problems if p.severity != "error"],
+        }
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        return {}
+
+    def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
+        if isinstance(observed, Unobservable):
+            return self.deferred(observed)
+        if observed is None:
+            return self.error("staging folder not found")
+        summary = {"files": observed["files"], "bytes": observed["bytes"]}
+        if observed["errors"]:
+            shown = observed["errors"][:10]
+            more = len(observed["errors"]) - len(shown)
+            return self.error(*shown, *([f"... and {more} more"] if more else []), summary=summary)
+        return self.change(NOOP, summary=summary, notes=observed["warnings"][:10])
+
+    def apply(self, change: Change, ctx: Context) -> Observation:
+        return self.read(ctx)  # an input: nothing to change

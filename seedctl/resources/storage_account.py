@@ -1,0 +1,112 @@
+"""storage_account["name"]: the general-purpose account the drives are imported into."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seedctl.azure.errors import is_not_found
+from seedctl.azure.retry import call_with_retry
+from seedctl.errors import AzureError
+from seedctl.plan import CREATE, AttributeChange, Change
+from seedctl.resources.base import Context, Node, Observation, Unobservable, applied_tags, simple_diff
+from seedctl.resources.resource_group import normalize_location
+
+# Import/Export writes block and page blobs into general-purpose accounts only.
+IMPORTABLE_KINDS = ("Storage", "StorageV2")
+
+
+class StorageAccountNode(Node):
+    kind = "storage_account"
+
+    def __init__(self, name: str, resource_group: str, can_create: bool, depends_on: tuple[str, ...]) -> None:
+        super().__init__(name, depends_on)
+        self.resource_group = resource_group
+        self.can_create = can_create
+
+    def read(self, ctx: Context) -> Observation:
+        clients = ctx.clients
+
+        def get() -> Any:
+            try:
+                return clients.storage.storage_accounts.get_properties(self.resource_group, self.name)
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+        account = call_with_retry(get, f"read storage account {self.name}", clients.policy)
+        if account is None:
+            if not self.can_create:
+                return None
+            available = call_with_retry(
+                lambda: clients.storage.storage_accounts.check_name_availability(
+                    {"name": self.name, "type": "Microsoft.Storage/storageAccounts"}),
+                f"check storage account name {self.name}", clients.policy)
+            return None if available.name_available else {"name_taken": True,
+                                                          "reason": str(available.reason or "")}
+        endpoints = account.primary_endpoints
+        return {
+            "id": account.id,
+            "kind": account.kind,
+            "sku": account.sku.name if account.sku else None,
+            "location": normalize_location(account.location),
+            "tags": dict(account.tags or {}),
+            "blob_endpoint": endpoints.blob if endpoints else None,
+        }
+
+    def desired(self, ctx: Context) -> dict[str, Any]:
+        sa = ctx.spec.storage_account
+        managed = {"kind": sa.kind, "sku": sa.sku}
+        return {**managed, "location": normalize_location(ctx.spec.azure.location),
+                "tags": applied_tags(ctx.spec, managed)}
+
+    def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
+        if isinstance(observed, dict) and observed.get("name_taken"):
+            return self.error(f"storage account name {self.name} is already taken in Azure "
+                              f"({observed.get('reason')}); names are global — choose another")
+        if isinstance(observed, dict):
+            problems = []
+            if observed["kind"] not in IMPORTABLE_KINDS:
+                problems.append(f"storage account {self.name} is of kind {observed['kind']}, which cannot hold an "
+                                f"import; use a general-purpose account ({' or '.join(IMPORTABLE_KINDS)})")
+            elif observed["kind"] == "StorageV2" and desired["kind"] == "Storage":
+                problems.append(f"storage account {self.name} is StorageV2 and cannot be downgraded to Storage; "
+                                "set storage_account.kind: StorageV2")
+            if observed["location"] != desired["location"]:
+                problems.append(f"storage account {self.name} is in {observed['location']}, the spec says "
+                                f"{desired['location']}; an account cannot move")
+            if problems:
+                return self.error(*problems)
+            # Only the spec's own attributes are managed on an account seedctl found existing.
+            managed = {"kind": desired["kind"], "sku": desired["sku"]}
+            if observed.get("tags", {}).get("seedctl-spec") or self.can_create:
+                managed["tags"] = desired["tags"]
+            return simple_diff(self, managed, observed)
+        change = simple_diff(self, desired, observed, can_create=self.can_create,
+                             missing_message=f"storage account {self.name} does not exist in resource group "
+                                             f"{self.resource_group}; create it or set storage_account.create: true")
+        if change.action == CREATE:
+            change.attributes.append(AttributeChange("blob_endpoint", None, None, known_after_apply=True))
+        return change
+
+    def apply(self, change: Change, ctx: Context) -> Observation:
+        clients = ctx.clients
+        desired = self.desired(ctx)
+        observed = self.read(ctx)
+        if isinstance(observed, Unobservable):
+            raise AzureError(f"storage account {self.name} could not be read")
+        if observed is None:
+            params = {"sku": {"name": desired["sku"]}, "kind": desired["kind"], "location": ctx.spec.azure.location,
+                      "tags": desired["tags"],
+                      "properties": {"minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
+                                     "supportsHttpsTrafficOnly": True}}
+            call_with_retry(lambda: clients.storage.storage_accounts.begin_create(
+                self.resource_group, self.name, params).result(),
+                f"create storage account {self.name}", clients.policy)
+        else:
+            params = {"sku": {"name": desired["sku"]}, "tags": {**observed.get("tags", {}), **desired["tags"]}}
+            if observed["kind"] != desired["kind"]:
+                params["kind"] = desired["kind"]
+            call_with_retry(lambda: clients.storage.storage_accounts.update(self.resource_group, self.name, params),
+                            f"update storage account {self.name}", clients.policy)
+        return self.read(ctx)
