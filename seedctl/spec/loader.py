@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedctl.errors import SpecError
 from seedctl.spec import checks, messages
 from seedctl.spec.build import build_spec
 from seedctl.spec.model import SeedingSpec
+from seedctl.spec.paths import spec_error
 from seedctl.spec.schema import validator
 from seedctl.spec.yamlread import MAX_BYTES, Document, read_yaml
 
@@ -61,7 +61,7 @@ def validate_spec_text(text: str | bytes, name: str = "<spec>", *, base_dir: str
     doc = read_yaml(text, name)
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else "a single value"
-        raise SpecError([f"{name}:1:1: the spec must be a mapping of fields (version:, name:, azure:, ...), "
+        raise spec_error([f"{name}:1:1: the spec must be a mapping of fields (version:, name:, azure:, ...), "
                          f"but the file holds {kind}"], name)
     problems = _schema_problems(doc, name)
     found = checks.run_checks(doc, name)
@@ -72,7 +72,7 @@ def validate_spec_text(text: str | bytes, name: str = "<spec>", *, base_dir: str
     # one problem per sentence, in file order
     unique = sorted(dict.fromkeys(problems), key=_sort_key)
     if unique:
-        raise SpecError(unique, name)
+        raise spec_error(unique, name)
     spec = build_spec(doc.data, base_dir=base, source_path=source_path)
     warnings = sorted(dict.fromkeys(found.warnings + secrets.warnings), key=_sort_key)
     return Validation(spec, tuple(warnings))
@@ -84,19 +84,22 @@ def _read(path: Path, name: str) -> bytes:
             data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         hint = "; `seedctl init` writes a starter spec" if path.name == DEFAULT_SPEC else ""
-        raise SpecError([f"{name}: no such file{hint}"], name) from None
+        raise spec_error([f"{name}: no such file{hint}"], name) from None
     except IsADirectoryError:
-        raise SpecError([f"{name}: is a folder, not a spec file"], name) from None
+        raise spec_error([f"{name}: is a folder, not a spec file"], name) from None
     except OSError as exc:
-        raise SpecError([f"{name}: cannot be read ({exc.strerror or exc})"], name) from None
+        raise spec_error([f"{name}: cannot be read ({exc.strerror or exc})"], name) from None
     return data
 
 
 def validate_spec(path: Path | str, *, check_secrets: bool = False,
-                  environ: Mapping[str, str] | None = None) -> Validation:
-    """Validate the spec file at `path`; relative paths in it are taken from its folder."""
-    name = os.fspath(path)
-    file = Path(name)
+                  environ: Mapping[str, str] | None = None, display_name: str | None = None) -> Validation:
+    """Validate the spec file at `path`; relative paths in it are taken from its folder.
+
+    `display_name` is how messages name the file (default: `path` as given).
+    """
+    file = Path(os.fspath(path))
+    name = display_name or os.fspath(path)
     data = _read(file, name)
     absolute = file.absolute()
     return validate_spec_text(data, name, base_dir=absolute.parent, source_path=str(absolute),

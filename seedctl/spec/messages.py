@@ -85,9 +85,10 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 def _secret_sentence(field: str, value: Any) -> str:
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return (f"{field}: a secret is written directly in the spec. Specs live in git, so seedctl refuses "
-                "literal secrets: put it in an environment variable or a file outside the repository and "
-                "write {env: VARIABLE} or {file: path/to/keyfile} here (the value was not printed)")
+        return (f"{field}: a secret is written directly in the spec; seedctl refuses literal secrets "
+                "because specs live in git. Put it in an environment variable or a file outside the "
+                "repository and write {env: VARIABLE} or {file: path/to/keyfile} here (the value was "
+                "not printed)")
     return f"{field}: must be a secret reference, {{env: VARIABLE}} or {{file: PATH}}, not {_kind(value)}"
 
 
@@ -100,14 +101,13 @@ def translate(error: ValidationError, doc: Document, name: str, api: str | None)
     value = error.instance
     kind = error.validator
 
-    if schema is False:  # a back-end-only field under the other back end (the if/then in the schema)
-        leaf = path[-1] if path else ""
-        owner, instead = BACKEND_ONLY.get(str(leaf), (None, ""))
+    if kind == "not" and isinstance(schema, dict) and "x-backend-only" in schema:
+        # a field of one job back end under the other (the schema's if/then on import_job.api)
+        leaf = str(path[-1]) if path else ""
+        owner, instead = BACKEND_ONLY.get(leaf, (schema["x-backend-only"], ""))
         where = _location(doc, name, path, key=True)
-        if owner:
-            return [f"{where}: {field}: only api: {owner} jobs have this field, and this job uses api: {api}; "
-                    f"remove it ({instead}) or change api"]
-        return [f"{where}: {field}: not allowed here"]
+        return [f"{where}: {field}: only api: {owner} jobs have this field, and this job uses api: {api}; "
+                f"remove it" + (f" ({instead})" if instead else "") + " or change api"]
 
     if kind == "pattern" and isinstance(schema, dict) and "x-name-rule" in schema:
         return []  # the x-name-rule check on the same field explains it better
@@ -175,6 +175,8 @@ def translate(error: ValidationError, doc: Document, name: str, api: str | None)
         return [f"{where}: {field}: {_show(value) or 'the value'} is not valid. {message}"]
 
     if kind == "format":
+        if not (isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)):
+            return []  # the pattern error on the same field says how to write it
         return [f"{where}: {field}: {_show(value)} is not a real date (YYYY-MM-DD)"]
 
     if kind in ("minItems", "maxItems"):

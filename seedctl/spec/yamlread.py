@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from seedctl.errors import SpecError
+from seedctl.spec.paths import spec_error
 
 MAX_BYTES = 1 << 20          # a seeding spec is a few KB; a megabyte means the wrong file
 MAX_DEPTH = 50               # the schema is 5 levels deep
@@ -36,11 +37,16 @@ class Document:
     data: Any
     marks: dict[Path_, Mark] = field(default_factory=dict)      # where each value starts
     key_marks: dict[Path_, Mark] = field(default_factory=dict)  # where each mapping key starts
+    containers: set[Path_] = field(default_factory=set)          # paths holding a mapping or list
 
     def mark_for(self, path: Path_, *, key: bool = False) -> Mark | None:
-        """The mark of `path`, or of its nearest ancestor (values reached through an alias)."""
+        """The mark of `path`, or of its nearest ancestor (values reached through an alias).
+
+        A mapping or list under a key is marked at its key (`import_job:`), which is where a
+        reader looks for it; scalars at their value, unless `key` asks for the key.
+        """
         path = tuple(path)
-        if key and path in self.key_marks:
+        if (key or path in self.containers) and path in self.key_marks:
             return self.key_marks[path]
         while True:
             if path in self.marks:
@@ -147,18 +153,18 @@ def decode(data: bytes | str, name: str) -> str:
     """Bytes to text: UTF-8 (a BOM is allowed), within the size budget."""
     if isinstance(data, str):
         if len(data) > MAX_BYTES:
-            raise SpecError([f"{name}: the file has {len(data):,} characters; a seeding spec is a few "
+            raise spec_error([f"{name}: the file has {len(data):,} characters; a seeding spec is a few "
                              "kilobytes, so this is probably not one"], name)
         return data[1:] if data.startswith("\ufeff") else data
     if len(data) > MAX_BYTES:
-        raise SpecError([f"{name}: the file is {len(data):,} bytes; a seeding spec is a few kilobytes, "
+        raise spec_error([f"{name}: the file is {len(data):,} bytes; a seeding spec is a few kilobytes, "
                          "so this is probably not one"], name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise SpecError([f"{name}:{line}:{column}: the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+        raise spec_error([f"{name}:{line}:{column}: the file is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
                          "save it as UTF-8"], name) from None
 
 
@@ -200,7 +206,7 @@ def read_yaml(data: bytes | str, name: str) -> Document:
     loader: Any = None
 
     def fail(mark: Mark, message: str) -> SpecError:
-        return SpecError(problems + [f"{name}:{mark.line}:{mark.column}: {message}"], name)
+        return spec_error(problems + [f"{name}:{mark.line}:{mark.column}: {message}"], name)
 
     def child_path() -> Path_:
         top = stack[-1]
@@ -311,6 +317,7 @@ def read_yaml(data: bytes | str, name: str) -> Document:
                     raise fail(mark, f"the document is nested more than {MAX_DEPTH} levels deep")
                 frame = _Frame({} if is_map else [], path, anchor)
                 doc.marks[path] = mark
+                doc.containers.add(path)
                 stack.append(frame)
                 if anchor is not None:
                     open_anchors.add(anchor)
@@ -329,16 +336,16 @@ def read_yaml(data: bytes | str, name: str) -> Document:
     except SpecError:
         raise
     except yaml.YAMLError as exc:
-        raise SpecError(problems + [_syntax_problem(name, exc, text)], name) from None
+        raise spec_error(problems + [_syntax_problem(name, exc, text)], name) from None
     except (ValueError, OverflowError, MemoryError, RecursionError) as exc:
         # PyYAML's own corner cases (e.g. odd escapes in the C scanner); never a traceback
-        raise SpecError(problems + [f"{name}: cannot read the YAML ({type(exc).__name__}: {exc})"], name) from None
+        raise spec_error(problems + [f"{name}: cannot read the YAML ({type(exc).__name__}: {exc})"], name) from None
     finally:
         dispose = getattr(loader, "dispose", None) if loader is not None else None
         if dispose is not None:
             dispose()
     if problems:
-        raise SpecError(problems, name)
+        raise spec_error(problems, name)
     if documents == 0 or (doc.data is None and () not in doc.marks):
-        raise SpecError([f"{name}: the file is empty; `seedctl init` writes a starter spec"], name)
+        raise spec_error([f"{name}:1:1: the file is empty; `seedctl init` writes a starter spec"], name)
     return doc

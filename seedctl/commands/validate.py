@@ -1,0 +1,40 @@
+"""`seedctl validate [-f FILE] [--check-secrets]`: check a spec, listing every problem at once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from seedctl.env import Env
+from seedctl.errors import ExitCode
+from seedctl.spec import DEFAULT_SPEC, validate_spec
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "validate", help="check a seeding spec (schema, names, paths, secrets)",
+        description="Check a seeding spec and list every problem with file:line:col. Exit 0 when valid "
+                    "(warnings go to stderr), 1 when not. Reads nothing from Azure.",
+    )
+    parser.add_argument("-f", "--file", default=DEFAULT_SPEC, help=f"the spec (default: {DEFAULT_SPEC})")
+    parser.add_argument("--check-secrets", action="store_true",
+                        help="treat unresolvable secret references as errors, as apply does")
+    parser.set_defaults(handler=run)
+
+
+def in_cwd(env: Env, file: str) -> Path:
+    """A path the user typed, taken from the command's working folder (Env.cwd)."""
+    path = Path(file).expanduser()
+    return path if path.is_absolute() else Path(env.cwd) / path
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    result = validate_spec(in_cwd(env, args.file), check_secrets=args.check_secrets, environ=env.environ,
+                           display_name=args.file)
+    for warning in result.warnings:
+        print(f"Warning: {warning}", file=env.stderr)
+    spec = result.spec
+    job = f"import job {spec.import_job.name} (api: {spec.import_job.api})" if spec.import_job else "no import job"
+    count = len(spec.drives)
+    print(f"{args.file} is valid: {count} drive{'s' if count != 1 else ''}, {job}.", file=env.stdout)
+    return ExitCode.OK
