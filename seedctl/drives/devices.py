@@ -133,7 +133,7 @@ class LinuxProbe:
         if not os.path.isdir(path):
             return DeviceInfo(mount_point=path, is_mount=False)
         entry = self._mount_entry(mount_point)
-        if entry is None or not os.path.ismount(path):
+        if entry is None:  # mountinfo is the authority: it also lists bind mounts ismount() misses
             return DeviceInfo(mount_point=path, is_mount=False)
         majmin, fs_type, source, read_only = entry
         sysdev = self._sys_dev(majmin)

@@ -81,7 +81,7 @@ def blob_name_problems(blob_name: str) -> list[str]:
                             "drive or a blob name cannot hold")
         if seg.endswith((" ", ".")):
             problems.append(f"segment {seg!r} ends with a space or dot (not kept by NTFS)")
-        if len(seg.encode("utf-16-le")) // 2 > MAX_NTFS_NAME:
+        if len(seg.encode("utf-16-le", "surrogatepass")) // 2 > MAX_NTFS_NAME:
             problems.append(f"segment {seg[:40]!r}... is longer than {MAX_NTFS_NAME} characters")
         if seg.split(".")[0].upper() in _WINDOWS_RESERVED:
             problems.append(f"segment {seg!r} is a reserved Windows device name")

@@ -221,7 +221,8 @@ def summary_text(summary: dict[str, Any]) -> str | None:
     """What a drive will hold, from the known summary keys; other keys are ignored."""
     parts = []
     files, size = _count(summary.get("files")), _size(summary.get("bytes"))
-    capacity, ratio = _size(summary.get("capacity")), _ratio(summary.get("fill_ratio"))
+    capacity = _size(summary.get("capacity")) if summary.get("capacity") else None  # 0: not known
+    ratio = _ratio(summary.get("fill_ratio"))
     held = []
     if files is not None:
         held.append(f"{files} file" + ("" if summary["files"] == 1 else "s"))

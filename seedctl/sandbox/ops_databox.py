@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from seedctl.sandbox.app import SandboxApp
 
+JOB_TYPE = "Microsoft.DataBox/jobs"
+
 
 def install(app: SandboxApp) -> None:
     return None

@@ -24,6 +24,10 @@ STATE_TO_PHASE = {
     "ClosedWithErrors": base.COMPLETED_WITH_ERRORS,
 }
 
+# the datacenter address, in the same words for both back ends
+SHIPPING_FIELDS = ("recipient_name", "street_address1", "street_address2", "city", "state_or_province",
+                   "postal_code", "country_or_region", "phone")
+
 ADDRESS_FIELDS = {  # spec field -> service field
     "recipient": "recipient_name", "street1": "street_address1", "street2": "street_address2",
     "city": "city", "state_or_province": "state_or_province", "postal_code": "postal_code",
@@ -78,7 +82,7 @@ class ImportExportBackend:
             "error_log_uri": d.error_log_uri, "verbose_log_uri": d.verbose_log_uri,
             "manifest_uri": d.manifest_uri,
         } for d in (p.drive_list or [])]
-        ship = _address(p.shipping_information, {k: v for k, v in ADDRESS_FIELDS.items() if k != "email"})
+        ship = _address(p.shipping_information, {f: f for f in SHIPPING_FIELDS})
         tags = dict(job.tags or {})
         return {
             "api": self.api, "id": job.id, "name": job.name, "location": job.location,

@@ -1,0 +1,231 @@
+"""Data Box back end: `Microsoft.DataBox/jobs` with SKU `DataBoxCustomerDisk` (azure-mgmt-databox).
+
+What current backup agents use (MARS 2.0.9250.0 and later, DPM 2019 UR1 / MABS v3 UR1): the
+Import/Export service now runs on the Data Box resource. Bodies are built and read in the REST
+shape (camelCase JSON), which the SDK's hybrid models accept and give back with `as_dict()`; that
+keeps this module a readable map of the wire format.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seedctl.azure.errors import is_not_found
+from seedctl.azure.retry import call_with_retry
+from seedctl.resources.jobs import base
+
+SKU = "DataBoxCustomerDisk"
+
+STATUS_TO_PHASE = {
+    "DeviceOrdered": base.CREATED, "Created": base.CREATED, "AwaitingShipmentDetails": base.CREATED,
+    "DevicePrepared": base.CREATED, "ReadyToReceiveAtAzureDC": base.CREATED,
+    "ShippedToAzureDC": base.SHIPPING,
+    "AtAzureDC": base.RECEIVED, "Delivered": base.RECEIVED,
+    "DataCopy": base.TRANSFERRING,
+    "PreparingToShipFromAzureDC": base.PACKAGING, "ReadyToDispatchFromAzureDC": base.PACKAGING,
+    "ShippedToCustomer": base.PACKAGING, "Dispatched": base.PACKAGING,
+    "Completed": base.COMPLETED,
+    "CompletedWithErrors": base.COMPLETED_WITH_ERRORS, "CompletedWithWarnings": base.COMPLETED_WITH_ERRORS,
+    "Cancelled": base.CANCELLED, "Aborted": base.CANCELLED,
+    "Failed_IssueDetectedAtAzureDC": base.FAILED, "Failed_IssueReportedAtCustomer": base.FAILED,
+}
+
+# copy status of a disk, Data Box words → the classic drive state words status shows for both
+COPY_TO_DRIVE_STATE = {
+    "NotStarted": "Specified", "InProgress": "Transferring", "Completed": "Completed",
+    "CompletedWithErrors": "CompletedMoreInfo", "Failed": "CompletedMoreInfo",
+    "NotReturned": "NeverReceived", "DeviceNotReceived": "NeverReceived",
+}
+
+
+def _package(pkg: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not pkg or not pkg.get("trackingId"):
+        return None
+    return {"carrier_name": pkg.get("carrierName"), "tracking_number": pkg.get("trackingId"),
+            "drive_count": None, "ship_date": None}
+
+
+class DataBoxBackend:
+    api = "databox"
+    provider_namespace = "Microsoft.DataBox"
+
+    def get(self, ctx: Any, resource_group: str, name: str) -> dict[str, Any] | None:
+        client = ctx.clients.databox
+
+        def read() -> Any:
+            try:
+                return client.jobs.get(resource_group, name, expand="details")
+            except Exception as exc:
+                if is_not_found(exc):
+                    return None
+                raise
+
+        job = call_with_retry(read, f"read Data Box job {name}", ctx.clients.policy)
+        return None if job is None else self.normalize(job.as_dict())
+
+    def normalize(self, job: dict[str, Any]) -> dict[str, Any]:
+        props = job.get("properties") or {}
+        details = props.get("details") or {}
+        status = props.get("status") or "DeviceOrdered"
+        phase = STATUS_TO_PHASE.get(status, base.FAILED)
+        disks = details.get("importDiskDetailsCollection") or {}
+        progress = {p.get("serialNumber"): p for p in details.get("copyProgress") or []}
+        logs = {entry.get("serialNumber"): entry for entry in details.get("copyLogDetails") or []}
+        drives = []
+        for serial in sorted(disks):
+            disk, prog, log = disks[serial] or {}, progress.get(serial, {}), logs.get(serial, {})
+            total = prog.get("totalBytesToProcess") or 0
+            done = prog.get("bytesProcessed") or 0
+            copy_status = prog.get("copyStatus")
+            drives.append({
+                "drive_id": serial, "manifest_file": disk.get("manifestFile"),
+                "manifest_hash": disk.get("manifestHash"), "drive_header_hash": None,
+                "state": COPY_TO_DRIVE_STATE.get(copy_status or "", "Specified"), "copy_status": copy_status,
+                "percent_complete": int(100 * done / total) if total else (100 if copy_status == "Completed" else 0),
+                "bytes_succeeded": done, "error_log_uri": log.get("errorLogLink"),
+                "verbose_log_uri": log.get("verboseLogLink"),
+                "manifest_uri": disk.get("backupManifestCloudPath"),
+            })
+        contact = details.get("contactDetails") or {}
+        ship = details.get("shippingAddress") or {}
+        return_address = {k: v for k, v in {
+            "recipient": contact.get("contactName"), "street1": ship.get("streetAddress1"),
+            "street2": ship.get("streetAddress2"), "city": ship.get("city"),
+            "state_or_province": ship.get("stateOrProvince"), "postal_code": ship.get("postalCode"),
+            "country_or_region": ship.get("country"), "phone": contact.get("phone"),
+            "email": (contact.get("emailList") or [None])[0]}.items() if v is not None}
+        ret = details.get("returnToCustomerPackageDetails") or {}
+        imports = details.get("dataImportDetails") or [{}]
+        account = (imports[0].get("accountDetails") or {}) if imports else {}
+        dc = details.get("datacenterAddress") or {}
+        tags = dict(job.get("tags") or {})
+        return {
+            "api": self.api, "id": job.get("id"), "name": job.get("name"), "location": job.get("location"),
+            "state": status, "phase": phase,
+            "storage_account_id": account.get("storageAccountId"),
+            "return_address": return_address or None,
+            "return_shipping": ({"carrier_name": ret.get("carrierName"),
+                                 "carrier_account_number": ret.get("carrierAccountNumber")} if ret else None),
+            "diagnostics_path": None, "log_level": imports[0].get("logCollectionLevel") if imports else None,
+            "backup_drive_manifest": bool(details.get("enableManifestBackup")),
+            "notification_emails": list((contact.get("emailList") or [])[1:]),
+            "drives": drives,
+            "delivery_package": _package(details.get("deliverToDcPackageDetails")),
+            "return_package": _package(details.get("returnPackage")),
+            "shipping_address": _datacenter(dc),
+            "percent_complete": (sum(d["percent_complete"] for d in drives) // len(drives)) if drives else 0,
+            "incomplete_blob_list_uri": None,
+            "cancel_requested": status == "Cancelled",
+            "is_cancellable": bool(props.get("isCancellable")),
+            "tags": tags,
+            "created_at": props.get("startTime") or tags.get("seedctl-created"),
+        }
+
+    # -- writes --------------------------------------------------------------------------------
+    @staticmethod
+    def _contact_and_address(desired: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        addr = desired["return_address"]
+        contact = {"contactName": addr["recipient"], "phone": addr["phone"],
+                   "emailList": [addr["email"], *desired.get("notification_emails", [])]}
+        shipping = {k: v for k, v in {
+            "streetAddress1": addr["street1"], "streetAddress2": addr.get("street2"), "city": addr["city"],
+            "stateOrProvince": addr.get("state_or_province"), "postalCode": addr["postal_code"],
+            "country": addr["country_or_region"], "addressType": "Commercial"}.items() if v is not None}
+        return contact, shipping
+
+    def create(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
+               bitlocker_keys: dict[str, str]) -> None:
+        contact, shipping = self._contact_and_address(desired)
+        ship = desired["return_shipping"]
+        body = {
+            "location": desired["location"], "tags": desired["tags"], "sku": {"name": SKU},
+            "properties": {
+                "transferType": "ImportToAzure",
+                "details": {
+                    "jobDetailsType": SKU,
+                    "contactDetails": contact,
+                    "shippingAddress": shipping,
+                    "dataImportDetails": [{
+                        "accountDetails": {"dataAccountType": "StorageAccount",
+                                           "storageAccountId": desired["storage_account_id"]},
+                        **({"logCollectionLevel": desired["log_level"]} if desired.get("log_level") else {}),
+                    }],
+                    "importDiskDetailsCollection": {
+                        d["drive_id"]: {"manifestFile": d["manifest_file"], "manifestHash": d["manifest_hash"],
+                                        "bitLockerKey": bitlocker_keys[d["drive_id"]]}
+                        for d in desired["drives"]},
+                    "returnToCustomerPackageDetails": {"carrierName": ship["carrier_name"],
+                                                       "carrierAccountNumber": ship["carrier_account_number"]},
+                    "enableManifestBackup": bool(desired["backup_drive_manifest"]),
+                },
+            },
+        }
+        client = ctx.clients.databox
+        call_with_retry(lambda: client.jobs.begin_create(resource_group, name, body).result(),
+                        f"create Data Box job {name}", ctx.clients.policy)
+
+    def update(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
+               fields: list[str], bitlocker_keys: dict[str, str]) -> None:
+        if "drives" in fields:
+            # The Data Box update API has no disk list: a job's disks are fixed at creation.
+            from seedctl.errors import SeedctlError
+
+            raise SeedctlError(f"the disks of Data Box job {name} cannot be changed after it is created; "
+                               "cancel it and create a job with a new name")
+        contact, shipping = self._contact_and_address(desired)
+        details: dict[str, Any] = {}
+        if "return_address" in fields:
+            details["contactDetails"] = contact
+            details["shippingAddress"] = shipping
+        if "return_shipping" in fields:
+            ship = desired["return_shipping"]
+            details["returnToCustomerPackageDetails"] = {"carrierName": ship["carrier_name"],
+                                                         "carrierAccountNumber": ship["carrier_account_number"]}
+        body = {"tags": desired["tags"], "properties": {"details": details}}
+        client = ctx.clients.databox
+        call_with_retry(lambda: client.jobs.begin_update(resource_group, name, body).result(),
+                        f"update Data Box job {name}", ctx.clients.policy)
+
+    def mark_shipped(self, ctx: Any, resource_group: str, name: str, package: dict[str, Any]) -> None:
+        body = {"deliverToDcPackageDetails": {"carrierName": package["carrier_name"],
+                                              "trackingId": package["tracking_number"]}}
+        client = ctx.clients.databox
+        call_with_retry(lambda: client.jobs.mark_devices_shipped(name, resource_group, body),
+                        f"mark the disks of Data Box job {name} shipped", ctx.clients.policy)
+
+    def cancel(self, ctx: Any, resource_group: str, name: str, reason: str) -> None:
+        client = ctx.clients.databox
+        call_with_retry(lambda: client.jobs.cancel(resource_group, name, {"reason": reason}),
+                        f"cancel Data Box job {name}", ctx.clients.policy)
+
+    def delete(self, ctx: Any, resource_group: str, name: str) -> None:
+        client = ctx.clients.databox
+
+        def remove() -> None:
+            try:
+                client.jobs.begin_delete(resource_group, name).result()
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise
+
+        call_with_retry(remove, f"delete Data Box job {name}", ctx.clients.policy)
+
+    def list_jobs(self, ctx: Any, resource_group: str) -> list[dict[str, Any]]:
+        client = ctx.clients.databox
+        jobs = call_with_retry(lambda: list(client.jobs.list_by_resource_group(resource_group)),
+                               f"list Data Box jobs in {resource_group}", ctx.clients.policy)
+        return [self.normalize(j.as_dict()) for j in jobs if (j.as_dict().get("sku") or {}).get("name") == SKU]
+
+    def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None:
+        job_address = None  # Data Box gives the datacenter address on the job itself
+        return job_address
+
+
+def _datacenter(dc: dict[str, Any]) -> dict[str, Any] | None:
+    if not dc:
+        return None
+    fields = {"recipientName": "recipient_name", "street1": "street_address1", "street2": "street_address2",
+              "city": "city", "state": "state_or_province", "zip": "postal_code", "country": "country_or_region",
+              "phone": "phone"}
+    out = {ours: dc[theirs] for theirs, ours in fields.items() if dc.get(theirs)}
+    return out or None
