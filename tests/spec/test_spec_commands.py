@@ -1,0 +1,95 @@
+"""`seedctl validate`, `seedctl init` and `seedctl schema` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from seedctl.cli import main
+from seedctl.env import Env
+from seedctl.spec import validate_spec
+from seedctl.spec.schema import SCHEMA_FILENAME, schema
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run(argv: list[str], cwd: Path | None = None, environ: dict[str, str] | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    env = Env(stdout=out, stderr=err, environ=environ or {}, cwd=str(cwd) if cwd else str(Path.cwd()))
+    code = main(argv, env=env)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_schema_prints_the_schema() -> None:
+    code, out, err = run(["schema"])
+    assert code == 0 and err == ""
+    assert json.loads(out) == schema()
+
+
+def test_validate_valid_example_warns_on_stderr() -> None:
+    code, out, err = run(["validate", "-f", str(EXAMPLES / "seed.yaml")])
+    assert code == 0
+    assert "is valid: 2 drives" in out and "api: databox" in out
+    assert err.count("Warning:") == 2 and "SEED_BITLOCKER_WCC4N7KT1234" in err
+
+
+def test_validate_check_secrets_makes_them_errors() -> None:
+    code, out, err = run(["validate", "--check-secrets", "-f", str(EXAMPLES / "seed.yaml")])
+    assert code == 1 and out == ""
+    assert "2 problems" in err and "drives[0].bitlocker.key" in err
+    code, out, err = run(["validate", "--check-secrets", "-f", str(EXAMPLES / "seed.yaml")],
+                         environ={"SEED_BITLOCKER_WCC4N7KT1234": "1", "SEED_BITLOCKER_WCC4N7KT5678": "2"})
+    assert code == 0 and err == ""
+
+
+def test_validate_defaults_to_seed_yaml_in_cwd(tmp_path: Path) -> None:
+    code, out, err = run(["validate"], cwd=tmp_path)
+    assert code == 1 and "seed.yaml: no such file" in err and "seedctl init" in err
+    assert "Traceback" not in err
+
+
+def test_init_writes_a_valid_commented_spec(tmp_path: Path) -> None:
+    code, out, err = run(["init"], cwd=tmp_path)
+    assert code == 0, err
+    text = (tmp_path / "seed.yaml").read_text()
+    assert text.startswith(f"# yaml-language-server: $schema={SCHEMA_FILENAME}\n")
+    assert "api: databox" in text and "2.0.9250.0" in text and "MABS v3 UR1" in text
+    assert json.loads((tmp_path / SCHEMA_FILENAME).read_text()) == schema()
+    result = validate_spec(tmp_path / "seed.yaml", environ={})
+    assert result.spec.import_job.api == "databox"
+    assert result.spec.providers == ("Microsoft.DataBox",)
+    code, out, err = run(["validate"], cwd=tmp_path)
+    assert code == 0, err
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    (tmp_path / "seed.yaml").write_text("mine\n")
+    code, out, err = run(["init"], cwd=tmp_path)
+    assert code == 1 and "--force" in err
+    assert (tmp_path / "seed.yaml").read_text() == "mine\n"
+    code, out, err = run(["init", "--force", "--api", "importexport"], cwd=tmp_path)
+    assert code == 0
+    spec = validate_spec(tmp_path / "seed.yaml", environ={}).spec
+    assert spec.import_job.api == "importexport" and spec.providers == ("Microsoft.ImportExport",)
+
+
+@pytest.mark.parametrize("api", ["databox", "importexport"])
+def test_init_to_another_file(tmp_path: Path, api: str) -> None:
+    code, out, err = run(["init", "-f", "sub/other.yaml", "--api", api], cwd=tmp_path)
+    assert code == 0, err
+    assert validate_spec(tmp_path / "sub" / "other.yaml", environ={}).spec.import_job.api == api
+
+
+def test_validate_lists_every_problem_with_positions(tmp_path: Path) -> None:
+    text = (EXAMPLES / "seed.yaml").read_text()
+    text = text.replace("name: stseedweu01", "name: St-Seed").replace("serial: WD-WCC4N7KT5678", "serial: WD-WCC4N7KT1234")
+    text = text.replace("carrier_name: DHL", "carrier_name: Royal Mail", 1)
+    (tmp_path / "seed.yaml").write_text(text)
+    code, out, err = run(["validate"], cwd=tmp_path)
+    assert code == 1
+    assert "3 problems" in err
+    for fragment in ("seed.yaml:27:9: storage_account.name", "drives[1].serial", "return_shipping.carrier_name"):
+        assert fragment in err, err
