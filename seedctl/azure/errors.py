@@ -96,5 +96,6 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
         text = (f"{what} failed: could not reach Azure ({type(exc).__name__}: {redact(str(exc))[:200]}). "
                 "Check the network or proxy and run the command again; seedctl resumes where it stopped.")
     else:
-        text = f"{what} failed: {status or ''} {code or ''}: {message}".replace("  ", " ")
+        label = " ".join(str(part) for part in (status, code) if part)
+        text = f"{what} failed: {label + ': ' if label else ''}{message}"
     return AzureError(text, code=code, status=status, retryable=is_transient(exc))

@@ -8,7 +8,15 @@ from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry
 from seedctl.errors import AzureError
 from seedctl.plan import CREATE, AttributeChange, Change
-from seedctl.resources.base import Context, Node, Observation, Unobservable, applied_tags, simple_diff
+from seedctl.resources.base import (
+    MANAGED_TAG,
+    Context,
+    Node,
+    Observation,
+    Unobservable,
+    applied_tags,
+    simple_diff,
+)
 from seedctl.resources.resource_group import normalize_location
 
 # Import/Export writes block and page blobs into general-purpose accounts only.
@@ -77,9 +85,10 @@ class StorageAccountNode(Node):
                                 f"{desired['location']}; an account cannot move")
             if problems:
                 return self.error(*problems)
-            # Only the spec's own attributes are managed on an account seedctl found existing.
+            # On an account seedctl did not create, only the spec's own attributes are compared;
+            # seedctl's tags (its record of what it applied) are written only when it changes it.
             managed = {"kind": desired["kind"], "sku": desired["sku"]}
-            if observed.get("tags", {}).get("seedctl-spec") or self.can_create:
+            if observed.get("tags", {}).get(MANAGED_TAG):
                 managed["tags"] = desired["tags"]
             return simple_diff(self, managed, observed)
         change = simple_diff(self, desired, observed, can_create=self.can_create,

@@ -160,8 +160,10 @@ class ImportExportBackend:
     def mark_shipped(self, ctx: Any, resource_group: str, name: str, package: dict[str, Any]) -> None:
         from azure.mgmt.storageimportexport.models import PackageInfomation, UpdateJobParameters
 
+        # The 2016-11-01 model requires a drive count and a ship date; the spec may leave both out.
+        ship_date = package.get("ship_date") or ctx.env.now().date().isoformat()
         pkg = PackageInfomation(carrier_name=package["carrier_name"], tracking_number=package["tracking_number"],
-                                drive_count=package.get("drive_count"), ship_date=package.get("ship_date"))
+                                drive_count=package.get("drive_count") or len(ctx.spec.drives), ship_date=ship_date)
         current = self.get(ctx, resource_group, name)
         # `state: Shipping` tells the service the package has left; once it says so, only the
         # package details are corrected.
