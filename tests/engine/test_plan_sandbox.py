@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -82,7 +81,7 @@ def test_drift_on_storage_sku_is_shown_and_planned_back(world):
     world.clients().storage.storage_accounts.update(world.resource_group, name, {"sku": {"name": "Standard_GRS"}})
     result = world.cli("plan")
     assert result.code == 0, result.err
-    assert re.search(r'~ storage_account\["%s"\]' % name, result.out)
+    assert f'~ storage_account["{name}"]' in result.out
     assert "Standard_GRS" in result.out and "Standard_LRS" in result.out
     assert "changed outside seedctl" in result.out
     plan = json.loads(world.cli("plan", "--json").out)
