@@ -84,7 +84,7 @@ def build_spec(data: dict[str, Any], *, base_dir: str, source_path: str | None) 
     else:
         providers = (DEFAULT_PROVIDER_FOR_API[job.api],) if job else ()
     return SeedingSpec(
-        version=data["version"],
+        version=int(data["version"]),  # JSON Schema accepts 1.0 for const 1
         name=data["name"],
         azure=azure,
         providers=providers,
@@ -102,7 +102,8 @@ def build_spec(data: dict[str, Any], *, base_dir: str, source_path: str | None) 
         import_job=job,
         shipment=ShipmentSpec(
             carrier_name=shipment_raw["carrier_name"], tracking_number=shipment_raw["tracking_number"],
-            ship_date=shipment_raw.get("ship_date"), drive_count=shipment_raw.get("drive_count"),
+            ship_date=shipment_raw.get("ship_date"),
+            drive_count=int(shipment_raw["drive_count"]) if "drive_count" in shipment_raw else None,
         ) if shipment_raw else None,
         source_path=source_path,
     )

@@ -146,6 +146,8 @@ def _check_job(ctx: _Ctx, data: dict[str, Any]) -> None:
     if isinstance(shipment, dict):
         count = shipment.get("drive_count")
         drives = data.get("drives")
+        if isinstance(count, float) and count.is_integer():
+            count = int(count)
         if isinstance(count, int) and not isinstance(count, bool) and isinstance(drives, list) and drives:
             if count > len(drives):
                 ctx.error(("shipment", "drive_count"), f"says {count} drives are in the package, but the spec "

@@ -106,12 +106,14 @@ def validate_spec(path: Path | str, *, check_secrets: bool = False,
                               check_secrets=check_secrets, environ=environ)
 
 
-def load_spec(path: Path | str, *, check_secrets: bool = False) -> SeedingSpec:
+def load_spec(path: Path | str, *, check_secrets: bool = False, environ: Mapping[str, str] | None = None,
+              display_name: str | None = None) -> SeedingSpec:
     """The typed spec from a file, or SpecError listing every problem.
 
-    `check_secrets=True` (apply) also requires every secret reference to resolve now.
+    `check_secrets=True` (apply) also requires every secret reference to resolve now, reading
+    environment variables from `environ` (default: the process environment; pass Env.environ).
     """
-    return validate_spec(path, check_secrets=check_secrets).spec
+    return validate_spec(path, check_secrets=check_secrets, environ=environ, display_name=display_name).spec
 
 
 def load_spec_text(text: str | bytes, name: str = "<spec>", *, base_dir: str | Path | None = None,

@@ -92,9 +92,45 @@ def _secret_sentence(field: str, value: Any) -> str:
     return f"{field}: must be a secret reference, {{env: VARIABLE}} or {{file: PATH}}, not {_kind(value)}"
 
 
+def secret_prefix(path: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The secret reference's own path when `path` is it or lies under it (drives[i].bitlocker.key)."""
+    for i in range(len(path) - 1):
+        if path[i] == "bitlocker" and path[i + 1] == "key":
+            return path[: i + 2]
+    return None
+
+
+def _secret_problem(error: ValidationError, doc: Document, name: str, ref: tuple[Any, ...]) -> list[str]:
+    """Problems inside a secret reference: no values, no sub-keys (a secret may have been typed there)."""
+    where = _location(doc, name, ref)
+    field = field_path(ref)
+    schema = error.schema
+    path = tuple(error.absolute_path)
+    if path == ref and error.validator == "type":
+        return [f"{where}: {_secret_sentence(field, error.instance)}"]
+    if path == ref and error.validator == "minProperties":
+        return [f"{where}: {field}: is empty; write {{env: VARIABLE}} or {{file: PATH}}"]
+    if path == ref and error.validator == "maxProperties":
+        return [f"{where}: {field}: give either env or file, not both"]
+    if path == ref and error.validator == "additionalProperties":
+        return [f"{where}: {field}: a secret reference has only env or file; write {{env: VARIABLE}} or "
+                "{file: PATH} (other keys are not shown, in case a secret was typed there)"]
+    sub = path[len(ref)] if len(path) > len(ref) else ""
+    if sub == "env":
+        return [f"{where}: {field}.env: must name an environment variable (letters, digits and '_', not "
+                "starting with a digit); the value is not shown, in case it is the secret itself"]
+    if sub == "file":
+        return [f"{where}: {field}.file: must be a non-empty file path"]
+    hint = schema.get("patternErrorMessage", "") if isinstance(schema, dict) else ""
+    return [f"{where}: {field}: is not a valid secret reference {hint}".rstrip()]
+
+
 def translate(error: ValidationError, doc: Document, name: str, api: str | None) -> list[str]:
     """One or more sentences `file:line:col: field: problem` for one schema error; [] to drop it."""
     path = tuple(error.absolute_path)
+    ref = secret_prefix(path)
+    if ref is not None:
+        return _secret_problem(error, doc, name, ref)
     field = field_path(path)
     where = _location(doc, name, path)
     schema = error.schema

@@ -17,6 +17,8 @@ def parse_size(value: int | str) -> int:
     """Bytes for a size; raises ValueError with a sentence when it is not one."""
     if isinstance(value, bool):
         raise ValueError("a size cannot be true or false")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 2.0 as an integer, so the loader may hand us one
     if isinstance(value, int):
         if value < 1:
             raise ValueError("a size must be at least 1 byte")

@@ -1,12 +1,18 @@
-"""Property tests: whatever the input, the loader returns a spec or raises SpecError, never a traceback."""
+"""Property tests: whatever the input, the loader returns a spec or raises SpecError, never a traceback.
+
+Part of the reliability suite (`make reliability`). SEEDCTL_FUZZ_EXAMPLES=5000 raises every test's
+example count for a deeper run.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,11 +21,20 @@ from seedctl.errors import SpecError
 from seedctl.spec import load_spec, load_spec_text
 from seedctl.spec.model import SeedingSpec
 
+pytestmark = pytest.mark.reliability
+DEEP = int(os.environ.get("SEEDCTL_FUZZ_EXAMPLES", "0"))
+
+
+def budget(n: int) -> int:
+    return max(n, DEEP)
+
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed.yaml"
 VALID = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-3, max_value=12).map(float),  # 2.0 counts as an integer in JSON Schema
     st.text(max_size=30), st.sampled_from(["", "yes", "NO", "0123", "1:20", "2026-02-30", "~", "2TB", "-1",
                                            "env", "file", "databox", "importexport", "\t", "a" * 300]),
 )
@@ -38,25 +53,25 @@ def _outcome(run: Any) -> None:
     assert isinstance(result, SeedingSpec)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=budget(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 def test_arbitrary_yaml_documents(doc: Any) -> None:
     _outcome(lambda: load_spec_text(yaml.safe_dump(doc, allow_unicode=True), "fuzz.yaml"))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=budget(200), deadline=None)
 @given(documents)
 def test_arbitrary_json_documents(doc: Any) -> None:
     _outcome(lambda: load_spec_text(json.dumps(doc), "fuzz.json"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=budget(300), deadline=None)
 @given(st.text(max_size=400))
 def test_arbitrary_text(text: str) -> None:
     _outcome(lambda: load_spec_text(text, "fuzz.yaml"))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=budget(200), deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes(data: bytes) -> None:
     _outcome(lambda: load_spec_text(data, "fuzz.yaml"))
@@ -76,7 +91,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 ALL_PATHS = [p for p in _paths(VALID) if p]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=budget(400), deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), documents), min_size=1, max_size=3))
 def test_mutated_valid_spec(mutations: list[tuple[tuple[Any, ...], Any]]) -> None:
     """Replace parts of a valid spec with arbitrary values: reaches every semantic check."""
@@ -92,7 +107,7 @@ def test_mutated_valid_spec(mutations: list[tuple[tuple[Any, ...], Any]]) -> Non
     _outcome(lambda: load_spec_text(yaml.safe_dump(doc, allow_unicode=True), "mutated.yaml"))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=budget(100), deadline=None)
 @given(st.text(max_size=200), st.integers(min_value=0, max_value=2000))
 def test_text_spliced_into_valid_spec(fragment: str, at: int) -> None:
     text = EXAMPLE.read_text(encoding="utf-8")
@@ -116,3 +131,21 @@ def test_hostile_inputs(tmp_path: Path) -> None:
     latin = tmp_path / "latin.yaml"
     latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
     _outcome(lambda: load_spec(latin))
+
+
+secret_values = st.text(alphabet="0123456789-ABCDEFabcdef", min_size=12, max_size=60)
+
+
+@settings(max_examples=budget(200), deadline=None)
+@given(secret_values, st.sampled_from([
+    "key: {s}", 'key: "{s}"', "key: {{env: {s}}}", 'key: {{env: "{s}"}}', 'key: {{"{s}": x}}',
+    "key: {{env: A, other: {s}}}", "key: [{s}]", "key: {{env: [{s}]}}", "key: {{file: A, env: {s}}}",
+]))
+def test_secret_values_never_appear_in_errors(secret: str, form: str) -> None:
+    """Whatever shape a mistyped secret takes under bitlocker.key, no message repeats it."""
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        "key: {env: SEED_BITLOCKER_WCC4N7KT1234}", form.format(s=secret), 1)
+    try:
+        load_spec_text(text, "leak.yaml")
+    except SpecError as exc:
+        assert secret not in str(exc)

@@ -184,3 +184,12 @@ def test_windows_mount_inside_staging_is_an_error() -> None:
     text = spec_text().replace("path: ./staging", "path: 'E:\\Staging'").replace("mount_point: ./d1", "mount_point: 'e:\\staging\\d1'")
     with pytest.raises(SpecError, match="inside the staging folder"):
         load_spec_text(text)
+
+
+def test_integral_floats_are_integers() -> None:
+    text = spec_text().replace("version: 1", "version: 1.0").replace("capacity: 1.5GiB", "capacity: 4096.0")
+    text += "shipment: {carrier_name: UPS, tracking_number: \"1Z\", drive_count: 1.0}\n"
+    spec = load_spec_text(text)
+    assert spec.version == 1 and isinstance(spec.version, int)
+    assert spec.drives[0].capacity == 4096 and spec.shipment.drive_count == 1
+    assert isinstance(spec.shipment.drive_count, int)
