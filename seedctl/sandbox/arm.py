@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-privatepreview|-beta|-alpha)?$")
 # Answers sent with a 202 so the SDK polls again after 10 ms instead of its 30 s default
 # (sdk-spike.md: `Retry-After: 0` falls back to the client's polling_interval).
-POLL_HEADERS = {"x-ms-retry-after-ms": "10", "Retry-After": "1"}
+POLL_HEADERS = {"x-ms-retry-after-ms": "10"}  # no Retry-After: azure-core prefers it (whole seconds)
 
 
 class ArmError(Exception):

@@ -35,6 +35,9 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(KINDS)}")
         if self.rate is not None and not 0 <= self.rate <= 1:
             raise ValueError("rate must be between 0 and 1")
+        if self.retry_after is not None and (self.retry_after < 0 or not float(self.retry_after).is_integer()):
+            # Retry-After is whole seconds on the wire; urllib3 rejects anything else.
+            raise ValueError("retry_after must be a whole number of seconds >= 0")
         if self.count is not None and self.count < 0:
             raise ValueError("count must be >= 0")
         self._pattern = re.compile(self.path_regex, re.IGNORECASE) if self.path_regex else None

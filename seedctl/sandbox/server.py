@@ -181,10 +181,7 @@ class ArmRequestHandler(BaseHTTPRequestHandler):
         status, code, message = codes[rule.kind]
         headers = {}
         if rule.retry_after is not None:
-            headers["Retry-After"] = str(int(rule.retry_after)) if float(rule.retry_after).is_integer() \
-                else str(rule.retry_after)
-        elif rule.kind == "429":
-            headers["Retry-After"] = "1"
+            headers["Retry-After"] = str(int(rule.retry_after))
         self.server.app.log_request(self.command, path, status)
         self._send(Response(status, ArmError(status, code, message + " (injected by the sandbox)").body(),
                             headers))
