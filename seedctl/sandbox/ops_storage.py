@@ -241,7 +241,7 @@ def list_keys(app: SandboxApp, req: Request) -> Response:
     if row is None:
         raise not_found(ACCOUNT_TYPE, name, rg)
     created = row.body["properties"]["keyCreationTime"]
-    keys = [{"keyName": k, "value": row.secret[k], "permissions": "FULL", "creationTime": created[k]}
+    keys = [{"keyName": k, "value": row.secret[k], "permissions": "Full", "creationTime": created[k]}
             for k in ("key1", "key2")]
     return Response(200, {"keys": keys})
 

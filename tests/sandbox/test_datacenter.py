@@ -1,0 +1,174 @@
+"""The simulated datacenter: drives made with `seedctl sandbox drive`, filled with files and a
+manifest written by seedctl.drives.manifest, imported into Azurite by the job's state changes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from azure.mgmt.storageimportexport.models import (
+    DriveStatus,
+    JobDetails,
+    PackageInfomation,
+    PutJobParameters,
+    ReturnAddress,
+    UpdateJobParameters,
+)
+
+from seedctl.cli import main
+from seedctl.drives.manifest import (
+    MANIFEST_FILE,
+    MANIFEST_NAME,
+    DriveManifest,
+    ManifestBlob,
+    make_block,
+    write_manifest,
+)
+from seedctl.env import Env
+
+BLOCK = 64 * 1024  # small blocks so a few hundred KB make several blocks
+
+
+def make_drive(sandbox, tmp_path: Path, serial: str) -> tuple[Path, str]:
+    """`seedctl sandbox drive` → (drive folder, BitLocker key read from --key-out)."""
+    path, key_file = tmp_path / serial, tmp_path / f"{serial}.key"
+    out = io.StringIO()
+    code = main(["sandbox", "drive", serial, str(path), "--capacity", "10MB", "--key-out", str(key_file)],
+                Env(stdout=out, stderr=io.StringIO(), environ=sandbox.environ))
+    assert code == 0
+    key = key_file.read_text().strip()
+    assert re.fullmatch(r"\d{6}(-\d{6}){7}", key) and key not in out.getvalue()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    return path, key
+
+
+def fill_drive(root: Path, serial: str, files: dict[str, bytes], container: str = "seed") -> str:
+    """Write files and the manifest; returns the manifest hash."""
+    blobs = []
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+        blocks = tuple(make_block(off, hashlib.md5(data[off:off + BLOCK]).digest(), len(data[off:off + BLOCK]))
+                       for off in range(0, len(data), BLOCK))
+        blobs.append(ManifestBlob(blob_path=f"{container}/{rel}", file_path="\\" + rel.replace("/", "\\"),
+                                  length=len(data), blocks=blocks,
+                                  content_md5_hex=hashlib.md5(data).hexdigest().upper()))
+    return write_manifest(DriveManifest(drive_id=serial, blobs=tuple(blobs)), root / MANIFEST_NAME)
+
+
+def _address():
+    return ReturnAddress(recipient_name="Ops", street_address1="1 Main St", city="Redmond", postal_code="98052",
+                         country_or_region="USA", phone="4250000000", email="ops@example.com")
+
+
+@pytest.fixture
+def setup(sandbox, clients):
+    clients.make_rg()
+    account = clients.make_account(clients.name("dc"))
+    clients.register("Microsoft.ImportExport")
+    return clients, account
+
+
+def create_and_ship(clients, account, drives: list[tuple[str, str, str]], log_level: str = "Error") -> None:
+    clients.ie.jobs.create("job1", "rg1", PutJobParameters(location="westus", properties=JobDetails(
+        storage_account_id=account.id, job_type="Import", log_level=log_level, backup_drive_manifest=True,
+        drive_list=[DriveStatus(drive_id=s, bit_locker_key=k, manifest_file=MANIFEST_FILE, manifest_hash=h,
+                                drive_header_hash="") for s, k, h in drives])))
+    clients.ie.jobs.update("job1", "rg1", UpdateJobParameters(
+        state="Shipping", return_address=_address(),
+        delivery_package=PackageInfomation(carrier_name="FedEx", tracking_number="1Z1", drive_count=len(drives),
+                                           ship_date="2026-11-26")))
+
+
+def test_good_and_damaged_drive(sandbox, setup, tmp_path):
+    clients, account = setup
+    good, key1 = make_drive(sandbox, tmp_path, "SER-GOOD")
+    bad, key2 = make_drive(sandbox, tmp_path, "SER-BAD")
+    data = {"backup/a.bin": bytes(range(256)) * 1000, "backup/empty.bin": b"", "b.txt": b"hello"}
+    h1 = fill_drive(good, "SER-GOOD", data)
+    h2 = fill_drive(bad, "SER-BAD", {"other/ok.bin": b"x" * 1000, "other/broken.bin": b"y" * (3 * BLOCK)})
+    with open(bad / "other" / "broken.bin", "r+b") as fh:  # damage the second block after hashing
+        fh.seek(BLOCK + 5)
+        fh.write(b"Z")
+    create_and_ship(clients, account, [("SER-GOOD", key1, h1), ("SER-BAD", key2, h2)], log_level="Verbose")
+
+    job = sandbox.control.advance_job("rg1", "job1", subscription=clients.sub)
+    assert job["properties"]["state"] == "Received"
+    assert {d["state"] for d in job["properties"]["driveList"]} == {"Received"}
+    job = sandbox.control.advance_job("rg1", "job1", "Completed", subscription=clients.sub)
+    assert job["properties"]["state"] == "Completed"
+    drives = {d["driveId"]: d for d in job["properties"]["driveList"]}
+    assert drives["SER-GOOD"]["state"] == "Completed" and drives["SER-GOOD"]["copyStatus"] == "Completed"
+    assert drives["SER-GOOD"]["bytesSucceeded"] == sum(len(v) for v in data.values())
+    assert drives["SER-GOOD"]["percentComplete"] == 100 and "errorLogUri" not in drives["SER-GOOD"]
+    assert drives["SER-BAD"]["state"] == "CompletedMoreInfo"
+    assert drives["SER-BAD"]["copyStatus"] == "CompletedWithErrors" and drives["SER-BAD"]["bytesSucceeded"] == 1000
+    assert job["properties"]["incompleteBlobListUri"]
+
+    # The track-1 SDK sees the same.
+    sdk_job = clients.ie.jobs.get("job1", "rg1")
+    assert sdk_job.properties.state == "Completed"
+
+    blob = clients.blob(account.name)
+    seed = blob.get_container_client("seed")
+    assert sorted(b.name for b in seed.list_blobs()) == ["b.txt", "backup/a.bin", "backup/empty.bin", "other/ok.bin"]
+    assert seed.download_blob("backup/a.bin").readall() == data["backup/a.bin"]
+    props = seed.get_blob_client("backup/a.bin").get_blob_properties()
+    assert bytes(props.content_settings.content_md5).hex().upper() == hashlib.md5(data["backup/a.bin"]).hexdigest().upper()
+    committed, _ = seed.get_blob_client("backup/a.bin").get_block_list("committed")
+    first = data["backup/a.bin"][:BLOCK]
+    assert committed[0].id == make_block(0, hashlib.md5(first).digest(), BLOCK).block_id
+
+    # The error log names the broken blob and the corrupted block, in the DriveLog format.
+    diag = blob.get_container_client("waimportexport")
+    error_log = diag.download_blob(drives["SER-BAD"]["errorLogUri"].split("/waimportexport/", 1)[1]).readall()
+    assert b"<DriveLog" in error_log and b"other/broken.bin" in error_log and b'Status="Corrupted"' in error_log
+    assert b"other/ok.bin" not in error_log
+    verbose = diag.download_blob(drives["SER-GOOD"]["verboseLogUri"].split("/waimportexport/", 1)[1]).readall()
+    assert b"backup/a.bin" in verbose
+    assert drives["SER-GOOD"]["manifestUri"].endswith("_manifest.xml")
+
+
+def test_wrong_key_bad_manifest_hash_and_missing_drive(sandbox, setup, tmp_path):
+    clients, account = setup
+    d1, key1 = make_drive(sandbox, tmp_path, "SER-KEY")
+    d2, key2 = make_drive(sandbox, tmp_path, "SER-HASH")
+    h1 = fill_drive(d1, "SER-KEY", {"f1": b"1"})
+    fill_drive(d2, "SER-HASH", {"f2": b"2"})
+    wrong_key = "-".join(["000011"] * 8)
+    create_and_ship(clients, account, [("SER-KEY", wrong_key, h1), ("SER-HASH", key2, "0" * 32),
+                                       ("SER-GHOST", key1, h1)])
+    job = sandbox.control.advance_job("rg1", "job1", "Completed", subscription=clients.sub)
+    drives = {d["driveId"]: d for d in job["properties"]["driveList"]}
+    assert drives["SER-KEY"]["copyStatus"] == "BitLockerKeyInvalid"
+    assert drives["SER-HASH"]["copyStatus"] == "ManifestCorrupted"
+    assert drives["SER-GHOST"]["state"] == "NeverReceived"
+    assert job["properties"]["state"] == "Closed"
+    seed = clients.blob(account.name).get_container_client("seed")
+    assert not seed.exists() or list(seed.list_blobs()) == []
+
+
+def test_datacenter_refuses_unshipped_job_and_cli(sandbox, setup, tmp_path):
+    clients, account = setup
+    d, key = make_drive(sandbox, tmp_path, "SER-CLI")
+    h = fill_drive(d, "SER-CLI", {"x": b"x"})
+    clients.ie.jobs.create("job1", "rg1", PutJobParameters(location="westus", properties=JobDetails(
+        storage_account_id=account.id, job_type="Import",
+        drive_list=[DriveStatus(drive_id="SER-CLI", bit_locker_key=key, manifest_file=MANIFEST_FILE,
+                                manifest_hash=h)])))
+    err = io.StringIO()
+    assert main(["sandbox", "datacenter", "job1", "-g", "rg1", "--subscription", clients.sub],
+                Env(stdout=io.StringIO(), stderr=err, environ=sandbox.environ)) == 1
+    assert "Creating" in err.getvalue()
+    clients.ie.jobs.update("job1", "rg1", UpdateJobParameters(
+        state="Shipping", return_address=_address(),
+        delivery_package=PackageInfomation(carrier_name="FedEx", tracking_number="1Z2", drive_count=1,
+                                           ship_date="2026-11-26")))
+    out = io.StringIO()
+    assert main(["sandbox", "datacenter", "job1", "-g", "rg1", "--subscription", clients.sub, "--to", "Transferring"],
+                Env(stdout=out, stderr=io.StringIO(), environ=sandbox.environ)) == 0
+    assert "Transferring" in out.getvalue() and "SER-CLI" in out.getvalue()
