@@ -29,7 +29,7 @@ class SandboxHandle:
     connection: object  # seedctl.sandbox.connection.SandboxConnection
     control: object  # seedctl.sandbox.control.SandboxControl
     dir: Path
-    environ: dict[str, str] = field(default_factory=dict)
+    environ: dict[str, str] = field(default_factory=dict, repr=False)
 
     def reset(self) -> None:
         """Empty the sandbox and restore the test settings."""
