@@ -94,6 +94,12 @@ class AzureClients:
         # Without this, urllib3 2 turns an exhausted retry into ClientRequestError and the
         # service's error body is lost (sdk-spike.md §1).
         retry.policy.raise_on_status = False
+        # msrestazure registers a missing resource provider on its own when a call answers
+        # MissingSubscriptionRegistration. seedctl registers providers only as a planned change,
+        # never as a side effect of a read, so the hook goes.
+        from msrestazure.tools import register_rp_hook
+
+        client.config.hooks[:] = [h for h in client.config.hooks if h is not register_rp_hook]
         return client
 
     def blob_account_url(self, account_name: str, observed_endpoint: str | None = None) -> str:

@@ -35,7 +35,8 @@ def resolve_path(env: Env, file: str) -> Path:
 
 
 def load_spec_from_args(args: argparse.Namespace, env: Env, *, check_secrets: bool = False) -> SeedingSpec:
-    spec = load_spec(resolve_path(env, args.file), check_secrets=check_secrets)
+    spec = load_spec(resolve_path(env, args.file), check_secrets=check_secrets, environ=env.environ,
+                     display_name=args.file)
     cloud = getattr(args, "cloud", None)
     if cloud and cloud != spec.azure.cloud:
         spec = dataclasses.replace(spec, azure=dataclasses.replace(spec.azure, cloud=cloud))

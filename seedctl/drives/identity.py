@@ -14,7 +14,7 @@ from pathlib import Path
 
 from seedctl.drives.devices import DeviceProbe, normalise_serial, probe_for_platform
 from seedctl.drives.journal import JournalError, read_journal
-from seedctl.drives.layout import IGNORABLE_ROOT_ENTRIES
+from seedctl.drives.layout import IGNORABLE_ROOT_ENTRIES, SEEDCTL_DIR
 from seedctl.drives.simulated import create_simulated_drive, read_simulated, used_bytes
 from seedctl.errors import DriveError
 
@@ -59,7 +59,10 @@ def _content(mount: Path) -> tuple[str, str | None, str | None, tuple[str, ...],
     if state is not None:
         return OURS, state.owner_id, state.serial, (), problems
     try:
-        names = sorted(e.name for e in os.scandir(mount) if e.name not in IGNORABLE_ROOT_ENTRIES)
+        # `.seedctl` without a journal is seedctl's own folder from a run killed before its first
+        # journal record: nothing of it was completed, so the drive still counts as empty.
+        names = sorted(e.name for e in os.scandir(mount)
+                       if e.name not in IGNORABLE_ROOT_ENTRIES and e.name != SEEDCTL_DIR)
     except OSError as exc:
         return UNKNOWN, None, None, (), [f"cannot list {mount}: {exc.strerror or exc}"]
     if not names:

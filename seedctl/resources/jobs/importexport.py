@@ -54,6 +54,8 @@ class ImportExportBackend:
     provider_namespace = "Microsoft.ImportExport"
 
     def get(self, ctx: Any, resource_group: str, name: str) -> dict[str, Any] | None:
+        if not base.provider_registered(ctx, self.provider_namespace):
+            return None
         client = ctx.clients.importexport
 
         def read() -> Any:
@@ -193,6 +195,8 @@ class ImportExportBackend:
         call_with_retry(remove, f"delete import job {name}", ctx.clients.policy)
 
     def list_jobs(self, ctx: Any, resource_group: str) -> list[dict[str, Any]]:
+        if not base.provider_registered(ctx, self.provider_namespace):
+            return []
         client = ctx.clients.importexport
         jobs = call_with_retry(lambda: list(client.jobs.list_by_resource_group(resource_group)),
                                f"list import jobs in {resource_group}", ctx.clients.policy)
