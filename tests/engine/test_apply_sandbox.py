@@ -11,6 +11,7 @@ import time
 import pytest
 
 from seedctl.drives import manifest_hash, verify_drive
+
 from worlds import make_world
 
 
