@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import empty_plan, sample_plan
+from render_plans import empty_plan, sample_plan
 
 from seedctl.render import render
 

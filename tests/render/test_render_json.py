@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import empty_plan, huge_plan, sample_plan
+from render_plans import empty_plan, huge_plan, sample_plan
 
 from seedctl.plan import PLAN_FORMAT_VERSION, Plan
 from seedctl.render import render_json

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import huge_plan, sample_plan
+from render_plans import huge_plan, sample_plan
 
 from seedctl.plan import CREATE, ERROR, AttributeChange, Change, Plan
 from seedctl.render import GITHUB_COMMENT_LIMIT, render_markdown

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import ACCOUNT_KEY, SECRET, huge_plan, sample_plan
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from render_plans import ACCOUNT_KEY, SECRET, huge_plan, sample_plan
 
 from seedctl.plan import CREATE, UPDATE, AttributeChange, Change, Plan
 from seedctl.render import render

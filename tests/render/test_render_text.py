@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import empty_plan, sample_plan
+from render_plans import empty_plan, sample_plan
 
 from seedctl.env import Env
 from seedctl.errors import SeedctlError

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from seedctl.plan import (
     CREATE,
     DEFERRED,
@@ -133,7 +131,3 @@ def huge_plan(nodes: int = 3000, errors: int = 0) -> Plan:
     return Plan(spec_name="huge", spec_path="huge.yaml", spec_fingerprint="0" * 24, cloud="AzureCloud",
                 local_state="observed", changes=changes, seedctl_version="0.1.0")
 
-
-@pytest.fixture
-def plan() -> Plan:
-    return sample_plan()
