@@ -90,7 +90,7 @@ class _Stage:
     def drain(self) -> BaseException | None:
         """Wait until all submitted tasks ran; return (and clear) the first error."""
         done = threading.Event()
-        self._q.put((done.set, None))
+        self._q.put((_nothing, done.set))  # as cleanup: runs even after an error
         done.wait()
         error, self.error = self.error, None
         return error
@@ -269,3 +269,7 @@ def _readinto(fd: int, mv: memoryview) -> int:
     data = os.read(fd, len(mv))
     mv[:len(data)] = data
     return len(data)
+
+
+def _nothing() -> None:
+    pass
