@@ -2,10 +2,12 @@
 
 The main thread reads the source into large reusable buffers (4 MiB, one manifest block each) and
 hands each buffer to three worker threads that run concurrently: block MD5s, whole-file MD5 and the
-write to the drive. hashlib and os.write release the GIL, so on a multi-core machine reading,
-hashing and writing overlap. A buffer goes back to the pool when all three are done with it, so
-memory stays flat (pool size x 4 MiB) whatever the file sizes. A file of at most one block needs only
-one MD5 (its block's MD5 is the file's MD5).
+write to the drive (which also creates and closes the destination file). hashlib and os.write release
+the GIL, so on a multi-core machine reading, hashing and writing overlap, also across files: the main
+thread reads the next file while the workers finish the previous one (`start` returns a
+`PendingCopy`; `PendingCopy.result()` waits). A buffer goes back to the pool when all three are done
+with it, so memory stays flat (pool size x 4 MiB) whatever the file sizes. A file of at most one
+block needs only one MD5 (its block's MD5 is the file's MD5).
 
 The source's size and mtime are checked before and after reading (on the open descriptor and on the
 path), so a file that changed or was replaced during the copy is caught.
@@ -60,12 +62,11 @@ class CopyResult:
 
 
 class _Stage:
-    """A worker thread running submitted tasks in order; the first exception is kept, later tasks still
-    run their cleanup (they are skipped, but the buffer is released)."""
+    """A worker thread running submitted tasks in order. Tasks are per file: a failure is recorded on
+    that file's PendingCopy (its later tasks are skipped), the stage itself carries on."""
 
     def __init__(self, name: str) -> None:
         self._q: queue.SimpleQueue = queue.SimpleQueue()
-        self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -74,34 +75,65 @@ class _Stage:
             item = self._q.get()
             if item is None:
                 return
-            task, cleanup = item
+            pending, task, cleanup = item
             try:
-                if self.error is None:
+                if pending.error is None:
                     task()
-            except BaseException as exc:  # noqa: B036 - handed to the submitting thread
-                self.error = exc
+            except BaseException as exc:  # noqa: B036 - handed to the thread that waits on the file
+                if pending.error is None:
+                    pending.error = exc
             finally:
                 if cleanup is not None:
                     cleanup()
 
-    def submit(self, task: Callable[[], None], cleanup: Callable[[], None] | None = None) -> None:
-        self._q.put((task, cleanup))
-
-    def drain(self) -> BaseException | None:
-        """Wait until all submitted tasks ran; return (and clear) the first error."""
-        done = threading.Event()
-        self._q.put((_nothing, done.set))  # as cleanup: runs even after an error
-        done.wait()
-        error, self.error = self.error, None
-        return error
+    def submit(self, pending: PendingCopy, task: Callable[[], None], cleanup: Callable[[], None] | None = None) -> None:
+        self._q.put((pending, task, cleanup))
 
     def stop(self) -> None:
         self._q.put(None)
         self._thread.join()
 
 
+class PendingCopy:
+    """A file whose bytes are all read; the workers may still be hashing and writing it."""
+
+    def __init__(self, rel_path: str, dst: Path, stages: int) -> None:
+        self.rel_path = rel_path
+        self.dst = dst
+        self.error: BaseException | None = None
+        self.size = 0
+        self.mtime_ns = 0
+        self.single_block = True
+        self.blocks: list[bytes] = []
+        self.whole = hashlib.md5()
+        self._remaining = stages
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+
+    def stage_done(self) -> None:
+        with self._lock:
+            self._remaining -= 1
+            if self._remaining == 0:
+                self._done.set()
+
+    def result(self) -> CopyResult:
+        """Wait for the workers; raise SourceError/TargetError for this file, else its hashes."""
+        self._done.wait()
+        if self.error is not None:
+            if isinstance(self.error, (SourceError, TargetError)):
+                raise self.error
+            if isinstance(self.error, OSError):
+                raise TargetError(self.dst, self.error)
+            raise self.error
+        if self.single_block:
+            md5_hex = self.blocks[0].hex().upper() if self.blocks else hashlib.md5(b"").hexdigest().upper()
+        else:
+            md5_hex = self.whole.hexdigest().upper()
+        return CopyResult(self.size, md5_hex, tuple(b.hex().upper() for b in self.blocks), self.mtime_ns)
+
+
 class CopyEngine:
-    """Copies files for one drive. Not thread-safe: one engine per drive, used by one thread."""
+    """Copies files for one drive. Not thread-safe: one engine per drive, driven by one thread."""
 
     def __init__(self, *, guard: SpaceGuard | None = None, fsync_each: bool = False,
                  buffers: int = POOL_BUFFERS, buffer_size: int = BUFFER_SIZE,
@@ -129,13 +161,24 @@ class CopyEngine:
         self.close()
 
     def copy(self, src: Path, rel_path: str, dst: Path, *, expected_size: int, expected_mtime_ns: int) -> CopyResult:
-        """Copy `src` to `dst` (a temporary name: the caller renames) computing the manifest hashes."""
+        """Copy one file and wait for it (see `start`)."""
+        return self.start(src, rel_path, dst, expected_size=expected_size, expected_mtime_ns=expected_mtime_ns).result()
+
+    def start(self, src: Path, rel_path: str, dst: Path, *, expected_size: int,
+              expected_mtime_ns: int) -> PendingCopy:
+        """Read `src` completely, handing its bytes to the workers that hash them and write `dst` (a
+        temporary name: the caller renames). Returns once the source is read and re-checked; raises
+        SourceError for a source problem found while reading."""
         try:
             fd_in = os.open(src, os.O_RDONLY | _O_BINARY)
         except FileNotFoundError:
             raise SourceError(rel_path, "the file vanished from the staging folder since the plan") from None
         except OSError as exc:
             raise SourceError(rel_path, f"cannot open it: {exc.strerror or exc}") from None
+        pending = PendingCopy(rel_path, dst, 3)
+        pending.single_block = expected_size <= self.buffer_size
+        pending.mtime_ns = expected_mtime_ns
+        pumped = False
         try:
             st = os.fstat(fd_in)
             if st.st_size != expected_size or st.st_mtime_ns != expected_mtime_ns:
@@ -143,18 +186,8 @@ class CopyEngine:
                                             "or modification time); re-run plan")
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(fd_in, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            try:
-                fd_out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
-            except OSError as exc:
-                raise TargetError(dst, exc) from None
-            try:
-                result = self._pump(fd_in, fd_out, rel_path, dst, expected_size)
-                if self.fsync_each:
-                    os.fsync(fd_out)
-            except OSError as exc:
-                raise TargetError(dst, exc) from None
-            finally:
-                os.close(fd_out)
+            pumped = True  # from here the workers own the file and report its end
+            self._pump(fd_in, pending, dst, expected_size, expected_mtime_ns)
             after = os.fstat(fd_in)
             try:
                 by_path = os.stat(src)
@@ -165,94 +198,100 @@ class CopyEngine:
                     raise SourceError(rel_path, f"changed {label}; re-run plan once the staging data is stable")
             if by_path.st_ino != st.st_ino or by_path.st_dev != st.st_dev:
                 raise SourceError(rel_path, "was replaced during the copy; re-run plan once the staging data is stable")
-            if result.size != expected_size:
-                raise SourceError(rel_path, f"read {result.size:,} bytes but the file has {expected_size:,}")
-            try:
-                os.utime(dst, ns=(expected_mtime_ns, expected_mtime_ns))  # keep the source's time on the drive
-            except OSError as exc:
-                raise TargetError(dst, exc) from None
-            return CopyResult(result.size, result.md5_hex, result.block_md5s, expected_mtime_ns)
+            if pending.size != expected_size:
+                raise SourceError(rel_path, f"read {pending.size:,} bytes but the file has {expected_size:,}")
+        except SourceError as exc:
+            if pending.error is None:
+                pending.error = exc
+            if pumped:
+                try:  # let the workers finish with this file (they close the destination)
+                    pending.result()
+                except (SourceError, TargetError):
+                    pass
+            raise exc from None
         finally:
             os.close(fd_in)
+        return pending
 
-    def _pump(self, fd_in: int, fd_out: int, rel_path: str, dst: Path, expected_size: int) -> CopyResult:
-        single_block = expected_size <= self.buffer_size
-        whole = hashlib.md5()
-        blocks: list[bytes] = []
-        written = [0]  # bytes accounted against the guard, cluster-rounded
-        total = 0
-        failed = False
+    def _pump(self, fd_in: int, pending: PendingCopy, dst: Path, expected_size: int, mtime_ns: int) -> None:
+        guard = self.guard
+        state = {"fd": -1, "written": 0, "reserved": 0}
+
+        def open_dst() -> None:
+            state["fd"] = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
 
         def write(mv: memoryview) -> None:
-            if self.guard is not None:
-                grow = clusters(written_total[0] + len(mv)) - written[0]
-                self.guard.reserve(grow, str(dst))
-                written[0] += grow
+            if guard is not None:
+                grow = clusters(state["written"] + len(mv)) - state["reserved"]
+                guard.reserve(grow, str(dst))
+                state["reserved"] += grow
             view = mv
             while view:
-                n = os.write(fd_out, view)
+                n = os.write(state["fd"], view)
                 view = view[n:]
-            written_total[0] += len(mv)
+            state["written"] += len(mv)
 
-        written_total = [0]
-        while True:
-            if self._writer.error is not None:
-                failed = True
-                break
-            buf = self._free.get()
-            mv = memoryview(buf)
-            n = 0
+        def close_dst() -> None:
+            fd, state["fd"] = state["fd"], -1
+            if fd < 0:
+                return
             try:
-                while n < self.buffer_size:
-                    got = os.readv(fd_in, [mv[n:]]) if hasattr(os, "readv") else _readinto(fd_in, mv[n:])
-                    if got == 0:
-                        break
-                    n += got
+                if pending.error is None:
+                    if self.fsync_each:
+                        os.fsync(fd)
+                    os.utime(fd if os.utime in os.supports_fd else dst, ns=(mtime_ns, mtime_ns))
             except OSError as exc:
-                self._free.put(buf)
-                self._drain_all()
-                raise SourceError(rel_path, f"read error at byte {total + n:,}: {exc.strerror or exc}") from None
-            if n == 0:
-                self._free.put(buf)
-                break
-            total += n
-            self.bytes_read += n
-            chunk = mv[:n]
-            refs = [2 if single_block else 3]
-            lock = threading.Lock()
+                pending.error = pending.error or exc
+            finally:
+                os.close(fd)
 
-            def release(buf: bytearray = buf, refs: list[int] = refs, lock: threading.Lock = lock) -> None:
-                with lock:
-                    refs[0] -= 1
-                    last = refs[0] == 0
-                if last:
+        self._writer.submit(pending, open_dst)
+        try:
+            while True:
+                if pending.error is not None:
+                    break  # the writer failed (disk full): stop reading this file
+                buf = self._free.get()
+                mv = memoryview(buf)
+                n = 0
+                try:
+                    while n < self.buffer_size:
+                        got = os.readv(fd_in, [mv[n:]]) if hasattr(os, "readv") else _readinto(fd_in, mv[n:])
+                        if got == 0:
+                            break
+                        n += got
+                except OSError as exc:
                     self._free.put(buf)
+                    raise SourceError(pending.rel_path,
+                                      f"read error at byte {pending.size + n:,}: {exc.strerror or exc}") from None
+                if n == 0:
+                    self._free.put(buf)
+                    break
+                pending.size += n
+                self.bytes_read += n
+                chunk = mv[:n]
+                refs = [2 if pending.single_block else 3]
+                lock = threading.Lock()
 
-            self._blocks.submit(lambda c=chunk: blocks.append(hashlib.md5(c).digest()), release)
-            if not single_block:
-                self._whole.submit(lambda c=chunk: whole.update(c), release)
-            self._writer.submit(lambda c=chunk: write(c), release)
-            if self.on_bytes is not None:
-                self.on_bytes(n)
-            if n < self.buffer_size:
-                break
-        errors = self._drain_all()
-        write_error = errors[2]
-        if write_error is not None or failed:
-            if isinstance(write_error, OSError):
-                raise write_error
-            raise RuntimeError(f"writer failed: {write_error!r}")
-        for e in errors[:2]:
-            if e is not None:
-                raise e
-        if single_block:
-            md5_hex = blocks[0].hex().upper() if blocks else hashlib.md5(b"").hexdigest().upper()
-        else:
-            md5_hex = whole.hexdigest().upper()
-        return CopyResult(total, md5_hex, tuple(b.hex().upper() for b in blocks), 0)
+                def release(buf: bytearray = buf, refs: list[int] = refs, lock: threading.Lock = lock) -> None:
+                    with lock:
+                        refs[0] -= 1
+                        last = refs[0] == 0
+                    if last:
+                        self._free.put(buf)
 
-    def _drain_all(self) -> tuple[BaseException | None, ...]:
-        return (self._blocks.drain(), self._whole.drain(), self._writer.drain())
+                self._blocks.submit(pending, lambda c=chunk: pending.blocks.append(hashlib.md5(c).digest()), release)
+                if not pending.single_block:
+                    self._whole.submit(pending, lambda c=chunk: pending.whole.update(c), release)
+                self._writer.submit(pending, lambda c=chunk: write(c), release)
+                if self.on_bytes is not None:
+                    self.on_bytes(n)
+                if n < self.buffer_size:
+                    break
+        finally:
+            # always: close the destination and tell the file it is finished, whatever happened
+            self._blocks.submit(pending, _nothing, pending.stage_done)
+            self._whole.submit(pending, _nothing, pending.stage_done)
+            self._writer.submit(pending, _nothing, lambda: (close_dst(), pending.stage_done()))
 
     def discard(self, path: Path) -> None:
         """Delete a partly written temporary file, giving its space back to a simulated drive's guard."""

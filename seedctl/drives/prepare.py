@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedctl.drives.allocate import cost_on_drive
-from seedctl.drives.copyengine import CopyEngine, SourceError, TargetError
+from seedctl.drives.copyengine import CopyEngine, CopyResult, PendingCopy, SourceError, TargetError
 from seedctl.drives.durability import FilesystemSync
 from seedctl.drives.identity import check_safe_to_write
 from seedctl.drives.journal import (
@@ -254,68 +254,95 @@ def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[Staged
               done: dict[str, FileRecord], reporter: _Reporter) -> tuple[int, int]:
     fs = FilesystemSync(mount)
     engine = CopyEngine(guard=SpaceGuard.for_drive(mount), fsync_each=not fs.available, on_bytes=reporter.on_bytes)
-    group: list[tuple[StagedFile, Path, object]] = []
+    group: list[tuple[StagedFile, Path, PendingCopy]] = []
     group_bytes = 0
     copied = 0
     tmp_root = tmp_dir(mount)
+    made_dirs: set[Path] = set()
 
     def commit() -> None:
+        """Wait for the group's files, make them durable and journal them (the successful prefix
+        when one failed; the failure is raised after the files before it are committed)."""
         nonlocal group, group_bytes, copied
-        if not group:
-            return
-        fs.sync()
-        journal.add_pending([f.rel_path for f, _, _ in group])
-        parents = set()
-        for f, tmp, _ in group:
-            dest = local_path(mount, f.rel_path)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, dest)
-            parents.add(dest.parent)
-        if fs.available:
-            fs.sync()
-        else:
-            for p in parents:
-                fsync_dir(p)
-        records = []
-        for f, _, result in group:
-            st = os.stat(local_path(mount, f.rel_path))
-            records.append(FileRecord(f.rel_path, f.blob_path, drive_file_path(f.rel_path), f.size, f.mtime_ns,
-                                      result.md5_hex, engine.buffer_size, result.block_md5s, st.st_mtime_ns))
-        journal.add_files(records)
-        for r in records:
-            done[r.rel_path] = r
-        copied += len(group)
+        finished: list[tuple[StagedFile, Path, CopyResult]] = []
+        failure: tuple[StagedFile, Exception] | None = None
+        for f, tmp, pending in group:
+            try:
+                result = pending.result()
+            except (SourceError, TargetError) as exc:
+                failure = failure or (f, exc)
+                engine.discard(tmp)
+                continue
+            if failure is None:
+                finished.append((f, tmp, result))
+            else:
+                engine.discard(tmp)
         group, group_bytes = [], 0
+        if finished:
+            fs.sync()
+            journal.add_pending([f.rel_path for f, _, _ in finished])
+            parents = set()
+            for f, tmp, _ in finished:
+                dest = local_path(mount, f.rel_path)
+                if dest.parent not in made_dirs:
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    made_dirs.add(dest.parent)
+                os.replace(tmp, dest)
+                parents.add(dest.parent)
+            if fs.available:
+                fs.sync()
+            else:
+                for p in parents:
+                    fsync_dir(p)
+            records = []
+            for f, _, result in finished:
+                st = os.stat(local_path(mount, f.rel_path))
+                records.append(FileRecord(f.rel_path, f.blob_path, drive_file_path(f.rel_path), f.size, f.mtime_ns,
+                                          result.md5_hex, engine.buffer_size, result.block_md5s, st.st_mtime_ns))
+            journal.add_files(records)
+            for r in records:
+                done[r.rel_path] = r
+            copied += len(records)
+        if failure is not None:
+            failure[1].rel_path = failure[0].rel_path  # name the staging file, not the temporary name
+            raise failure[1]
 
     try:
-        for n, f in enumerate(to_copy):
-            if f.size > GROUP_BYTES:
-                commit()  # a large file is a group of its own: a crash in it never costs the small ones
-            tmp = tmp_root / f"{n:08d}.part"
-            reporter.current = f.rel_path
-            try:
-                result = engine.copy(staging_root.joinpath(*f.rel_path.split("/")), f.rel_path, tmp,
-                                     expected_size=f.size, expected_mtime_ns=f.mtime_ns)
-            except SourceError as exc:
-                engine.discard(tmp)
-                _commit_quietly(commit)
-                raise DriveError(f"drive {serial}: staging file {f.rel_path} {exc}; {len(done):,} completed "
-                                 "file(s) are kept, re-run to resume") from None
-            except TargetError as exc:
-                engine.discard(tmp)
-                _commit_quietly(commit)
-                raise _drive_error(serial, mount, f.rel_path, exc, len(done)) from None
-            group.append((f, tmp, result))
-            group_bytes += f.size
-            reporter.files_done += 1
-            reporter.emit("copying")
-            if group_bytes >= GROUP_BYTES or len(group) >= GROUP_FILES:
-                commit()
-        commit()
+        try:
+            for n, f in enumerate(to_copy):
+                if f.size > GROUP_BYTES or (group and group[-1][2].error is not None):
+                    commit()  # a large file is a group of its own: a crash in it never costs the small ones
+                tmp = tmp_root / f"{n:08d}.part"
+                reporter.current = f.rel_path
+                try:
+                    pending = engine.start(staging_root.joinpath(*f.rel_path.split("/")), f.rel_path, tmp,
+                                           expected_size=f.size, expected_mtime_ns=f.mtime_ns)
+                except SourceError:
+                    engine.discard(tmp)
+                    _commit_quietly(commit)
+                    raise
+                group.append((f, tmp, pending))
+                group_bytes += f.size
+                reporter.files_done += 1
+                reporter.emit("copying")
+                if group_bytes >= GROUP_BYTES or len(group) >= GROUP_FILES:
+                    commit()
+            commit()
+        except SourceError as exc:
+            raise DriveError(f"drive {serial}: staging file {exc.rel_path} {exc}; {len(done):,} completed "
+                             "file(s) are kept, re-run to resume") from None
+        except TargetError as exc:
+            raise _drive_error(serial, mount, getattr(exc, "rel_path", exc.path.name), exc, len(done)) from None
     except OSError as exc:  # commit itself failed (the drive went away, read-only, full journal)
         raise DriveError(f"drive {serial} at {mount}: {exc.strerror or exc} ({getattr(exc, 'filename', '')}); "
                          f"{len(done):,} completed file(s) are journaled, re-run to resume") from None
     finally:
+        for _, tmp, pending in group:  # after a failure: let the workers finish, drop the rest
+            try:
+                pending.result()
+            except (SourceError, TargetError):
+                pass
+            engine.discard(tmp)
         engine.close()
         fs.close()
     return copied, engine.bytes_read
@@ -324,7 +351,7 @@ def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[Staged
 def _commit_quietly(commit: object) -> None:
     try:
         commit()  # type: ignore[operator]
-    except OSError:
+    except (OSError, SourceError, TargetError):
         pass  # the original error is the one to report
 
 

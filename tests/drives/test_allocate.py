@@ -27,7 +27,7 @@ def test_adding_data_moves_only_the_tail() -> None:
     drives = [("A", cap), ("B", cap), ("C", cap)]
     before = allocate(files(*[10 * MB] * 6), drives)
     after = allocate(files(*[10 * MB] * 6) + files(*[10 * MB] * 3, start=6), drives)
-    for old, new in zip(names(before), names(after)):
+    for old, new in zip(names(before), names(after), strict=True):
         assert new[:len(old)] == old  # nothing already placed moved
 
 
