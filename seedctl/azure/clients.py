@@ -27,7 +27,8 @@ class AzureClients:
     ca_bundle: str | None = None
     blob_endpoint: str | None = None  # sandbox only: Azurite's base URL
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # re-entrant: building the blob client asks for the storage client
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def is_sandbox(self) -> bool:
