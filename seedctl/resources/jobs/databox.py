@@ -31,18 +31,28 @@ STATUS_TO_PHASE = {
 }
 
 # copy status of a disk, Data Box words → the classic drive state words status shows for both
+# (anything else the service reports for a disk is a failure: HardwareError, DriveCorrupted, ...)
 COPY_TO_DRIVE_STATE = {
-    "NotStarted": "Specified", "InProgress": "Transferring", "Completed": "Completed",
-    "CompletedWithErrors": "CompletedMoreInfo", "Failed": "CompletedMoreInfo",
-    "NotReturned": "NeverReceived", "DeviceNotReceived": "NeverReceived",
+    None: "Specified", "NotStarted": "Received", "InProgress": "Transferring", "Completed": "Completed",
+    "NotReturned": "NeverReceived", "DriveNotReceived": "NeverReceived", "DriveNotDetected": "NeverReceived",
 }
 
 
-def _package(pkg: dict[str, Any] | None) -> dict[str, Any] | None:
+def _package(pkg: dict[str, Any] | None, drive_count: int | None = None,
+             ship_date: str | None = None) -> dict[str, Any] | None:
+    """A package in the classic words. Data Box keeps only carrier and tracking id: one package
+    carries all the job's disks, and the date it was marked shipped is its stage time."""
     if not pkg or not pkg.get("trackingId"):
         return None
     return {"carrier_name": pkg.get("carrierName"), "tracking_number": pkg.get("trackingId"),
-            "drive_count": None, "ship_date": None}
+            "drive_count": drive_count, "ship_date": ship_date}
+
+
+def _stage_date(details: dict[str, Any], stage: str) -> str | None:
+    for entry in details.get("jobStages") or []:
+        if entry.get("stageName") == stage and entry.get("stageTime"):
+            return str(entry["stageTime"])[:10]
+    return None
 
 
 class DataBoxBackend:
@@ -50,6 +60,8 @@ class DataBoxBackend:
     provider_namespace = "Microsoft.DataBox"
 
     def get(self, ctx: Any, resource_group: str, name: str) -> dict[str, Any] | None:
+        if not base.provider_registered(ctx, self.provider_namespace):
+            return None
         client = ctx.clients.databox
 
         def read() -> Any:
@@ -77,11 +89,15 @@ class DataBoxBackend:
             total = prog.get("totalBytesToProcess") or 0
             done = prog.get("bytesProcessed") or 0
             copy_status = prog.get("copyStatus")
+            # a disk the copy is over for: Completed, or any failure word (the classic CompletedMoreInfo)
+            state = COPY_TO_DRIVE_STATE.get(copy_status, "CompletedMoreInfo")
             drives.append({
                 "drive_id": serial, "manifest_file": disk.get("manifestFile"),
                 "manifest_hash": disk.get("manifestHash"), "drive_header_hash": None,
-                "state": COPY_TO_DRIVE_STATE.get(copy_status or "", "Specified"), "copy_status": copy_status,
-                "percent_complete": int(100 * done / total) if total else (100 if copy_status == "Completed" else 0),
+                "state": state, "copy_status": copy_status,
+                # percent of the disk's data imported; a disk processed with nothing on it is done
+                "percent_complete": (int(100 * done / total) if total
+                                     else 100 if state in ("Completed", "CompletedMoreInfo") else 0),
                 "bytes_succeeded": done, "error_log_uri": log.get("errorLogLink"),
                 "verbose_log_uri": log.get("verboseLogLink"),
                 "manifest_uri": disk.get("backupManifestCloudPath"),
@@ -110,15 +126,17 @@ class DataBoxBackend:
             "backup_drive_manifest": bool(details.get("enableManifestBackup")),
             "notification_emails": list((contact.get("emailList") or [])[1:]),
             "drives": drives,
-            "delivery_package": _package(details.get("deliverToDcPackageDetails")),
-            "return_package": _package(details.get("returnPackage")),
+            "delivery_package": _package(details.get("deliverToDcPackageDetails"), len(disks) or None,
+                                         _stage_date(details, "ShippedToAzureDC")),
+            "return_package": _package(details.get("returnPackage"), len(disks) or None),
             "shipping_address": _datacenter(dc),
             "percent_complete": (sum(d["percent_complete"] for d in drives) // len(drives)) if drives else 0,
             "incomplete_blob_list_uri": None,
             "cancel_requested": status == "Cancelled",
             "is_cancellable": bool(props.get("isCancellable")),
+            "is_deletable": bool(props.get("isDeletable")),
             "tags": tags,
-            "created_at": props.get("startTime") or tags.get("seedctl-created"),
+            "created_at": tags.get("seedctl-created") or props.get("startTime"),
         }
 
     # -- writes --------------------------------------------------------------------------------
@@ -161,8 +179,29 @@ class DataBoxBackend:
             },
         }
         client = ctx.clients.databox
-        call_with_retry(lambda: client.jobs.begin_create(resource_group, name, body).result(),
-                        f"create Data Box job {name}", ctx.clients.policy)
+
+        def send() -> None:
+            try:
+                client.jobs.begin_create(resource_group, name, body).result()
+            except Exception as exc:
+                # The service refuses a PUT on an existing job. When an earlier attempt of this very
+                # call got through but its answer was lost, the job is there: the caller re-reads
+                # it and diffs, so this is success; any other conflict is the caller's to see.
+                if getattr(exc, "status_code", None) == 409 and self._exists(ctx, resource_group, name):
+                    return
+                raise
+
+        call_with_retry(send, f"create Data Box job {name}", ctx.clients.policy)
+
+    @staticmethod
+    def _exists(ctx: Any, resource_group: str, name: str) -> bool:
+        try:
+            ctx.clients.databox.jobs.get(resource_group, name)
+        except Exception as exc:
+            if is_not_found(exc):
+                return False
+            raise
+        return True
 
     def update(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
                fields: list[str], bitlocker_keys: dict[str, str]) -> None:
@@ -181,8 +220,14 @@ class DataBoxBackend:
             ship = desired["return_shipping"]
             details["returnToCustomerPackageDetails"] = {"carrierName": ship["carrier_name"],
                                                          "carrierAccountNumber": ship["carrier_account_number"]}
-        body = {"tags": desired["tags"], "properties": {"details": details}}
         client = ctx.clients.databox
+        # PATCH replaces the tags: keep the ones seedctl set at creation (seedctl-created) and any
+        # the user added in the portal, so that an update never loses them
+        current = call_with_retry(lambda: client.jobs.get(resource_group, name),
+                                  f"read Data Box job {name}", ctx.clients.policy)
+        body: dict[str, Any] = {"tags": {**dict(current.tags or {}), **desired["tags"]}}
+        if details:
+            body["properties"] = {"details": details}
         call_with_retry(lambda: client.jobs.begin_update(resource_group, name, body).result(),
                         f"update Data Box job {name}", ctx.clients.policy)
 
@@ -195,8 +240,19 @@ class DataBoxBackend:
 
     def cancel(self, ctx: Any, resource_group: str, name: str, reason: str) -> None:
         client = ctx.clients.databox
-        call_with_retry(lambda: client.jobs.cancel(resource_group, name, {"reason": reason}),
-                        f"cancel Data Box job {name}", ctx.clients.policy)
+
+        def send() -> None:
+            try:
+                client.jobs.cancel(resource_group, name, {"reason": reason})
+            except Exception as exc:
+                # a retried cancel whose first attempt got through finds the job already cancelled
+                if getattr(exc, "status_code", None) == 409:
+                    job = client.jobs.get(resource_group, name)
+                    if job.properties.status == "Cancelled":
+                        return
+                raise
+
+        call_with_retry(send, f"cancel Data Box job {name}", ctx.clients.policy)
 
     def delete(self, ctx: Any, resource_group: str, name: str) -> None:
         client = ctx.clients.databox
@@ -211,10 +267,21 @@ class DataBoxBackend:
         call_with_retry(remove, f"delete Data Box job {name}", ctx.clients.policy)
 
     def list_jobs(self, ctx: Any, resource_group: str) -> list[dict[str, Any]]:
+        if not base.provider_registered(ctx, self.provider_namespace):
+            return []
         client = ctx.clients.databox
         jobs = call_with_retry(lambda: list(client.jobs.list_by_resource_group(resource_group)),
                                f"list Data Box jobs in {resource_group}", ctx.clients.policy)
-        return [self.normalize(j.as_dict()) for j in jobs if (j.as_dict().get("sku") or {}).get("name") == SKU]
+        # the list has no details (disks, account, copy progress: only `$expand=details` on a GET
+        # gives them), so each customer-disk job is read again; a job gone meanwhile is skipped
+        out = []
+        for job in jobs:
+            if (job.as_dict().get("sku") or {}).get("name") != SKU:
+                continue
+            full = self.get(ctx, resource_group, job.name)
+            if full is not None:
+                out.append(full)
+        return out
 
     def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None:
         job_address = None  # Data Box gives the datacenter address on the job itself
@@ -222,10 +289,13 @@ class DataBoxBackend:
 
 
 def _datacenter(dc: dict[str, Any]) -> dict[str, Any] | None:
+    """`datacenterAddress` (a DatacenterAddressLocationResponse) in the classic shipping words."""
     if not dc:
         return None
-    fields = {"recipientName": "recipient_name", "street1": "street_address1", "street2": "street_address2",
-              "city": "city", "state": "state_or_province", "zip": "postal_code", "country": "country_or_region",
-              "phone": "phone"}
+    fields = {"street1": "street_address1", "street2": "street_address2", "city": "city",
+              "state": "state_or_province", "zip": "postal_code", "country": "country_or_region", "phone": "phone"}
     out = {ours: dc[theirs] for theirs, ours in fields.items() if dc.get(theirs)}
+    recipient = " / ".join(v for v in (dc.get("company"), dc.get("contactPersonName")) if v)
+    if recipient:
+        out["recipient_name"] = recipient
     return out or None
