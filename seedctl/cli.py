@@ -13,8 +13,10 @@ import traceback
 from collections.abc import Sequence
 
 from seedctl import __version__
+from seedctl.azure.errors import redact
 from seedctl.env import Env
 from seedctl.errors import ExitCode, SeedctlError
+from seedctl.logs import configure as configure_logging
 
 # Order is the order of `seedctl --help`.
 COMMAND_MODULES = (
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(env.stderr, verbose=args.verbose)
     if not getattr(args, "handler", None):
         parser.print_help(env.stderr)
         return ExitCode.ERROR
@@ -53,7 +56,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return int(args.handler(args, env))
     except SeedctlError as exc:
         if args.verbose:
-            traceback.print_exc(file=env.stderr)
+            env.stderr.write(redact("".join(traceback.format_exception(exc))))
         print(f"Error: {exc}", file=env.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
