@@ -203,6 +203,9 @@ class DriveNode(Node):
         prepare_drive(mount, self.name, list(mine.files), ctx.spec.staging_root(), owner_id=owner_id(ctx),
                       progress=progress, verify=bool(ctx.apply_options.get("verify")),
                       allow_simulated=allow_simulated(ctx))
+        from seedctl.lifecycle.manifests import save_copy
+
+        save_copy(ctx.spec.base_dir, self.name, mount)  # verify needs it after the drive has shipped
         return self.read(ctx)
 
 

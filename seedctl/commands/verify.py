@@ -1,0 +1,40 @@
+"""`seedctl verify [-f SPEC] [--deep] [--all] [--json]`: compare the container with every shipped
+drive's manifest once the job is completed. Exit 0 when everything arrived intact, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from seedctl.commands.common import add_spec_arguments, load_spec_from_args
+from seedctl.env import Env
+from seedctl.lifecycle import LifecycleExit
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "verify", help="check that every file on the drives arrived in the container intact",
+        description="Once the import job is completed, compare the container's blobs with the manifest of "
+                    "every drive (present, length, block MD5s, Content-MD5), read the service's error logs and "
+                    "incomplete-blob list, and record a passing verification on the container. Exit 0 when "
+                    "everything arrived intact, 1 on any missing or damaged file or error.")
+    add_spec_arguments(parser)
+    parser.add_argument("--deep", action="store_true",
+                        help="also download every blob and compare its MD5 (reads all the data)")
+    parser.add_argument("--all", action="store_true", help="list every file, not only the failures")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.lifecycle.verify import render_text, verify
+    from seedctl.planner import make_context
+
+    spec = load_spec_from_args(args, env)
+    ctx = make_context(spec, env, local_state="skip")
+    report = verify(spec, ctx, deep=args.deep)
+    if args.json:
+        env.stdout.write(json.dumps(report.to_json(), sort_keys=True, indent=2) + "\n")
+    else:
+        env.stdout.write(render_text(report, all_files=args.all))
+    return LifecycleExit.OK if report.ok else LifecycleExit.ERROR

@@ -1,0 +1,202 @@
+"""The storage side of the lifecycle: the job, the container, the service's copy logs, and the
+verification record, all through the clients `planner.make_context` builds (with `call_with_retry`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from seedctl.azure.errors import is_not_found
+from seedctl.azure.retry import call_with_retry
+from seedctl.errors import SeedctlError
+from seedctl.resources.container import CREATED_BY_META
+from seedctl.resources.jobs import backend_for
+
+VERIFIED_META_PREFIX = "seedctlverified"  # + "_" + job name; metadata names must be C# identifiers
+
+
+def require_job_spec(spec: Any) -> None:
+    if spec.import_job is None:
+        raise SeedctlError(f"{spec.source_path or 'the spec'} has no import_job: there is no job to follow")
+
+
+def read_job(spec: Any, ctx: Any) -> dict[str, Any] | None:
+    require_job_spec(spec)
+    return backend_for(spec.import_job.api).get(ctx, spec.job_resource_group, spec.import_job.name)
+
+
+def blob_service(spec: Any, ctx: Any) -> Any:
+    return ctx.clients.blob_service(spec.storage_account.name, spec.storage_resource_group)
+
+
+def container_client(spec: Any, ctx: Any) -> Any:
+    return blob_service(spec, ctx).get_container_client(spec.container.name)
+
+
+def retry(ctx: Any, fn: Any, what: str) -> Any:
+    return call_with_retry(fn, what, ctx.clients.policy)
+
+
+def container_metadata(spec: Any, ctx: Any) -> dict[str, str] | None:
+    """The container's metadata, or None when the container does not exist."""
+    cc = container_client(spec, ctx)
+
+    def get() -> Any:
+        try:
+            return cc.get_container_properties()
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
+    props = retry(ctx, get, f"read container {spec.container.name}")
+    return None if props is None else dict(props.metadata or {})
+
+
+def verified_key(job_name: str) -> str:
+    # one key per job: a repair job verifies its own subset into the same container
+    return f"{VERIFIED_META_PREFIX}_{job_name.replace('-', '_')}"
+
+
+@dataclass(frozen=True)
+class VerifiedRecord:
+    at: str
+    digest: str
+    files: int
+
+
+def parse_verified(metadata: dict[str, str] | None, job_name: str) -> VerifiedRecord | None:
+    raw = {k.lower(): v for k, v in (metadata or {}).items()}.get(verified_key(job_name).lower())
+    if not raw:
+        return None
+    parts = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)
+    try:
+        return VerifiedRecord(parts["at"], parts["digest"], int(parts.get("files", "0")))
+    except (KeyError, ValueError):
+        return None
+
+
+def record_verified(spec: Any, ctx: Any, record: VerifiedRecord) -> None:
+    """Write the verification into the container's metadata (durable, beside the data, visible to
+    anyone with the account) — merged, because Set Container Metadata replaces the whole set."""
+    cc = container_client(spec, ctx)
+
+    def write() -> None:
+        metadata = dict(cc.get_container_properties().metadata or {})
+        metadata[verified_key(spec.import_job.name)] = f"at={record.at};digest={record.digest};files={record.files}"
+        cc.set_container_metadata(metadata)
+
+    retry(ctx, write, f"record the verification on container {spec.container.name}")
+
+
+def local_record_path(spec: Any) -> Path:
+    return spec.base_dir / ".seedctl" / "verified" / f"{spec.import_job.name}.json"
+
+
+def record_verified_locally(spec: Any, record: VerifiedRecord) -> None:
+    """A second copy beside the spec: the container's metadata goes when destroy deletes the
+    container, and a later `destroy --staging` must still know the data was verified."""
+    path = local_record_path(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"at": record.at, "digest": record.digest, "files": record.files}) + "\n")
+
+
+def read_local_record(spec: Any) -> VerifiedRecord | None:
+    try:
+        raw = json.loads(local_record_path(spec).read_text())
+        return VerifiedRecord(raw["at"], raw["digest"], int(raw["files"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def created_by_seedctl(metadata: dict[str, str] | None) -> bool:
+    return any(k.lower() == CREATED_BY_META for k in (metadata or {}))
+
+
+# -- the service's logs --------------------------------------------------------------------------
+def read_blob_uri(ctx: Any, spec: Any, uri: str) -> bytes:
+    """Download a blob the service names by URI (copy logs, manifest backups, incomplete-blob list)
+    with the storage account's credentials. Only blobs in the spec's storage account are read."""
+    service = blob_service(spec, ctx)
+    base = service.url.rstrip("/") + "/"
+    account = spec.storage_account.name
+    if uri.startswith(base):
+        path = uri[len(base):]
+    else:
+        parts = urlsplit(uri)
+        if not parts.hostname or not parts.hostname.lower().startswith(account.lower() + "."):
+            raise SeedctlError(f"the log at {uri} is not in storage account {account}; open it in the portal")
+        path = parts.path.lstrip("/")
+    container, _, name = unquote(path.split("?", 1)[0]).partition("/")
+    if not container or not name:
+        raise SeedctlError(f"cannot tell the container and blob from {uri}")
+    blob = service.get_blob_client(container, name)
+    return bytes(retry(ctx, lambda: blob.download_blob().readall(), f"read {container}/{name}"))
+
+
+@dataclass
+class LogEntry:
+    blob_path: str
+    status: str
+    detail: str  # e.g. "block at offset 4194304: Corrupted"
+
+
+@dataclass
+class DriveLog:
+    drive_id: str
+    status: str
+    blobs: list[LogEntry] = field(default_factory=list)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child_text(el: ET.Element, name: str) -> str:
+    for child in el:
+        if _local(child.tag) == name:
+            return (child.text or "").strip()
+    return ""
+
+
+def parse_drive_log(data: bytes) -> DriveLog:
+    """The service's `DriveLog` (reference §1.3): the drive's final Status and, per blob, its
+    Status and the first failed block, page range, metadata or properties item."""
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise SeedctlError(f"copy log is not well-formed XML: {exc}") from None
+    if _local(root.tag) != "DriveLog":
+        raise SeedctlError(f"copy log root element is {_local(root.tag)!r}, expected DriveLog")
+    log = DriveLog(_child_text(root, "DriveId"), _child_text(root, "Status"))
+    for el in root.iter():
+        if _local(el.tag) != "Blob":
+            continue
+        details = []
+        for item in el.iter():
+            status = item.get("Status")
+            if item is el or status in (None, "Completed", "Committed", "Created", "Overwritten"):
+                continue
+            where = f"offset {item.get('Offset')}" if item.get("Offset") else ""
+            details.append(f"{_local(item.tag)} {where}: {status}".replace("  ", " "))
+        log.blobs.append(LogEntry(_child_text(el, "BlobPath"), el.get("Status") or "", "; ".join(details[:3])))
+    return log
+
+
+_BLOB_PATH = re.compile(r"<BlobPath>(.*?)</BlobPath>", re.S)
+
+
+def parse_incomplete_list(data: bytes) -> list[str]:
+    """Blob paths from the job's incomplete-blob list (an XML list of BlobPath elements)."""
+    try:
+        root = ET.fromstring(data)
+        return [(el.text or "").strip() for el in root.iter() if _local(el.tag) == "BlobPath" and el.text]
+    except ET.ParseError:
+        text = data.decode("utf-8", "replace")
+        return [m.strip() for m in _BLOB_PATH.findall(text)]
