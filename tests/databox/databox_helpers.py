@@ -5,9 +5,11 @@ storage account and Microsoft.DataBox registered, and a valid job body to vary."
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -106,3 +108,46 @@ def make_env(sandbox: Any, *, register: bool = True) -> DataBoxEnv:
     http.verify = sandbox.connection.ca_bundle
     http.headers["Authorization"] = f"Bearer {sandbox.connection.token}"
     return DataBoxEnv(sandbox, sub, clients, rg, account, http)
+
+
+BLOCK = 64 * 1024  # small blocks so a few hundred KB make several blocks
+
+
+def make_disk(env: DataBoxEnv, root: Path, serial: str, files: dict[str, bytes],
+              container: str = "seed") -> tuple[Path, str, str]:
+    """A simulated disk registered with the sandbox, filled with `files` and a manifest written by
+    seedctl.drives.manifest → (folder, BitLocker key, manifest hash)."""
+    from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestBlob, make_block, write_manifest
+    from seedctl.sandbox.simdrive import make_drive
+
+    path, key_file = root / serial, root / f"{serial}.key"
+    make_drive(env.sandbox.control, env.sandbox.dir, serial, path, 10 * 1024 * 1024, key_out=key_file)
+    blobs = []
+    for rel, data in files.items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (path / rel).write_bytes(data)
+        blocks = tuple(make_block(off, hashlib.md5(data[off:off + BLOCK]).digest(), len(data[off:off + BLOCK]))
+                       for off in range(0, len(data), BLOCK))
+        blobs.append(ManifestBlob(blob_path=f"{container}/{rel}", file_path="\\" + rel.replace("/", "\\"),
+                                  length=len(data), blocks=blocks,
+                                  content_md5_hex=hashlib.md5(data).hexdigest().upper()))
+    digest = write_manifest(DriveManifest(drive_id=serial, blobs=tuple(blobs)), path / MANIFEST_NAME)
+    return path, key_file.read_text().strip(), digest
+
+
+def disk_entry(key: str, manifest_hash: str) -> dict[str, str]:
+    return {"manifestFile": "\\DriveManifest.xml", "manifestHash": manifest_hash, "bitLockerKey": key}
+
+
+def blob_service(env: DataBoxEnv) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    key = env.clients.storage.storage_accounts.list_keys(env.rg, env.account).keys_property[0].value
+    endpoint = env.clients.storage.storage_accounts.get_properties(env.rg, env.account).primary_endpoints.blob
+    return BlobServiceClient(endpoint, credential={"account_name": env.account, "account_key": key})
+
+
+def read_link(env: DataBoxEnv, link: str) -> bytes:
+    """A copy-log link (`{blob endpoint}/{account}/{container}/{name}`) read from Azurite."""
+    container, _, name = link.split(f"/{env.account}/", 1)[1].partition("/")
+    return blob_service(env).get_blob_client(container, name).download_blob().readall()
