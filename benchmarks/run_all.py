@@ -19,6 +19,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+ANALYSIS = "## Analysis"
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -76,7 +77,10 @@ def main() -> int:
             "Every ratio is against a reference measured in the same run on the same files (the machine is "
             "shared and noisy, so absolute times vary between runs; ratios are what the targets are set on). "
             "See the analysis section for targets met and missed.\n\n")
-    args.out.write_text(head + "\n".join(sections), encoding="utf-8")
+    # The hand-written analysis below the figures survives a re-run.
+    previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    analysis = previous[previous.index(ANALYSIS):] if ANALYSIS in previous else f"{ANALYSIS}\n\n(to be written)\n"
+    args.out.write_text(head + "\n".join(sections) + "\n" + analysis, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 
