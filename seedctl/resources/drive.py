@@ -92,7 +92,7 @@ class DriveNode(Node):
         mount = ctx.spec.mount_path(self.drive)
         obs = inspect_drive(mount, self.drive.serial, allow_simulated=allow_simulated(ctx))
         if not obs.attached and not obs.is_simulated:
-            return Unobservable(f"drive {self.drive.serial} is not attached here ({mount}); refreshed at apply")
+            return Unobservable(f"drive {self.drive.serial} is not attached here ({mount})")
         problems = list(obs.problems)
         if obs.serial is not None and not obs.serial_matches:
             problems.append(f"wrong drive at {mount}: serial {obs.serial}, the spec says {self.drive.serial}")

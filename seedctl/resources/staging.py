@@ -19,7 +19,7 @@ _scan_lock = threading.Lock()
 
 def local_state_skipped(ctx: Context) -> Unobservable | None:
     if ctx.local_state == "skip":
-        return Unobservable("not observed (--local-state=skip); refreshed at apply on the copy computer")
+        return Unobservable("not observed here (--local-state=skip); the copy computer observes it")
     return None
 
 
@@ -46,7 +46,7 @@ class StagingNode(Node):
             return skipped
         root = ctx.spec.staging_root()
         if not root.is_dir():
-            return Unobservable(f"staging folder {root} is not present here; refreshed at apply")
+            return Unobservable(f"staging folder {root} is not present here")
         scan = staging_scan(ctx)
         return {
             "root": str(root),
