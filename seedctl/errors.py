@@ -33,7 +33,8 @@ class SpecError(SeedctlError):
         self.path = path
         head = f"{path}: " if path else ""
         if len(self.problems) == 1:
-            text = head + self.problems[0]
+            # a problem that already names its file:line:col needs no second prefix
+            text = self.problems[0] if path and self.problems[0].startswith(path) else head + self.problems[0]
         else:
             text = f"{head}{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(text)
