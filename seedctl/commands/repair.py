@@ -43,8 +43,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
         return LifecycleExit.OK
     repair = build_repair_spec(spec, report, Path(out))
     tmp = Path(f"{out}.tmp")
-    tmp.write_text(repair.text, encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(repair.text, encoding="utf-8")
+        os.replace(tmp, out)  # never a half-written spec under the real name
+    except OSError as exc:
+        raise SeedctlError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     env.stdout.write(f"\nWrote {args.out}: import job {repair.job_name} for {len(repair.files)} file(s), "
                      f"{repair.bytes:,} bytes.\n")
     for note in repair.notes:

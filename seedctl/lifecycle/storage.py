@@ -95,6 +95,27 @@ def record_verified(spec: Any, ctx: Any, record: VerifiedRecord) -> None:
     retry(ctx, write, f"record the verification on container {spec.container.name}")
 
 
+def forget_verified(spec: Any, ctx: Any) -> None:
+    """A failed verification withdraws an earlier pass: the data changed since, and destroy must
+    not rely on the old record."""
+    local_record_path(spec).unlink(missing_ok=True)
+    cc = container_client(spec, ctx)
+    key = verified_key(spec.import_job.name).lower()
+
+    def drop() -> None:
+        try:
+            metadata = dict(cc.get_container_properties().metadata or {})
+        except Exception as exc:
+            if is_not_found(exc):
+                return
+            raise
+        kept = {k: v for k, v in metadata.items() if k.lower() != key}
+        if kept != metadata:
+            cc.set_container_metadata(kept)
+
+    retry(ctx, drop, f"withdraw the verification on container {spec.container.name}")
+
+
 def local_record_path(spec: Any) -> Path:
     return spec.base_dir / ".seedctl" / "verified" / f"{spec.import_job.name}.json"
 

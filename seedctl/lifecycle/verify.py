@@ -29,6 +29,7 @@ from seedctl.lifecycle.status import DRIVE_FAILURES
 from seedctl.lifecycle.storage import (
     VerifiedRecord,
     container_client,
+    forget_verified,
     parse_drive_log,
     parse_incomplete_list,
     read_blob_uri,
@@ -276,6 +277,8 @@ def verify(spec: Any, ctx: Any, *, deep: bool = False, record: bool = True) -> V
         done = VerifiedRecord(report.checked_at, report.digest, len(report.files))
         record_verified(spec, ctx, done)
         record_verified_locally(spec, done)
+    elif record:
+        forget_verified(spec, ctx)
     return report
 
 
