@@ -64,11 +64,14 @@ def test_import_verify_and_clean_up(workspace: Any) -> None:
     # the manifest copies, not the drives, are what verify reads once the drives are away
     for drive in (ws.dir / "demo-work" / "drives").iterdir():
         (drive / "DriveManifest.xml").unlink()
+    # a local copy that is not what the job was given is not trusted: the service's backup is used
+    stale = ws.dir / ".seedctl" / "manifests" / f"{ws.drives[0]}.xml"
+    stale.write_bytes(stale.read_bytes().replace(b"big.bin", b"big.bim"))
     r = ws.run("verify", "--json")
     report = json.loads(r.out)
     assert r.rc == 0, r.out + r.err
     assert report["ok"] and report["summary"]["files"] == 4 and report["summary"]["ok"] == 4
-    assert set(report["manifest_sources"].values()) == {"local copy"}
+    assert report["manifest_sources"] == {ws.drives[0]: "service backup", ws.drives[1]: "local copy"}
     assert {f["detail"] for f in report["files"]} == {"block MD5s, Content-MD5"}
     assert any(k.startswith("seedctlverified_") for k in container(ws).get_container_properties().metadata)
     assert "imported and verified (4 files" in ws.run("status").out
