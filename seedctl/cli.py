@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 
 
 def run() -> None:
+    # Plans use "→" and "…"; a redirected stream on Windows defaults to a code page without them.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
     sys.exit(main())
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from seedctl.errors import PlanError
 from seedctl.plan import PLAN_FORMAT_VERSION, UNOBSERVED, Plan
+from seedctl.render.jsonout import render_json
 
 
 def save_plan(plan: Plan, path: str, *, cwd: str = ".") -> None:
@@ -23,7 +24,7 @@ def save_plan(plan: Plan, path: str, *, cwd: str = ".") -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plan-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(plan.to_json())
+            handle.write(render_json(plan))  # the scrubbed, stable JSON form
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
