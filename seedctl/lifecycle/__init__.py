@@ -1,7 +1,8 @@
 """After apply: following the job (status, deadlines), checking what arrived (verify), sending the
 rest again (repair) and cleaning up (destroy). See docs/lifecycle.md.
 
-Exit codes of these commands, in one place so CI can alert on them:
+The exit codes of these commands are kept here, in one place, so CI can alert on them; 2 is left
+to `plan --detailed-exitcode`.
 """
 
 from __future__ import annotations
