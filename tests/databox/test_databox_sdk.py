@@ -309,3 +309,42 @@ def test_the_raw_get_is_the_rest_shape(dbx):
     p = body["properties"]
     assert {"status", "transferType", "isCancellable", "isDeletable", "startTime", "details"} <= set(p)
     assert not any(k.startswith("_") for k in json.dumps(body).split('"') if k)
+
+
+def test_seedctl_back_end_reads_lists_cancels_and_deletes(dbx):
+    """DataBoxBackend (what plan, status and clean-up use) on jobs made with the SDK."""
+    from types import SimpleNamespace
+
+    from seedctl.resources.jobs import backend_for
+
+    backend = backend_for("databox")
+    ctx = SimpleNamespace(clients=dbx.clients, cache={})
+    assert backend.get(ctx, dbx.rg, "nothing") is None
+    dbx.create("be-one")
+    dbx.ship("be-one", "TRK-9")
+    job = backend.get(ctx, dbx.rg, "be-one")
+    documented = {"api", "id", "name", "location", "state", "phase", "storage_account_id", "return_address",
+                  "return_shipping", "diagnostics_path", "log_level", "backup_drive_manifest", "drives",
+                  "delivery_package", "return_package", "shipping_address", "percent_complete",
+                  "incomplete_blob_list_uri", "cancel_requested", "tags", "created_at"}
+    assert documented <= set(job)
+    assert (job["api"], job["state"], job["phase"]) == ("databox", "ShippedToAzureDC", "shipping")
+    assert job["storage_account_id"] == dbx.account_id and job["log_level"] == "Verbose"
+    assert job["drives"] == [{"drive_id": "DISK-01", "manifest_file": "\\DriveManifest.xml",
+                              "manifest_hash": "0" * 32, "drive_header_hash": None, "state": "Specified",
+                              "copy_status": None, "percent_complete": 0, "bytes_succeeded": 0,
+                              "error_log_uri": None, "verbose_log_uri": None, "manifest_uri": None}]
+    assert job["delivery_package"]["tracking_number"] == "TRK-9" and job["delivery_package"]["drive_count"] == 1
+    assert job["shipping_address"]["city"] == "Santa Clara" and job["shipping_address"]["postal_code"] == "95050"
+    assert job["return_address"]["email"] == "admin@example.com" and job["notification_emails"] == ["ops@example.com"]
+    assert job["return_shipping"] == {"carrier_name": "FedEx", "carrier_account_number": "123456789"}
+    assert job["is_cancellable"] is True and job["created_at"]
+    dbx.create("be-two")
+    assert [j["name"] for j in backend.list_jobs(ctx, dbx.rg)] == ["be-one", "be-two"]
+    assert all(j["drives"] for j in backend.list_jobs(ctx, dbx.rg))  # details read for each
+    backend.cancel(ctx, dbx.rg, "be-one", "seedctl destroy")
+    backend.cancel(ctx, dbx.rg, "be-one", "seedctl destroy")  # a retried cancel is no error
+    assert backend.get(ctx, dbx.rg, "be-one")["phase"] == "cancelled"
+    backend.delete(ctx, dbx.rg, "be-one")
+    backend.delete(ctx, dbx.rg, "be-one")  # already gone
+    assert [j["name"] for j in backend.list_jobs(ctx, dbx.rg)] == ["be-two"]
