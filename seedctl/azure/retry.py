@@ -55,3 +55,19 @@ def call_with_retry(fn: Callable[[], T], what: str, policy: RetryPolicy, *,
                 on_retry(attempt + 1, exc)
             time.sleep(policy.delay(attempt))
     raise AssertionError("unreachable")
+
+
+def read_or_none(fn: Callable[[], T], what: str, policy: RetryPolicy) -> T | None:
+    """A read that answers None for a genuine 404 (the object does not exist) and raises for
+    everything else: an authorization or network failure is never taken as 'absent'."""
+    from seedctl.azure.errors import is_not_found
+
+    def attempt() -> T | None:
+        try:
+            return fn()
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+
+    return call_with_retry(attempt, what, policy)

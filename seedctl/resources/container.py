@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.plan import CREATE, NOOP, AttributeChange, Change
 from seedctl.resources.base import Context, Node, Observation, Unobservable
 
@@ -32,16 +31,9 @@ class ContainerNode(Node):
         if account_obs is None or (isinstance(account_obs, dict) and account_obs.get("name_taken")):
             return None  # no account yet, so no container: known without asking
         clients = ctx.clients
-
-        def get() -> Any:
-            try:
-                return clients.storage.blob_containers.get(self.resource_group, self.account, self.name)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        container = call_with_retry(get, f"read container {self.account}/{self.name}", clients.policy)
+        container = read_or_none(lambda: clients.storage.blob_containers.get(
+            self.resource_group, self.account, self.name), f"read container {self.account}/{self.name}",
+            clients.policy)
         if container is None:
             return None
         return {"metadata": dict(container.metadata or {})}

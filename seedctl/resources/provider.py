@@ -6,8 +6,7 @@ import os
 import time
 from typing import Any
 
-from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.errors import AzureError
 from seedctl.plan import NOOP, UPDATE, AttributeChange, Change
 from seedctl.resources.base import Context, Node, Observation
@@ -20,16 +19,8 @@ class ProviderNode(Node):
 
     def read(self, ctx: Context) -> Observation:
         clients = ctx.clients
-
-        def get() -> Any:
-            try:
-                return clients.resource.providers.get(self.name)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        provider = call_with_retry(get, f"read resource provider {self.name}", clients.policy)
+        provider = read_or_none(lambda: clients.resource.providers.get(self.name),
+                                f"read resource provider {self.name}", clients.policy)
         if provider is None:
             return None
         return {"registration_state": provider.registration_state}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.plan import AttributeChange, Change
 from seedctl.resources.base import Context, Node, Observation, Unobservable, applied_tags, simple_diff
 
@@ -20,16 +19,8 @@ class ResourceGroupNode(Node):
 
     def read(self, ctx: Context) -> Observation:
         clients = ctx.clients
-
-        def get() -> Any:
-            try:
-                return clients.resource.resource_groups.get(self.name)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        group = call_with_retry(get, f"read resource group {self.name}", clients.policy)
+        group = read_or_none(lambda: clients.resource.resource_groups.get(self.name),
+                             f"read resource group {self.name}", clients.policy)
         if group is None:
             return None
         return {"location": normalize_location(group.location), "tags": dict(group.tags or {})}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.errors import AzureError
 from seedctl.plan import CREATE, AttributeChange, Change
 from seedctl.resources.base import (
@@ -33,16 +32,8 @@ class StorageAccountNode(Node):
 
     def read(self, ctx: Context) -> Observation:
         clients = ctx.clients
-
-        def get() -> Any:
-            try:
-                return clients.storage.storage_accounts.get_properties(self.resource_group, self.name)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        account = call_with_retry(get, f"read storage account {self.name}", clients.policy)
+        account = read_or_none(lambda: clients.storage.storage_accounts.get_properties(
+            self.resource_group, self.name), f"read storage account {self.name}", clients.policy)
         if account is None:
             if not self.can_create:
                 return None

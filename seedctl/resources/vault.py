@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.plan import Change
 from seedctl.resources.base import Context, Node, Observation, applied_tags, simple_diff
 from seedctl.resources.resource_group import normalize_location
@@ -30,16 +29,8 @@ class VaultNode(Node):
 
     def read(self, ctx: Context) -> Observation:
         clients = ctx.clients
-
-        def get() -> Any:
-            try:
-                return clients.resource.resources.get_by_id(self.resource_id(ctx), api_version=VAULT_API_VERSION)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        vault = call_with_retry(get, f"read vault {self.name}", clients.policy)
+        vault = read_or_none(lambda: clients.resource.resources.get_by_id(
+            self.resource_id(ctx), api_version=VAULT_API_VERSION), f"read vault {self.name}", clients.policy)
         if vault is None:
             return None
         return {"location": normalize_location(vault.location), "tags": dict(vault.tags or {})}

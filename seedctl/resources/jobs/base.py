@@ -70,22 +70,13 @@ def provider_registered(ctx: Any, namespace: str) -> bool:
     """Whether the job API's provider is registered. A subscription without it has no such jobs,
     and asking for one would make the SDKs register the provider on their own (a write, in what
     must be a read-only refresh): so every job read checks this first. Cached once Registered."""
-    from seedctl.azure.errors import is_not_found
-    from seedctl.azure.retry import call_with_retry
+    from seedctl.azure.retry import read_or_none
 
     key = f"provider.registered:{namespace}"
     if ctx.cache.get(key):
         return True
-
-    def get() -> Any:
-        try:
-            return ctx.clients.resource.providers.get(namespace)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-
-    provider = call_with_retry(get, f"read resource provider {namespace}", ctx.clients.policy)
+    provider = read_or_none(lambda: ctx.clients.resource.providers.get(namespace),
+                            f"read resource provider {namespace}", ctx.clients.policy)
     registered = provider is not None and provider.registration_state == "Registered"
     if registered:
         ctx.cache[key] = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.resources.jobs import base
 
 STATE_TO_PHASE = {
@@ -57,16 +57,8 @@ class ImportExportBackend:
         if not base.provider_registered(ctx, self.provider_namespace):
             return None
         client = ctx.clients.importexport
-
-        def read() -> Any:
-            try:
-                return client.jobs.get(name, resource_group)
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        job = call_with_retry(read, f"read import job {name}", ctx.clients.policy)
+        job = read_or_none(lambda: client.jobs.get(name, resource_group), f"read import job {name}",
+                           ctx.clients.policy)
         if job is None:
             return None
         return self.normalize(job)
@@ -204,16 +196,8 @@ class ImportExportBackend:
 
     def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None:
         client = ctx.clients.importexport
-
-        def read() -> Any:
-            try:
-                return client.locations.get(location.replace(" ", "").lower())
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        loc = call_with_retry(read, f"read datacenter address for {location}", ctx.clients.policy)
+        loc = read_or_none(lambda: client.locations.get(location.replace(" ", "").lower()),
+                           f"read datacenter address for {location}", ctx.clients.policy)
         if loc is None:
             return None
         fields = ["recipient_name", "street_address1", "street_address2", "city", "state_or_province",
