@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from seedctl.azure.errors import is_not_found
-from seedctl.azure.retry import call_with_retry
+from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.resources.jobs import base
 
 SKU = "DataBoxCustomerDisk"
@@ -63,16 +63,9 @@ class DataBoxBackend:
         if not base.provider_registered(ctx, self.provider_namespace):
             return None
         client = ctx.clients.databox
-
-        def read() -> Any:
-            try:
-                return client.jobs.get(resource_group, name, expand="details")
-            except Exception as exc:
-                if is_not_found(exc):
-                    return None
-                raise
-
-        job = call_with_retry(read, f"read Data Box job {name}", ctx.clients.policy)
+        # details (disks, account, copy progress, logs) come only with $expand=details
+        job = read_or_none(lambda: client.jobs.get(resource_group, name, expand="details"),
+                           f"read Data Box job {name}", ctx.clients.policy)
         return None if job is None else self.normalize(job.as_dict())
 
     def normalize(self, job: dict[str, Any]) -> dict[str, Any]:
