@@ -137,7 +137,13 @@ class ImportJobNode(Node):
         drive_diff = self._drive_differences(desired["drives"], observed["drives"])
         if drive_diff:
             attrs.extend(drive_diff)
-            if phase in phases.DRIVES_EDITABLE:
+            if self.api == "databox":
+                # The Data Box API has no way to change a job's disks once it exists.
+                errors.append(f"the disks of Data Box job {self.name} cannot change in state {observed['state']}: "
+                              "a Data Box job's disks are fixed when it is created (changes: "
+                              + ", ".join(a.name for a in drive_diff)
+                              + "); restore the drives in the spec, or cancel the job and use a new import_job.name")
+            elif phase in phases.DRIVES_EDITABLE:
                 fields.append("drives")
             else:
                 errors.append(f"the drive list of import job {self.name} cannot change in state {observed['state']}: "
