@@ -153,6 +153,7 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
     access = os.access
     name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
     filtering = bool(include or exclude)
+    safe_segment, reserved = _SAFE_SEGMENT.fullmatch, _WINDOWS_RESERVED
     while stack:
         folder, rel_folder = stack.pop()
         folder_name = name_prefix + (rel_folder + "/" if rel_folder else "")
@@ -195,8 +196,13 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
             if check_access and not access(entry.path, os.R_OK):
                 problems.append(ScanProblem(rel, "file is not readable by this user"))
                 continue
-            blob_name = folder_name + entry.name
-            naming = folder_problems + segment_problems(entry.name)
+            name = entry.name
+            blob_name = folder_name + name
+            # the common case inline (a call per file is a measurable share of a 1M-file scan)
+            if safe_segment(name) and name[-1] not in " ." and name.partition(".")[0].upper() not in reserved:
+                naming = folder_problems
+            else:
+                naming = folder_problems + segment_problems(name)
             if len(blob_name) > 200 or folder_segments >= MAX_SEGMENTS or entry.name.endswith("."):
                 naming += _whole_name_problems(blob_name, folder_segments + 1)
             if naming:
