@@ -214,6 +214,12 @@ class ImportJobNode(Node):
             raise SeedctlError("; ".join(change.errors))
         keys = self.bitlocker_keys(ctx)
         if change.action == CREATE:
+            # verify needs each manifest after the drives have shipped; a drive prepared by an
+            # earlier, interrupted apply got no copy from DriveNode.apply, so make sure here.
+            from seedctl.lifecycle.manifests import save_copy
+
+            for d in ctx.spec.drives:
+                save_copy(ctx.spec.base_dir, d.serial, ctx.spec.mount_path(d))
             created = ctx.env.now().replace(microsecond=0).isoformat()
             desired["tags"] = {**desired["tags"], CREATED_TAG: created}
             self.backend.create(ctx, self.resource_group, self.name, desired, keys)
