@@ -36,6 +36,7 @@ class Workspace:
     tag: str
     spec_path: Path
     drives: list[str] = field(default_factory=list)
+    api: str = "importexport"
 
     @property
     def data(self) -> dict[str, Any]:
@@ -79,10 +80,16 @@ class Workspace:
         return self.dir / "demo-work" / "staging"
 
 
-@pytest.fixture
-def workspace(sandbox: Any, tmp_path: Path) -> Workspace:
+@pytest.fixture(params=["importexport", "databox"])
+def workspace(request: pytest.FixtureRequest, sandbox: Any, tmp_path: Path) -> Workspace:
+    """The same workspace for both job back ends (issue 9: the end-to-end tests run for both)."""
     tag = uuid.uuid4().hex[:8]
     data = yaml.safe_load(EXAMPLE.read_text())
+    if request.param == "databox":
+        job = data["import_job"]
+        job["api"] = "databox"
+        job.pop("diagnostics_path", None)
+        job["log_collection_level"] = job.pop("log_level", "Verbose")
     data["azure"]["subscription_id"] = str(uuid.uuid4())
     data["storage_account"]["name"] = f"seed{tag}"
     # serials are global in the sandbox's simulated datacenter: make them this test's own
@@ -90,7 +97,7 @@ def workspace(sandbox: Any, tmp_path: Path) -> Workspace:
     for drive, serial in zip(data["drives"], serials, strict=True):
         drive["serial"] = serial
         drive["bitlocker"] = {"key": {"file": f"./demo-work/keys/{serial}.key"}}
-    ws = Workspace(tmp_path, sandbox, tag, tmp_path / "seed.yaml", serials)
+    ws = Workspace(tmp_path, sandbox, tag, tmp_path / "seed.yaml", serials, api=request.param)
     ws.write_spec(data)
     staging = ws.staging()
     (staging / "sub").mkdir(parents=True)
