@@ -61,15 +61,14 @@ def _act(node: Node, ctx: Context) -> tuple[str, str]:
     """Re-read, re-diff, and change the node if it still needs it. Returns (status, action)."""
     observed = node.read(ctx)
     ctx.observations[node.address] = observed
-    if isinstance(observed, Unobservable) and node.local:
-        raise SeedctlError(f"{node.address}: {observed.reason}")
     change = node.diff(node.desired(ctx), observed)
     if change.action == NOOP:
         return "unchanged", NOOP
     if change.action == ERROR:
         raise SeedctlError("; ".join(change.errors))
-    if change.action == DEFERRED:
-        raise SeedctlError(f"{node.address}: {change.deferred_reason}")
+    if change.action == DEFERRED or isinstance(observed, Unobservable):
+        # still not observable where apply runs: acting blind is never an option
+        raise SeedctlError(change.deferred_reason or getattr(observed, "reason", "cannot be observed here"))
     ctx.observations[node.address] = node.apply(change, ctx)
     return "applied", change.action
 

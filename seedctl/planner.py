@@ -134,7 +134,7 @@ def build_plan(spec: SeedingSpec, ctx: Context, *, targets: list[str] | None = N
     changes = diff_all(graph, ctx, addresses)
     if ctx.local_state == "require":
         for change in changes:
-            if change.action == "deferred":
+            if change.deferred_reason and change.action in ("deferred", "no-op"):
                 change.action = "error"
                 change.errors.append(f"--local-state=require: {change.deferred_reason}")
     local = "skipped" if ctx.local_state == "skip" else "observed"

@@ -13,6 +13,7 @@ from seedctl.planner import build_plan, make_context
 from seedctl.render import render
 from seedctl.reporter import Reporter
 from seedctl.savedplan import load_plan, stale_nodes
+from seedctl.spec import DEFAULT_SPEC
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the world or the spec changed since. Safe to run again after any interruption.")
     parser.add_argument("plan", nargs="?", help="a saved plan file to apply")
     add_spec_arguments(parser)
+    parser.set_defaults(file=None)  # with a saved plan, the plan names its spec unless -f says otherwise
     parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--parallelism", type=int, default=4, metavar="N",
                         help="how many nodes (e.g. drives) to work on at once (default 4)")
@@ -47,8 +49,10 @@ def run(args: argparse.Namespace, env: Env) -> int:
     saved = None
     if args.plan:
         saved = load_plan(resolve_path(env, args.plan))
-        if args.file == "seed.yaml" and saved.spec_path:
+        if args.file is None and saved.spec_path:
             args.file = saved.spec_path
+    if args.file is None:
+        args.file = DEFAULT_SPEC
     spec = load_spec_from_args(args, env, check_secrets=True)
     if saved and saved.cloud != spec.azure.cloud:
         raise PlanError(f"the saved plan is for cloud {saved.cloud}, this run is for {spec.azure.cloud}")

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if env.stderr_isatty:
         print("Refreshing state...", file=env.stderr)
     plan, _ = build_plan(spec, ctx, targets=args.target)
+    # the spec as the user named it: a saved plan moves between machines (CI → copy computer) and
+    # a PR comment should not show a runner's folders
+    plan.spec_path = args.file
     env.stdout.write(render(plan, output_format(args), color=env.color))
     if args.out:
         save_plan(plan, args.out, cwd=env.cwd)

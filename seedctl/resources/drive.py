@@ -133,6 +133,13 @@ class DriveNode(Node):
         job = ctx.observations.get(f'import_job["{ctx.spec.import_job.name}"]') if ctx.spec.import_job else None
         if isinstance(job, dict) and job.get("phase") not in (None, *phases.DRIVES_EDITABLE):
             return {"frozen": f"shipped with import job {job['name']} (state {job['state']}); not rewritten"}
+        observed = ctx.observations.get(self.address)
+        in_job = isinstance(job, dict) and any(d.get("drive_id") == self.name and d.get("manifest_hash")
+                                                for d in job.get("drives") or [])
+        if in_job and isinstance(observed, Unobservable):
+            # Packed for shipping before the tracking number was entered: the job already holds this
+            # drive's manifest, so there is nothing left to do with the drive itself.
+            return {"frozen": f"listed in import job {job['name']} and not attached here; nothing to write"}
         alloc = allocation(ctx)
         if isinstance(alloc, str):
             return {"unknown": alloc}

@@ -202,16 +202,17 @@ class ImportJobNode(Node):
 
     def apply(self, change: Change, ctx: Context) -> Observation:
         desired = self.desired(ctx)
-        missing = [d["drive_id"] for d in desired["drives"] if not d["manifest_hash"]]
-        if missing:
-            raise SeedctlError(f"import job {self.name} needs every drive prepared first; not ready: "
-                               + ", ".join(missing))
         observed = self.read(ctx)  # re-read right before acting: an earlier attempt may have created it
         change = self.diff(desired, observed)
         if change.action == NOOP:
             return observed
         if change.errors:
             raise SeedctlError("; ".join(change.errors))
+        if change.action == CREATE or "drives" in change.summary.get("fields", []):
+            missing = [d["drive_id"] for d in desired["drives"] if not d["manifest_hash"]]
+            if missing:
+                raise SeedctlError(f"import job {self.name} needs every drive prepared first; not ready: "
+                                   + ", ".join(missing))
         keys = self.bitlocker_keys(ctx)
         if change.action == CREATE:
             # verify needs each manifest after the drives have shipped; a drive prepared by an

@@ -62,7 +62,9 @@ class StagingNode(Node):
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
         if isinstance(observed, Unobservable):
-            return self.deferred(observed)
+            # An input, never changed: not seeing it here is not a change. The drives that need
+            # its files are deferred (or fail at apply) on their own.
+            return self.change(NOOP, deferred_reason=observed.reason)
         if observed is None:
             return self.error("staging folder not found")
         summary = {"files": observed["files"], "bytes": observed["bytes"]}

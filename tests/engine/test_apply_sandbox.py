@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from seedctl.drives import manifest_hash, verify_drive
 
@@ -291,3 +292,39 @@ def test_sigkill_at_any_point_then_apply_converges(point, tmp_path, sandbox, cra
     job = job_list(world)[0]
     assert job.properties.delivery_package.tracking_number == world.spec_data["shipment"]["tracking_number"]
     assert world.cli("plan", "--detailed-exitcode").code == 0
+
+
+def test_shipment_is_entered_after_the_drives_are_unplugged(world):
+    """The real order: prepare, create the job, pack the drives, then get a tracking number."""
+    import shutil
+
+    assert world.cli("apply", "--auto-approve").code == 0
+    for serial in world.serials:
+        shutil.rmtree(world.drive_path(serial))  # in the box, on the way to the courier
+    world.edit_spec(lambda d: d.__setitem__("shipment", {"carrier_name": "FedEx", "tracking_number": "TRK-1"}))
+    plan = json.loads(world.cli("plan", "--json").out)
+    drives = [c for c in plan["changes"] if c["kind"] == "drive"]
+    assert all(c["action"] == "no-op" for c in drives), drives
+    result = world.cli("apply", "--auto-approve")
+    assert result.code == 0, result.out + result.err
+    job = job_list(world)[0]
+    assert job.properties.state == "Shipping"
+    assert job.properties.delivery_package.tracking_number == "TRK-1"
+
+
+def test_ci_plan_without_local_state_reports_no_changes_once_applied(world):
+    assert world.cli("apply", "--auto-approve").code == 0
+    result = world.cli("plan", "--local-state", "skip", "--detailed-exitcode")
+    assert result.code == 0, result.out
+
+
+def test_saved_plan_names_its_spec_as_typed_and_f_overrides_it(world, tmp_path):
+    assert world.cli("plan", "-f", "seed.yaml", "--out", "plan.json").code == 0
+    saved = json.loads((world.root / "plan.json").read_text())
+    assert saved["spec"]["path"] == "seed.yaml"
+    data = {**world.spec_data, "storage_account": {**world.spec_data["storage_account"], "sku": "Standard_GRS"}}
+    (world.root / "other.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    refused = world.cli("apply", "plan.json", "-f", "other.yaml")
+    assert refused.code == 1 and "the spec changed" in refused.err
+    applied = world.cli("apply", "plan.json")
+    assert applied.code == 0, applied.err

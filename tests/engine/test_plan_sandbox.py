@@ -142,7 +142,10 @@ def test_local_state_skip_defers_drives_and_staging_but_plans_azure(world):
     assert result.code == 0, result.err
     plan = json.loads(result.out)
     actions = {c["kind"]: c["action"] for c in plan["changes"]}
-    assert actions["staging"] == "deferred" and actions["drive"] == "deferred"
+    # staging is an input, never changed: unobserved, it is no change, just not seen here
+    staging = next(c for c in plan["changes"] if c["kind"] == "staging")
+    assert staging["action"] == "no-op" and "--local-state=skip" in staging["deferred_reason"]
+    assert actions["drive"] == "deferred"
     assert actions["storage_account"] == "create"
     text = world.cli("plan", "--local-state", "skip").out
     assert "refreshed at apply" in text
