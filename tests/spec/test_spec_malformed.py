@@ -31,6 +31,9 @@ def _header(path: Path) -> tuple[list[str], int | None]:
     return expect, line
 
 
+pytestmark = pytest.mark.reliability  # also part of the reliability suite (issue 8)
+
+
 def test_corpus_is_large_enough() -> None:
     assert len(CASES) >= 40
 
