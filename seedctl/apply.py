@@ -18,11 +18,9 @@ import networkx as nx
 
 from seedctl.errors import SeedctlError
 from seedctl.graph import ordered
-from seedctl.plan import CREATE, DEFERRED, DELETE, ERROR, NOOP, REPLACE, UPDATE, Plan
+from seedctl.plan import CREATE, DEFERRED, DELETE, ERROR, NOOP, UPDATE, Plan
 from seedctl.planner import observation_fingerprint
 from seedctl.resources.base import Context, Node, Unobservable
-
-ACTING = (CREATE, UPDATE, REPLACE, DELETE, DEFERRED)
 
 
 @dataclass

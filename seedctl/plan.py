@@ -152,9 +152,6 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str) + "\n"
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
         spec = data["spec"]
