@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -328,3 +329,22 @@ def test_saved_plan_names_its_spec_as_typed_and_f_overrides_it(world, tmp_path):
     assert refused.code == 1 and "the spec changed" in refused.err
     applied = world.cli("apply", "plan.json")
     assert applied.code == 0, applied.err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("answer", "code", "created"), [("yes\n", 0, True), ("no\n", 1, False), ("", 1, False)])
+def test_apply_asks_on_a_terminal_and_only_yes_approves(world, answer, code, created):
+    from seedctl.cli import main
+    from seedctl.env import Env
+
+    out, err = io.StringIO(), io.StringIO()
+    env = Env(stdout=out, stderr=err, stdin=_Terminal(answer), environ=world.environ, cwd=str(world.root))
+    assert main(["apply"], env=env) == code
+    assert "Only 'yes' will be accepted" in out.getvalue()
+    assert bool(job_list(world)) is created
+    if not created:
+        assert "Apply cancelled." in out.getvalue()
