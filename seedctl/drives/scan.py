@@ -10,6 +10,7 @@ file inside the tree is copied as that file; directory symlinks are not followed
 from __future__ import annotations
 
 import fnmatch
+import gc
 import os
 import re
 import stat
@@ -129,6 +130,9 @@ def _reads_everything() -> bool:
     return False
 
 
+_FMT, _REG = stat.S_IFMT(0o177777), stat.S_IFREG
+
+
 def _matches(rel: str, patterns: Iterable[str]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
@@ -141,35 +145,53 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
     `include`/`exclude` are glob patterns matched against the relative path and the file name
     (an empty include list means everything). An unreadable staging root is one error, not an exception.
     """
-    root = Path(root)
-    include, exclude = tuple(include), tuple(exclude)
-    files: list[StagedFile] = []
-    problems: list[ScanProblem] = []
-    real_root = os.path.realpath(root)
-    if not os.path.isdir(root):
-        return ScanResult(str(root), (), (ScanProblem(".", f"staging folder {root} does not exist or is not a folder"),))
-    stack: list[tuple[str, str]] = [(str(root), "")]
-    check_access = not _reads_everything()
-    access = os.access
-    name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-    filtering = bool(include or exclude)
-    safe_segment, reserved = _SAFE_SEGMENT.fullmatch, _WINDOWS_RESERVED
-    while stack:
-        folder, rel_folder = stack.pop()
-        folder_name = name_prefix + (rel_folder + "/" if rel_folder else "")
+    # A scan allocates one object per file and no reference cycles; the cyclic collector would
+    # otherwise re-walk the growing list again and again (about a third of a 1M-file scan).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _FolderScanner:
+    """Scans one folder at a time (thread-safe: no shared mutable state)."""
+
+    def __init__(self, real_root: str, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
+                 prefix: str) -> None:
+        self.real_root = real_root
+        self.include, self.exclude = include, exclude
+        self.filtering = bool(include or exclude)
+        self.container = container
+        self.name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.check_access = not _reads_everything()
+
+    def folder(self, folder: str, rel_folder: str
+               ) -> tuple[list[StagedFile], list[ScanProblem], list[tuple[str, str]]]:
+        files: list[StagedFile] = []
+        problems: list[ScanProblem] = []
+        subfolders: list[tuple[str, str]] = []
+        include, exclude, container, real_root = self.include, self.exclude, self.container, self.real_root
+        safe_segment, reserved, access = _SAFE_SEGMENT.fullmatch, _WINDOWS_RESERVED, os.access
+        folder_name = self.name_prefix + (rel_folder + "/" if rel_folder else "")
         folder_problems = [p for seg in folder_name.split("/")[:-1] for p in segment_problems(seg)]
         folder_segments = folder_name.count("/")
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
             problems.append(ScanProblem(rel_folder or ".", f"cannot list folder: {exc.strerror or exc}"))
-            continue
+            return files, problems, subfolders
+        rel_prefix = f"{rel_folder}/" if rel_folder else ""
         for entry in entries:
-            rel = f"{rel_folder}/{entry.name}" if rel_folder else entry.name
+            rel = rel_prefix + entry.name
             try:
                 st = entry.stat(follow_symlinks=False)
                 mode = st.st_mode
-                if stat.S_ISLNK(mode):
+                if mode & _FMT == _REG:
+                    pass  # the common case first: a regular file, no further mode tests
+                elif stat.S_ISLNK(mode):
                     target = os.path.realpath(entry.path)
                     if os.path.commonpath([real_root, target]) != real_root:
                         problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {target}); not followed",
@@ -181,9 +203,9 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
                         problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning"))
                         continue
                 if stat.S_ISDIR(mode):
-                    stack.append((entry.path, rel))
+                    subfolders.append((entry.path, rel))
                     continue
-                if not stat.S_ISREG(mode):
+                if mode & _FMT != _REG:
                     problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning"))
                     continue
             except FileNotFoundError:
@@ -191,9 +213,9 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
             except OSError as exc:
                 problems.append(ScanProblem(rel, f"cannot read file information: {exc.strerror or exc}"))
                 continue
-            if filtering and ((include and not _matches(rel, include)) or (exclude and _matches(rel, exclude))):
+            if self.filtering and ((include and not _matches(rel, include)) or (exclude and _matches(rel, exclude))):
                 continue
-            if check_access and not access(entry.path, os.R_OK):
+            if self.check_access and not access(entry.path, os.R_OK):
                 problems.append(ScanProblem(rel, "file is not readable by this user"))
                 continue
             name = entry.name
@@ -203,8 +225,8 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
                 naming = folder_problems
             else:
                 naming = folder_problems + segment_problems(name)
-            if len(blob_name) > 200 or folder_segments >= MAX_SEGMENTS or entry.name.endswith("."):
-                naming += _whole_name_problems(blob_name, folder_segments + 1)
+            if len(blob_name) > 200 or folder_segments >= MAX_SEGMENTS or name.endswith("."):
+                naming = naming + _whole_name_problems(blob_name, folder_segments + 1)  # never in place
             if naming:
                 problems.append(ScanProblem(rel, "cannot become a blob name: " + "; ".join(naming)))
                 continue
@@ -216,6 +238,24 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
                 problems.append(ScanProblem(rel, "path on the drive is longer than 256 characters; Windows needs "
                                                  "long paths enabled to read it", "warning"))
             files.append(StagedFile(rel, st.st_size, st.st_mtime_ns, f"{container}/{blob_name}"))
+        return files, problems, subfolders
+
+
+def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
+          prefix: str) -> ScanResult:
+    if not os.path.isdir(root):
+        return ScanResult(str(root), (), (ScanProblem(".", f"staging folder {root} does not exist or is not a folder"),))
+    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix)
+    files: list[StagedFile] = []
+    problems: list[ScanProblem] = []
+    # One thread on purpose: threads per folder were measured slower (GIL hand-offs cost more than
+    # the overlapped stat calls gain).
+    stack = [(str(root), "")]
+    while stack:
+        found, trouble, subfolders = walker.folder(*stack.pop())
+        files.extend(found)
+        problems.extend(trouble)
+        stack.extend(subfolders)
     files.sort(key=lambda f: f.rel_path)
     problems.sort(key=lambda p: p.path)
     return ScanResult(str(root), tuple(files), tuple(problems))

@@ -107,3 +107,14 @@ def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
     files, errors = out.stdout.splitlines()
     assert files == "['ok.bin']"
     assert "locked.bin" in errors and "not readable" in errors and "'d'" in errors and "cannot list" in errors
+
+
+def test_a_too_long_blob_name_does_not_taint_its_neighbours(tmp_path: Path) -> None:
+    # a deep folder where one file's blob name passes 1,024 characters and its neighbour's does not
+    folder = tmp_path.joinpath(*(f"{i}" + "d" * 99 for i in range(9)))
+    folder.mkdir(parents=True)
+    (folder / ("x" * 200)).write_bytes(b"long")
+    (folder / "a.txt").write_bytes(b"short")
+    result = scan_staging(tmp_path, container="c")
+    assert [f.rel_path.rsplit("/", 1)[-1] for f in result.files] == ["a.txt"]
+    assert len(result.errors) == 1 and "x" * 200 in result.errors[0].path
