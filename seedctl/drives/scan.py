@@ -17,6 +17,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from seedctl.drives.manifest import MAX_BLOB_LENGTH
 
@@ -28,8 +29,10 @@ _NTFS_FORBIDDEN = set('<>:"|?*\\')
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
-@dataclass(frozen=True)
-class StagedFile:
+class StagedFile(NamedTuple):
+    """One staged file. A NamedTuple rather than a dataclass: a scan makes a million of these, and
+    a tuple is built in a third of the time (measured in the 1M-file scan benchmark)."""
+
     rel_path: str  # POSIX form, relative to the staging root
     size: int
     mtime_ns: int
@@ -131,6 +134,7 @@ def _reads_everything() -> bool:
 
 
 _FMT, _REG = stat.S_IFMT(0o177777), stat.S_IFREG
+_DIR_FD_SCANDIR = os.scandir in os.supports_fd
 
 
 def _matches(rel: str, patterns: Iterable[str]) -> bool:
@@ -173,39 +177,66 @@ class _FolderScanner:
         files: list[StagedFile] = []
         problems: list[ScanProblem] = []
         subfolders: list[tuple[str, str]] = []
-        include, exclude, container, real_root = self.include, self.exclude, self.container, self.real_root
-        safe_segment, reserved, access = _SAFE_SEGMENT.fullmatch, _WINDOWS_RESERVED, os.access
         folder_name = self.name_prefix + (rel_folder + "/" if rel_folder else "")
         folder_problems = [p for seg in folder_name.split("/")[:-1] for p in segment_problems(seg)]
         folder_segments = folder_name.count("/")
+        # Listing through a folder descriptor makes each entry's stat an fstatat() relative to it
+        # (as find does), not a walk of the whole path from / for every file.
+        folder_fd = None
         try:
-            entries = list(os.scandir(folder))
+            if _DIR_FD_SCANDIR:
+                folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+                entries = list(os.scandir(folder_fd))
+            else:
+                entries = list(os.scandir(folder))
         except OSError as exc:
+            if folder_fd is not None:
+                os.close(folder_fd)
             problems.append(ScanProblem(rel_folder or ".", f"cannot list folder: {exc.strerror or exc}"))
             return files, problems, subfolders
+        try:
+            self._entries(entries, folder, rel_folder, folder_name, folder_problems, folder_segments,
+                          files, problems, subfolders)
+        finally:
+            if folder_fd is not None:
+                os.close(folder_fd)
+        return files, problems, subfolders
+
+    def _entries(self, entries: list[os.DirEntry], folder: str, rel_folder: str, folder_name: str,
+                 folder_problems: list[str], folder_segments: int, files: list[StagedFile],
+                 problems: list[ScanProblem], subfolders: list[tuple[str, str]]) -> None:
+        include, exclude, container, real_root = self.include, self.exclude, self.container, self.real_root
+        safe_segment, reserved, access = _SAFE_SEGMENT.fullmatch, _WINDOWS_RESERVED, os.access
+        # locals, not attribute or global look-ups, in the per-file loop
+        fmt, reg, filtering, check_access = _FMT, _REG, self.filtering, self.check_access
+        max_length, path_warn = MAX_BLOB_LENGTH, WINDOWS_PATH_WARN - 6
+        name_room = 200 - len(folder_name) if folder_segments < MAX_SEGMENTS else -1
+        join = os.path.join
         rel_prefix = f"{rel_folder}/" if rel_folder else ""
+        blob_prefix = f"{container}/{folder_name}"
         for entry in entries:
-            rel = rel_prefix + entry.name
+            name = entry.name
+            rel = rel_prefix + name
             try:
                 st = entry.stat(follow_symlinks=False)
                 mode = st.st_mode
-                if mode & _FMT == _REG:
+                if mode & fmt == reg:
                     pass  # the common case first: a regular file, no further mode tests
                 elif stat.S_ISLNK(mode):
-                    target = os.path.realpath(entry.path)
+                    target = os.path.realpath(join(folder, name))
                     if os.path.commonpath([real_root, target]) != real_root:
                         problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {target}); not followed",
                                                     "warning"))
                         continue
-                    st = os.stat(entry.path)
+                    st = os.stat(join(folder, name))
                     mode = st.st_mode
                     if stat.S_ISDIR(mode):
                         problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning"))
                         continue
                 if stat.S_ISDIR(mode):
-                    subfolders.append((entry.path, rel))
+                    subfolders.append((join(folder, name), rel))
                     continue
-                if mode & _FMT != _REG:
+                if mode & fmt != reg:
                     problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning"))
                     continue
             except FileNotFoundError:
@@ -213,32 +244,30 @@ class _FolderScanner:
             except OSError as exc:
                 problems.append(ScanProblem(rel, f"cannot read file information: {exc.strerror or exc}"))
                 continue
-            if self.filtering and ((include and not _matches(rel, include)) or (exclude and _matches(rel, exclude))):
+            if filtering and ((include and not _matches(rel, include)) or (exclude and _matches(rel, exclude))):
                 continue
-            if self.check_access and not access(entry.path, os.R_OK):
+            if check_access and not access(join(folder, name), os.R_OK):
                 problems.append(ScanProblem(rel, "file is not readable by this user"))
                 continue
-            name = entry.name
-            blob_name = folder_name + name
             # the common case inline (a call per file is a measurable share of a 1M-file scan)
             if safe_segment(name) and name[-1] not in " ." and name.partition(".")[0].upper() not in reserved:
                 naming = folder_problems
             else:
                 naming = folder_problems + segment_problems(name)
-            if len(blob_name) > 200 or folder_segments >= MAX_SEGMENTS or name.endswith("."):
-                naming = naming + _whole_name_problems(blob_name, folder_segments + 1)  # never in place
+            if len(name) > name_room or name.endswith("."):
+                naming = naming + _whole_name_problems(folder_name + name, folder_segments + 1)  # never in place
             if naming:
                 problems.append(ScanProblem(rel, "cannot become a blob name: " + "; ".join(naming)))
                 continue
-            if st.st_size > MAX_BLOB_LENGTH:
-                problems.append(ScanProblem(rel, f"{st.st_size:,} bytes is more than a 2014-11-01 manifest block "
+            size = st.st_size
+            if size > max_length:
+                problems.append(ScanProblem(rel, f"{size:,} bytes is more than a 2014-11-01 manifest block "
                                                  f"list can describe ({MAX_BLOB_LENGTH:,} bytes)"))
                 continue
-            if len(rel) + 6 > WINDOWS_PATH_WARN:
+            if len(rel) > path_warn:
                 problems.append(ScanProblem(rel, "path on the drive is longer than 256 characters; Windows needs "
                                                  "long paths enabled to read it", "warning"))
-            files.append(StagedFile(rel, st.st_size, st.st_mtime_ns, f"{container}/{blob_name}"))
-        return files, problems, subfolders
+            files.append(StagedFile(rel, size, st.st_mtime_ns, blob_prefix + name))
 
 
 def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
@@ -256,6 +285,6 @@ def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], contai
         files.extend(found)
         problems.extend(trouble)
         stack.extend(subfolders)
-    files.sort(key=lambda f: f.rel_path)
+    files.sort()  # by rel_path: the first field, unique
     problems.sort(key=lambda p: p.path)
     return ScanResult(str(root), tuple(files), tuple(problems))
