@@ -30,11 +30,6 @@ DOCS = ROOT / "docs"
 COMMANDS_MD = DOCS / "commands.md"
 WORKFLOW = ROOT / "examples" / "github-workflow.yml"
 
-# Documents other parts of issue 8 are still writing. README links them already; a missing one is
-# reported by test_pending_documents_exist (xfail) instead of failing the link check. Remove a
-# name from this set once its document has landed.
-PENDING = {"docs/benchmarks.md", "docs/reliability.md"}
-
 # Flags of other tools that the command reference quotes (az, the demo script).
 FOREIGN_FLAGS = {"--namespace", "--query", "--subscription-id", "--keep", "--work", "--size-mb"}
 
@@ -194,18 +189,11 @@ def test_relative_links_point_at_existing_files(path: Path) -> None:
         dest = path if not file_part else (path.parent / file_part).resolve()
         rel = dest.relative_to(ROOT).as_posix() if dest.is_relative_to(ROOT) else str(dest)
         if not dest.exists():
-            if rel not in PENDING:
-                broken.append(f"{target} (no such file)")
+            broken.append(f"{target} (no such file)")
             continue
         if anchor and dest.suffix == ".md" and anchor not in anchors_of(dest):
             broken.append(f"{target} (no heading #{anchor} in {rel})")
     assert not broken, f"{path.relative_to(ROOT)}: broken links: {broken}"
-
-
-@pytest.mark.xfail(strict=False, reason="written by other parts of issue 8; see PENDING")
-def test_pending_documents_exist() -> None:
-    missing = sorted(p for p in PENDING if not (ROOT / p).exists())
-    assert not missing, f"not written yet: {missing}"
 
 
 def test_the_link_checker_catches_a_broken_link(tmp_path: Path) -> None:

@@ -177,6 +177,7 @@ def test_apply_converges_with_30_percent_of_arm_calls_failing(world):
         control.clear_faults()
     assert result.code == 0, result.out[-2000:] + result.err
     fired = sum(f["fired"] for f in faults)
+    print(f"ARM requests: {len(log)}, faults fired: {fired}")
     assert fired >= 5, faults
     assert len(log) < 400  # bounded: retries do not spin
     assert_converged(world)
