@@ -136,3 +136,59 @@ def make_world(root: Path, sandbox: Any, *, api: str = "importexport", drives: i
     world.write_spec()
     os.makedirs(root / "drives", exist_ok=True)
     return world
+
+
+# -- crash tests: run real `seedctl apply` processes and SIGKILL them at chosen moments -----------
+
+def spawn_apply(world: World) -> Any:
+    """`seedctl apply --auto-approve --json` in a child process, its event stream on stdout."""
+    import subprocess
+    import sys
+
+    env = dict(world.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "seedctl.cli", "apply", "--auto-approve", "--json",
+                             "--parallelism", "2"], cwd=world.root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _reap(proc: Any) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def kill_when(world: World, predicate: Any, *, timeout: float = 60.0) -> bool:
+    """Run apply and SIGKILL it at the first event for which predicate(event) is true.
+    Returns True if it was killed, False if apply finished first."""
+    import json
+    import time
+
+    proc = spawn_apply(world)
+    deadline = time.monotonic() + timeout
+    killed = False
+    try:
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if predicate(event):
+                proc.kill()
+                killed = True
+                break
+            if time.monotonic() > deadline:
+                break
+    finally:
+        _reap(proc)
+    return killed
+
+
+def kill_after(world: World, seconds: float) -> None:
+    """Start apply and SIGKILL it after `seconds`, wherever it is."""
+    import time
+
+    proc = spawn_apply(world)
+    time.sleep(seconds)
+    _reap(proc)

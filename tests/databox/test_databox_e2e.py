@@ -5,15 +5,12 @@ and SIGKILL during the Data Box steps."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 
 import pytest
 
 from seedctl.drives import manifest_hash, read_manifest
 
-from worlds import make_world
+from worlds import kill_after, kill_when, make_world
 
 
 def databox_jobs(world):
@@ -163,39 +160,6 @@ def test_editing_the_disks_after_shipping_is_a_plan_error(tmp_path, sandbox):
 
 # -- crash test (as tests/engine/test_apply_sandbox.py, with the Data Box back end) ----------------
 
-def _spawn_apply(world):
-    env = dict(world.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "seedctl.cli", "apply", "--auto-approve", "--json",
-                             "--parallelism", "2"], cwd=world.root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _kill_when(world, predicate, *, timeout=60.0):
-    """Run apply and SIGKILL it at the first event for which predicate(event) is true."""
-    proc = _spawn_apply(world)
-    deadline = time.monotonic() + timeout
-    killed = False
-    try:
-        for line in proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if predicate(event):
-                proc.kill()
-                killed = True
-                break
-            if time.monotonic() > deadline:
-                break
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
-    return killed
-
-
 KILL_POINTS = {
     "during-job-creation": lambda e: e["event"] == "node_start" and e["address"].startswith("import_job"),
     "between-drive-completion-and-job": lambda e: e["event"] == "node_done" and e["address"].startswith("drive"),
@@ -215,13 +179,8 @@ def test_sigkill_then_apply_converges_with_the_data_box_back_end(point, tmp_path
     control.inject_fault("slow", method="PUT", path_regex=rf"{sub}.*/Microsoft\.DataBox/jobs/", delay=1.0)
     control.inject_fault("slow", method="POST", path_regex=rf"{sub}.*/markDevicesShipped", delay=1.0)
     try:
-        assert _kill_when(world, KILL_POINTS[point]), f"apply finished before reaching {point}"
-        proc = _spawn_apply(world)  # a second, arbitrary kill shortly into the resumed run
-        time.sleep(0.4)
-        proc.kill()
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
+        assert kill_when(world, KILL_POINTS[point]), f"apply finished before reaching {point}"
+        kill_after(world, 0.4)  # a second, arbitrary kill shortly into the resumed run
         final = world.cli("apply", "--auto-approve")
     finally:
         control.clear_faults()

@@ -5,16 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 import yaml
 
 from seedctl.drives import manifest_hash, verify_drive
 
-from worlds import make_world
+from worlds import kill_after, kill_when, make_world
 
 
 @pytest.fixture
@@ -185,40 +182,6 @@ def test_apply_converges_with_30_percent_of_arm_calls_failing(world):
 
 # -- crash test -----------------------------------------------------------------------------------
 
-def _spawn_apply(world):
-    env = dict(world.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "seedctl.cli", "apply", "--auto-approve", "--json",
-                             "--parallelism", "2"], cwd=world.root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _kill_when(world, predicate, *, timeout=60.0):
-    """Run apply and SIGKILL it at the first event for which predicate(event) is true.
-    Returns True if it was killed, False if apply finished first."""
-    proc = _spawn_apply(world)
-    deadline = time.monotonic() + timeout
-    killed = False
-    try:
-        for line in proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if predicate(event):
-                proc.kill()
-                killed = True
-                break
-            if time.monotonic() > deadline:
-                break
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
-    return killed
-
-
 def _started(kind):
     return lambda e: e["event"] == "node_start" and e["address"].startswith(kind)
 
@@ -277,15 +240,10 @@ def test_sigkill_at_any_point_then_apply_converges(point, tmp_path, sandbox, cra
     control.inject_fault("slow", method="PATCH", path_regex=rf"{sub}.*/Microsoft\.ImportExport/jobs/", delay=1.0)
     first, second = world.serials
     try:
-        killed = _kill_when(world, KILL_POINTS[point](first, second))
+        killed = kill_when(world, KILL_POINTS[point](first, second))
         assert killed, f"apply finished before reaching {point}"
         # a second, arbitrary kill shortly into the resumed run
-        proc = _spawn_apply(world)
-        time.sleep(0.4)
-        proc.kill()
-        proc.wait(timeout=30)
-        proc.stdout.close()
-        proc.stderr.close()
+        kill_after(world, 0.4)
         final = world.cli("apply", "--auto-approve")
     finally:
         control.clear_faults()
