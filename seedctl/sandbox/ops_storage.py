@@ -194,7 +194,8 @@ def _apply_update(out: dict[str, Any], sku: dict[str, str] | None, kind: str | N
             out["properties"][key] = props[key]
 
 
-def get_account(app: SandboxApp, req: Request) -> Response:
+def _existing_account(app: SandboxApp, req: Request) -> Row:
+    """The account the request names (its pending operation settled first), or ARM's 404."""
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     rid = account_id(sub, rg, name)
@@ -202,17 +203,16 @@ def get_account(app: SandboxApp, req: Request) -> Response:
     row = app.store.get(rid)
     if row is None:
         raise not_found(ACCOUNT_TYPE, name, rg)
+    return row
+
+
+def get_account(app: SandboxApp, req: Request) -> Response:
+    row = _existing_account(app, req)
     return Response(200, render_account(app, row))
 
 
 def patch_account(app: SandboxApp, req: Request) -> Response:
-    sub, rg, name = _params(req)
-    require_rg(app, sub, rg)
-    rid = account_id(sub, rg, name)
-    app.settle(rid)
-    row = app.store.get(rid)
-    if row is None:
-        raise not_found(ACCOUNT_TYPE, name, rg)
+    row = _existing_account(app, req)
     body = req.json()
     sku = _sku(body["sku"]) if body.get("sku") is not None else None
     tags = check_tags(body["tags"]) if "tags" in body else None
@@ -233,13 +233,7 @@ def delete_account(app: SandboxApp, req: Request) -> Response:
 
 
 def list_keys(app: SandboxApp, req: Request) -> Response:
-    sub, rg, name = _params(req)
-    require_rg(app, sub, rg)
-    rid = account_id(sub, rg, name)
-    app.settle(rid)
-    row = app.store.get(rid)
-    if row is None:
-        raise not_found(ACCOUNT_TYPE, name, rg)
+    row = _existing_account(app, req)
     created = row.body["properties"]["keyCreationTime"]
     keys = [{"keyName": k, "value": row.secret[k], "permissions": "Full", "creationTime": created[k]}
             for k in ("key1", "key2")]
@@ -273,13 +267,7 @@ def check_name(app: SandboxApp, req: Request) -> Response:
 
 # -- blob containers (backed by Azurite) ---------------------------------------------------------
 def _ready_account(app: SandboxApp, req: Request) -> Row:
-    sub, rg, name = _params(req)
-    require_rg(app, sub, rg)
-    rid = account_id(sub, rg, name)
-    app.settle(rid)
-    row = app.store.get(rid)
-    if row is None:
-        raise not_found(ACCOUNT_TYPE, name, rg)
+    row = _existing_account(app, req)
     if row.body["properties"]["provisioningState"] != "Succeeded":
         raise ArmError(409, "StorageAccountIsNotProvisioned",
                        f"The storage account provisioning state must be 'Succeeded' before executing "
