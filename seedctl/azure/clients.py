@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
+
 from seedctl.azure.clouds import Cloud, get_cloud
 from seedctl.azure.credentials import StaticTokenCredential, TrackOneCredential, default_credential
 from seedctl.azure.retry import RetryPolicy
@@ -122,8 +124,10 @@ class AzureClients:
                 keys = self.storage.storage_accounts.list_keys(resource_group, account_name)
                 key = dict(keys)["keys"][0]["value"]
                 credential = {"account_name": account_name, "account_key": key}
-            except Exception:  # noqa: BLE001 - no listKeys right: fall back to the identity
-                if self.is_sandbox:
+            except HttpResponseError as exc:
+                # Only "not allowed to list keys" means: use the identity's data-plane role instead.
+                # Anything else (network, throttling, a missing account) is a real error.
+                if exc.status_code != 403 or self.is_sandbox:
                     raise
             return BlobServiceClient(url, credential=credential, retry_total=self.policy.sdk_retry_total)
 
