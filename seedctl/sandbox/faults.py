@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("429", "500", "503", "reset", "slow", "lro_failed")
+KINDS = ("403", "429", "500", "503", "reset", "slow", "lro_failed")
 
 
 @dataclass

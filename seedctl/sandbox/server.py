@@ -174,7 +174,9 @@ class ArmRequestHandler(BaseHTTPRequestHandler):
         self._send(resp)
 
     def _send_fault(self, rule: FaultRule, path: str) -> None:
-        codes = {"429": (429, "TooManyRequests", "The request is being throttled."),
+        codes = {"403": (403, "AuthorizationFailed", "The client does not have authorization to perform action "
+                                                     "over this scope or the scope is invalid."),
+                 "429": (429, "TooManyRequests", "The request is being throttled."),
                  "500": (500, "InternalServerError", "Encountered internal server error."),
                  "503": (503, "ServiceUnavailable", "The service is temporarily unavailable."),
                  "lro_failed": (500, "InternalServerError", "")}

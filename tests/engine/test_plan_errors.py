@@ -125,3 +125,15 @@ def test_graph_cycles_and_dangling_references_are_errors():
         graph_of([_Stub("c", ('stub["nowhere"]',))])
     with pytest.raises(PlanError, match="share the address"):
         graph_of([_Stub("d"), _Stub("d")])
+
+
+def test_permission_denied_names_the_role_and_is_never_read_as_absent(world, sandbox):
+    # the plan identity may not read the storage account: the plan stops, it does not plan a create
+    sandbox.control.inject_fault("403", method="GET", path_regex=r"/storageAccounts/", count=1000)
+    try:
+        result = world.cli("plan")
+    finally:
+        sandbox.control.clear_faults()
+    assert result.code == 1
+    assert "permission denied" in result.err and "Reader role" in result.err
+    assert "will be created" not in result.out
