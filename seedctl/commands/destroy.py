@@ -50,6 +50,10 @@ def run(args: argparse.Namespace, env: Env) -> int:
             env.stdout.write("Destroy cancelled.\n")
             return LifecycleExit.ERROR
     failures = execute(spec, ctx, plan)
+    if not failures and plan.blobs:
+        from seedctl.lifecycle.storage import record_destroyed_locally
+
+        record_destroyed_locally(spec, env.now().replace(microsecond=0).isoformat())
     if failures:
         env.stdout.write("\nDestroy incomplete:\n" + "".join(f"  ✗ {f}\n" for f in failures)
                          + "Run it again to finish.\n")

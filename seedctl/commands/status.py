@@ -30,13 +30,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def collect(spec: Any, ctx: Any, env: Env) -> Any:
     from seedctl.lifecycle.status import build_report
-    from seedctl.lifecycle.storage import container_metadata, parse_verified, read_job
+    from seedctl.lifecycle.storage import (
+        container_metadata,
+        parse_verified,
+        read_destroyed,
+        read_job,
+        read_local_record,
+    )
 
     job = read_job(spec, ctx)
-    verified = None
+    verified = destroyed = None
     if job is not None and job["phase"] in ("completed", "completed-with-errors"):
-        verified = parse_verified(container_metadata(spec, ctx), spec.import_job.name)
-    return build_report(spec, job, env.now(), verified)
+        destroyed = read_destroyed(spec)
+        # after destroy the container (and its metadata) may be gone: the local record remains
+        verified = (read_local_record(spec) if destroyed
+                    else parse_verified(container_metadata(spec, ctx), spec.import_job.name))
+    return build_report(spec, job, env.now(), verified, destroyed=destroyed)
 
 
 def watch(fetch: Callable[[], Any], show: Callable[[Any], None], *, interval: float,

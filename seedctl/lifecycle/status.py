@@ -143,7 +143,8 @@ def _address_lines(addr: dict[str, Any] | None) -> list[str]:
     return [str(addr[k]) for k in keys if addr.get(k)]
 
 
-def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified: Any = None) -> StatusReport:
+def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified: Any = None,
+                 destroyed: str | None = None) -> StatusReport:
     """Everything `status` says, decided from the spec, the job and the clock (pure: tested with
     a pinned clock and hand-made jobs as well as against the sandbox)."""
     name = spec.import_job.name
@@ -195,7 +196,11 @@ def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified:
         add(Notice(INFO, "the copy is finished and the drives are being packed for return; "
                          "`seedctl verify` once the job is completed"))
     elif phase == phases.COMPLETED:
-        if verified:
+        if destroyed:
+            add(Notice(INFO, f"imported, verified ({verified.files if verified else '?'} files) and the imported "
+                             f"copy deleted by `seedctl destroy` ({destroyed}). Nothing left to do (`seedctl "
+                             "destroy --staging` also deletes the staging copy)"))
+        elif verified:
             add(Notice(INFO, f"imported and verified ({verified.files} files, {verified.at}). After the backup "
                              "agent's next scheduled backup has moved the data into the vault, run "
                              "`seedctl destroy` to delete the imported copy"))

@@ -128,6 +128,27 @@ def record_verified_locally(spec: Any, record: VerifiedRecord) -> None:
     path.write_text(json.dumps({"at": record.at, "digest": record.digest, "files": record.files}) + "\n")
 
 
+def record_destroyed_locally(spec: Any, at: str) -> None:
+    """Note in the local record that `destroy` deleted the imported blobs on purpose, so `status`
+    and `verify` do not later take their absence for a failed import."""
+    path = local_record_path(spec)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return  # nothing verified locally: destroy would have refused
+    raw["destroyed_at"] = at
+    path.write_text(json.dumps(raw) + "\n")
+
+
+def read_destroyed(spec: Any) -> str | None:
+    """When `destroy` deleted the imported blobs, if it did."""
+    try:
+        value = json.loads(local_record_path(spec).read_text()).get("destroyed_at")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def read_local_record(spec: Any) -> VerifiedRecord | None:
     try:
         raw = json.loads(local_record_path(spec).read_text())

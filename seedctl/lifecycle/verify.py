@@ -33,6 +33,7 @@ from seedctl.lifecycle.storage import (
     parse_drive_log,
     parse_incomplete_list,
     read_blob_uri,
+    read_destroyed,
     read_job,
     record_verified,
     record_verified_locally,
@@ -234,6 +235,11 @@ def verify(spec: Any, ctx: Any, *, deep: bool = False, record: bool = True) -> V
     if job["phase"] not in VERIFIABLE_PHASES:
         raise SeedctlError(f"import job {name} is {job['state']} (phase {job['phase']}): verify runs once the job "
                            "is completed. Follow it with `seedctl status --watch`")
+    destroyed = read_destroyed(spec)
+    if destroyed:
+        # the blobs are gone on purpose; checking them now would only withdraw the good record
+        raise SeedctlError(f"the blobs of import job {name} were verified and then deleted by `seedctl destroy` "
+                           f"({destroyed}); there is nothing left to verify")
     manifests = load_manifests(spec, ctx, job)
     per_blob, notes = _service_findings(spec, ctx, job)
     cc = container_client(spec, ctx)

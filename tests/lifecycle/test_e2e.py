@@ -90,6 +90,12 @@ def test_import_verify_and_clean_up(workspace: Any) -> None:
     assert not any(p.is_file() for p in ws.staging().rglob("*"))
     r = ws.run("destroy", "--auto-approve", "--staging")
     assert r.rc == 0 and "Nothing to destroy" in r.out
+    # after the clean-up, status says so, and verify does not take the deleted blobs for a failure
+    r = ws.run("status")
+    assert r.rc == 0 and "deleted by `seedctl destroy`" in r.out, r.out
+    r = ws.run("verify")
+    assert r.rc == 1 and "nothing left to verify" in r.err
+    assert "deleted by `seedctl destroy`" in ws.run("status").out  # the record was not withdrawn
 
     # once the stranger's blob is gone the container (seedctl made it) goes too, on a later run
     container(ws).delete_blob("not-ours.txt")
