@@ -216,10 +216,11 @@ def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified:
         add(Notice(CRITICAL, f"the job failed (state {state}): contact Azure support with the job name {name}"))
     for drive in job["drives"]:
         serial, dstate, copy = drive["drive_id"], drive.get("state"), drive.get("copy_status")
+        reason = drive.get("failure_code") or copy  # Data Box: the code behind a coarse copy status
         if dstate == "NeverReceived":
             add(Notice(ATTENTION, f"drive {serial} never arrived at the datacenter: check the package"))
-        elif copy in DRIVE_FAILURES:
-            add(Notice(ATTENTION, f"drive {serial} failed: {copy} ({DRIVE_FAILURES[copy]}); its files were not "
+        elif reason in DRIVE_FAILURES:
+            add(Notice(ATTENTION, f"drive {serial} failed: {reason} ({DRIVE_FAILURES[reason]}); its files were not "
                                   "imported — `seedctl repair` covers them"))
         elif copy and copy not in ("Completed", "InProgress", "NotStarted") and phase not in phases.ACTIVE_PHASES:
             add(Notice(ATTENTION, f"drive {serial}: {copy}: some files were not imported; see its error log "

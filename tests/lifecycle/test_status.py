@@ -84,6 +84,15 @@ def test_a_failed_drive_is_named() -> None:
     assert "drive D1 failed: BitLockerKeyInvalid" in render_text(report)
 
 
+def test_a_failed_data_box_disk_is_named_by_its_error_code() -> None:
+    # Data Box reports a coarse copy status; the classic reason is in the disk's error code
+    drives = [{"drive_id": "D1", "state": "CompletedMoreInfo", "copy_status": "Failed",
+               "failure_code": "BitLockerKeyInvalid", "percent_complete": 0, "bytes_succeeded": 0}]
+    report = build_report(spec(), job("completed-with-errors", "CompletedWithErrors", drives=drives, api="databox"),
+                          CREATED)
+    assert "drive D1 failed: BitLockerKeyInvalid (the BitLocker key in the job does not unlock" in render_text(report)
+
+
 def test_missing_job_asks_for_apply() -> None:
     report = build_report(spec(), None, CREATED)
     assert report.exit_code == LifecycleExit.ATTENTION and "seedctl apply" in render_text(report)

@@ -40,7 +40,7 @@ class JobBackend(Protocol):
     (one of PHASES), storage_account_id, return_address, return_shipping, diagnostics_path,
     log_level, backup_drive_manifest, drives (list of {drive_id, manifest_file, manifest_hash,
     drive_header_hash, state, copy_status, percent_complete, bytes_succeeded, error_log_uri,
-    verbose_log_uri}), delivery_package, return_package, shipping_address, percent_complete,
+    verbose_log_uri, and for Data Box failure_code}), delivery_package, return_package, shipping_address, percent_complete,
     incomplete_blob_list_uri, cancel_requested, tags, created_at (ISO text or None).
     """
 

@@ -94,6 +94,9 @@ class DataBoxBackend:
                 "bytes_succeeded": done, "error_log_uri": log.get("errorLogLink"),
                 "verbose_log_uri": log.get("verboseLogLink"),
                 "manifest_uri": disk.get("backupManifestCloudPath"),
+                # Data Box copy statuses are coarse; the disk's error code carries the classic reason
+                # (BitLockerKeyInvalid, ManifestCorrupted, ...) that status explains
+                "failure_code": (prog.get("error") or {}).get("code"),
             })
         contact = details.get("contactDetails") or {}
         ship = details.get("shippingAddress") or {}
