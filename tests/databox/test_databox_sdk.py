@@ -333,7 +333,8 @@ def test_seedctl_back_end_reads_lists_cancels_and_deletes(dbx):
     assert job["drives"] == [{"drive_id": "DISK-01", "manifest_file": "\\DriveManifest.xml",
                               "manifest_hash": "0" * 32, "drive_header_hash": None, "state": "Specified",
                               "copy_status": None, "percent_complete": 0, "bytes_succeeded": 0,
-                              "error_log_uri": None, "verbose_log_uri": None, "manifest_uri": None}]
+                              "error_log_uri": None, "verbose_log_uri": None, "manifest_uri": None,
+                              "failure_code": None}]
     assert job["delivery_package"]["tracking_number"] == "TRK-9" and job["delivery_package"]["drive_count"] == 1
     assert job["shipping_address"]["city"] == "Santa Clara" and job["shipping_address"]["postal_code"] == "95050"
     assert job["return_address"]["email"] == "admin@example.com" and job["notification_emails"] == ["ops@example.com"]
