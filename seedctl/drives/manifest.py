@@ -192,7 +192,8 @@ def manifest_hash(path: Path) -> str:
         raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
 
 
-def _local(tag: str) -> str:
+def local_name(tag: str) -> str:
+    """An XML tag without its namespace: the service's files may or may not declare one."""
     return tag.rsplit("}", 1)[-1]
 
 
@@ -219,16 +220,16 @@ def read_manifest(path: Path) -> DriveManifest:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise ManifestError(f"manifest {path} is not well-formed XML: {exc}") from None
-    if _local(root.tag) != "DriveManifest":
-        raise ManifestError(f"manifest {path}: root element is {_local(root.tag)!r}, expected DriveManifest")
+    if local_name(root.tag) != "DriveManifest":
+        raise ManifestError(f"manifest {path}: root element is {local_name(root.tag)!r}, expected DriveManifest")
     version = root.get("Version") or ""
-    drives = [c for c in root if _local(c.tag) == "Drive"]
+    drives = [c for c in root if local_name(c.tag) == "Drive"]
     if len(drives) != 1:
         raise ManifestError(f"manifest {path}: expected one Drive element, found {len(drives)}")
     drive_id = None
     blobs: list[ManifestBlob] = []
     for child in drives[0]:
-        name = _local(child.tag)
+        name = local_name(child.tag)
         if name == "DriveId":
             drive_id = (child.text or "").strip()
         elif name in ("StorageAccountKey", "ContainerSas", "ClientCreator"):
@@ -237,10 +238,10 @@ def read_manifest(path: Path) -> DriveManifest:
             if drive_id is None:
                 raise ManifestError(f"manifest {path}: DriveId must precede BlobList")
             for blob_el in child:
-                if _local(blob_el.tag) == "Blob":
+                if local_name(blob_el.tag) == "Blob":
                     blobs.append(_read_blob(blob_el, path))
-                elif _local(blob_el.tag) not in ("MetadataPath", "PropertiesPath"):
-                    raise ManifestError(f"manifest {path}: unexpected {_local(blob_el.tag)} in BlobList")
+                elif local_name(blob_el.tag) not in ("MetadataPath", "PropertiesPath"):
+                    raise ManifestError(f"manifest {path}: unexpected {local_name(blob_el.tag)} in BlobList")
         else:
             raise ManifestError(f"manifest {path}: unexpected element {name} in Drive")
     if not drive_id:
@@ -257,12 +258,12 @@ def _read_blob(el: ET.Element, path: Path) -> ManifestBlob:
     blocks: list[ManifestBlock] = []
     saw_list = False
     for child in el:
-        name = _local(child.tag)
+        name = local_name(child.tag)
         if name == "BlockList":
             saw_list = True
             for b in child:
-                if _local(b.tag) != "Block":
-                    raise ManifestError(f"manifest {path}: unexpected {_local(b.tag)} in BlockList")
+                if local_name(b.tag) != "Block":
+                    raise ManifestError(f"manifest {path}: unexpected {local_name(b.tag)} in BlockList")
                 blocks.append(ManifestBlock(
                     offset=_int(b.get("Offset"), "Block Offset", path),
                     length=_int(b.get("Length"), "Block Length", path),

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry
+from seedctl.drives.manifest import local_name
 from seedctl.errors import SeedctlError
 from seedctl.resources.container import CREATED_BY_META
 from seedctl.resources.jobs import backend_for
@@ -196,13 +197,9 @@ class DriveLog:
     blobs: list[LogEntry] = field(default_factory=list)
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
 def _child_text(el: ET.Element, name: str) -> str:
     for child in el:
-        if _local(child.tag) == name:
+        if local_name(child.tag) == name:
             return (child.text or "").strip()
     return ""
 
@@ -214,11 +211,11 @@ def parse_drive_log(data: bytes) -> DriveLog:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise SeedctlError(f"copy log is not well-formed XML: {exc}") from None
-    if _local(root.tag) != "DriveLog":
-        raise SeedctlError(f"copy log root element is {_local(root.tag)!r}, expected DriveLog")
+    if local_name(root.tag) != "DriveLog":
+        raise SeedctlError(f"copy log root element is {local_name(root.tag)!r}, expected DriveLog")
     log = DriveLog(_child_text(root, "DriveId"), _child_text(root, "Status"))
     for el in root.iter():
-        if _local(el.tag) != "Blob":
+        if local_name(el.tag) != "Blob":
             continue
         details = []
         for item in el.iter():
@@ -226,7 +223,7 @@ def parse_drive_log(data: bytes) -> DriveLog:
             if item is el or status in (None, "Completed", "Committed", "Created", "Overwritten"):
                 continue
             where = f"offset {item.get('Offset')}" if item.get("Offset") else ""
-            details.append(f"{_local(item.tag)} {where}: {status}".replace("  ", " "))
+            details.append(f"{local_name(item.tag)} {where}: {status}".replace("  ", " "))
         log.blobs.append(LogEntry(_child_text(el, "BlobPath"), el.get("Status") or "", "; ".join(details[:3])))
     return log
 
@@ -238,7 +235,7 @@ def parse_incomplete_list(data: bytes) -> list[str]:
     """Blob paths from the job's incomplete-blob list (an XML list of BlobPath elements)."""
     try:
         root = ET.fromstring(data)
-        return [(el.text or "").strip() for el in root.iter() if _local(el.tag) == "BlobPath" and el.text]
+        return [(el.text or "").strip() for el in root.iter() if local_name(el.tag) == "BlobPath" and el.text]
     except ET.ParseError:
         text = data.decode("utf-8", "replace")
         return [m.strip() for m in _BLOB_PATH.findall(text)]

@@ -285,14 +285,20 @@ def _params(req: Request) -> tuple[str, str, str]:
     return req.params["sub"], req.params["rg"], req.params["job"]
 
 
-def load(app: SandboxApp, req: Request) -> Row:
+def find(app: SandboxApp, req: Request) -> Row | None:
+    """The job the request names (its pending operation settled first), or None."""
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     require_registered(app, sub, NS)
     rid = job_id(sub, rg, name)
     app.settle(rid)
-    row = app.store.get(rid)
+    return app.store.get(rid)
+
+
+def load(app: SandboxApp, req: Request) -> Row:
+    row = find(app, req)
     if row is None:
+        _, rg, name = _params(req)
         raise not_found(JOB_TYPE, name, rg)
     return row
 
@@ -459,12 +465,7 @@ def cancel_job(app: SandboxApp, req: Request) -> Response:
 
 
 def delete_job(app: SandboxApp, req: Request) -> Response:
-    sub, rg, name = _params(req)
-    require_rg(app, sub, rg)
-    require_registered(app, sub, NS)
-    rid = job_id(sub, rg, name)
-    app.settle(rid)
-    row = app.store.get(rid)
+    row = find(app, req)
     if row is None:
         return Response(204)
     status = row.body["properties"]["status"]
@@ -472,7 +473,7 @@ def delete_job(app: SandboxApp, req: Request) -> Response:
         raise _conflict(f"The job is in status '{status}' and cannot be deleted (isDeletable is false): "
                         "cancel it first, or wait until it is completed.")
     app.store.delete(row.id)
-    headers = start_operation(app, req, rid, NS, row.body["location"])
+    headers = start_operation(app, req, row.id, NS, row.body["location"])
     return Response(202, None, headers)
 
 

@@ -173,12 +173,18 @@ def _params(req: Request) -> tuple[str, str, str]:
     return req.params["sub"], req.params["rg"], req.params["job"]
 
 
-def _load(app: SandboxApp, req: Request) -> Row:
+def _find(app: SandboxApp, req: Request) -> Row | None:
+    """The job the request names, or None (the resource group and registration must exist)."""
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     require_registered(app, sub, NS)
-    row = app.store.get(job_id(sub, rg, name))
+    return app.store.get(job_id(sub, rg, name))
+
+
+def _load(app: SandboxApp, req: Request) -> Row:
+    row = _find(app, req)
     if row is None:
+        _, rg, name = _params(req)
         raise not_found(JOB_TYPE, name, rg)
     return row
 
@@ -312,10 +318,7 @@ def patch_job(app: SandboxApp, req: Request) -> Response:
 
 
 def delete_job(app: SandboxApp, req: Request) -> Response:
-    sub, rg, name = _params(req)
-    require_rg(app, sub, rg)
-    require_registered(app, sub, NS)
-    row = app.store.get(job_id(sub, rg, name))
+    row = _find(app, req)
     if row is None:
         return Response(204)
     state = row.body["properties"]["state"]
