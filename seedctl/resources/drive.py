@@ -148,7 +148,7 @@ class DriveNode(Node):
         mine = alloc.for_serial(self.name)
         state = ctx.cache.get(journal_key(self.name))
         written = dict(state.completed) if state else {}
-        wanted = {f.rel_path: (f.size, f.mtime_ns) for f in mine.files}
+        wanted = {f.rel_path for f in mine.files}
         to_write = [f for f in mine.files if written.get(f.rel_path) != (f.size, f.mtime_ns)]
         return {
             "files": len(mine.files),
@@ -156,7 +156,7 @@ class DriveNode(Node):
             "cost": mine.cost,
             "to_write_files": len(to_write),
             "to_write_bytes": sum(f.size for f in to_write),
-            "to_remove": sorted(set(written) - set(wanted)),
+            "to_remove": sorted(set(written) - wanted),
         }
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:

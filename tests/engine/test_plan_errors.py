@@ -137,3 +137,19 @@ def test_permission_denied_names_the_role_and_is_never_read_as_absent(world, san
     assert result.code == 1
     assert "permission denied" in result.err and "Reader role" in result.err
     assert "will be created" not in result.out
+
+
+def test_saved_plan_of_another_format_or_cloud_is_refused(world):
+    assert world.cli("plan", "--out", "plan.json").code == 0
+    saved = world.root / "plan.json"
+    data = json.loads(saved.read_text())
+    # planned for the sandbox, applied against a real cloud: refused before anything is read
+    other_cloud = world.cli("apply", "plan.json", "--cloud", "AzureCloud")
+    assert other_cloud.code == 1 and "the saved plan is for cloud sandbox" in other_cloud.err
+    data["format_version"] = 99
+    saved.write_text(json.dumps(data))
+    newer = world.cli("apply", "plan.json")
+    assert newer.code == 1 and "plan format 99" in newer.err
+    saved.write_text(json.dumps({"format_version": 1, "spec": {}, "changes": [{"address": "x"}]}))
+    damaged = world.cli("show", "plan.json")
+    assert damaged.code == 1 and "damaged saved plan" in damaged.err
