@@ -88,7 +88,9 @@ def test_failed_disks_end_completed_with_errors(dbx, tmp_path):
     data = bytearray((path3 / "backup/a.vhd").read_bytes())
     data[70_000] ^= 0xFF  # second block damaged after the manifest was written
     (path3 / "backup/a.vhd").write_bytes(bytes(data))
-    disks = {f"{s}-KEY": disk_entry("0" + key1[1:], hash1), f"{s}-MAN": disk_entry(key2, "F" * 32),
+    # a well-formed key that is certainly not this disk's (the first group changed)
+    wrong_key = ("000000" if not key1.startswith("000000") else "000011") + key1[6:]
+    disks = {f"{s}-KEY": disk_entry(wrong_key, hash1), f"{s}-MAN": disk_entry(key2, "F" * 32),
              f"{s}-BAD": disk_entry(key3, hash3), f"{s}-GONE": disk_entry(key3, "A" * 32)}
     dbx.create("broken", dbx.body(disks))
     dbx.ship("broken")
