@@ -7,6 +7,7 @@ already reported by the schema, so it is skipped here rather than reported twice
 from __future__ import annotations
 
 import ntpath
+import os
 import posixpath
 import re
 from collections.abc import Mapping
@@ -84,29 +85,77 @@ def _inside(inner: tuple[str, str], outer: tuple[str, str]) -> bool:
     return a == b or a.startswith(b.rstrip(sep) + sep)
 
 
-def _check_paths(ctx: _Ctx, data: dict[str, Any]) -> None:
+def resolved_path(path: str, base_dir: str | None) -> tuple[str, str]:
+    """canonical_path, then, for a POSIX path when the spec's folder is known, the path the OS would
+    use: `~` expanded, relative paths taken from `base_dir`, symlinks resolved where they exist.
+
+    So `./d1`, `/specs/d1`, `~/specs/d1` and a symlink to it compare equal. Only `realpath` looks
+    at the disk; on a CI runner without the folders it is a lexical normalisation.
+    """
+    flavour, canonical = canonical_path(path)
+    if flavour != "posix" or base_dir is None or os.name == "nt":
+        return flavour, canonical
+    try:
+        full = os.path.expanduser(path)
+        if not os.path.isabs(full):
+            full = os.path.join(os.path.abspath(base_dir), full)
+        return "posix", os.path.realpath(full)
+    except (OSError, ValueError):  # a loop of symlinks, an odd byte: the lexical form will do
+        return flavour, canonical
+
+
+def _same_folder(a: str, b: str) -> bool:
+    """Two existing folders that are one (a bind mount, a hard-linked path): same device and inode."""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except (OSError, ValueError):
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def _nul_free(ctx: _Ctx, path: tuple[Any, ...], value: str) -> bool:
+    if "\x00" in value:
+        ctx.error(path, f"{value!r} contains a NUL character, which no file system path can hold; "
+                        "remove it (a YAML \\0 escape or a generator bug)")
+        return False
+    return True
+
+
+def _check_paths(ctx: _Ctx, data: dict[str, Any], base_dir: str | None) -> None:
     staging = _dict(data.get("staging")).get("path")
-    staging_c = canonical_path(staging) if isinstance(staging, str) and staging else None
-    seen: list[tuple[int, tuple[str, str]]] = []
+    if isinstance(staging, str) and not _nul_free(ctx, ("staging", "path"), staging):
+        staging = None
+    staging_c = resolved_path(staging, base_dir) if isinstance(staging, str) and staging else None
+    seen: list[tuple[int, str, tuple[str, str]]] = []
     for i, drive in _drives(data):
         mount = drive.get("mount_point")
         if not isinstance(mount, str) or not mount:
             continue
         here = ("drives", i, "mount_point")
-        mount_c = canonical_path(mount)
+        if not _nul_free(ctx, here, mount):
+            continue
+        mount_c = resolved_path(mount, base_dir)
         if staging_c and _inside(mount_c, staging_c):
             ctx.error(here, f"{mount!r} is inside the staging folder {staging!r}; seedctl would copy the "
                             "drive onto itself. Mount drives outside the staging folder")
         elif staging_c and _inside(staging_c, mount_c):
             ctx.error(here, f"the staging folder {staging!r} is inside this drive's mount point {mount!r}; "
                             "the staging data must not live on a drive being prepared")
-        for j, other in seen:
-            if other == mount_c:
-                ctx.error(here, f"{mount!r} is also the mount point of drives[{j}]; each drive needs its own")
+        for j, other_raw, other in seen:
+            if other == mount_c or (mount_c[0] == "posix" and base_dir is not None
+                                    and _same_folder(mount_c[1], other[1])):
+                same = "" if other_raw == mount else f" ({other_raw!r}, the same folder named another way)"
+                ctx.error(here, f"{mount!r} is also the mount point of drives[{j}]{same}; each drive needs "
+                                "its own")
             elif _inside(mount_c, other) or _inside(other, mount_c):
                 ctx.error(here, f"{mount!r} and drives[{j}]'s mount point are nested; mount each drive "
                                 "in its own folder")
-        seen.append((i, mount_c))
+        seen.append((i, mount, mount_c))
+    for key in ("include", "exclude"):
+        globs = _dict(data.get("staging")).get(key)
+        for k, glob in enumerate(globs if isinstance(globs, list) else []):
+            if isinstance(glob, str):
+                _nul_free(ctx, ("staging", key, k), glob)
 
 
 # --- drives ----------------------------------------------------------------------------------
@@ -188,18 +237,23 @@ def check_secrets(doc: Document, name: str, base_dir: str, environ: Mapping[str,
             continue
         ref = SecretRef(env=env, file=file, base_dir=base_dir)
         try:
-            ref.resolve(environ)
+            _, warnings = ref.inspect(environ)
         except SecretError as exc:
             (ctx.error if strict else ctx.warn)(path, f"{exc} (needed when the import job is created)")
+            continue
+        for warning in warnings:
+            ctx.warn(path, warning)
     return findings
 
 
-def run_checks(doc: Document, name: str) -> Findings:
+def run_checks(doc: Document, name: str, base_dir: str | None = None) -> Findings:
+    """The semantic checks. With `base_dir` (the spec's folder), paths are compared as the OS resolves
+    them (see `resolved_path`); without it, lexically."""
     findings = Findings()
     if not isinstance(doc.data, dict):
         return findings
     ctx = _Ctx(doc, name, findings)
     _check_drives(ctx, doc.data)
-    _check_paths(ctx, doc.data)
+    _check_paths(ctx, doc.data, base_dir)
     _check_job(ctx, doc.data)
     return findings

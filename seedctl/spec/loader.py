@@ -64,9 +64,9 @@ def validate_spec_text(text: str | bytes, name: str = "<spec>", *, base_dir: str
         raise spec_error([f"{name}:1:1: the spec must be a mapping of fields (version:, name:, azure:, ...), "
                          f"but the file holds {kind}"], name)
     problems = _schema_problems(doc, name)
-    found = checks.run_checks(doc, name)
-    problems.extend(found.errors)
     base = str(base_dir) if base_dir is not None else "."
+    found = checks.run_checks(doc, name, base)
+    problems.extend(found.errors)
     secrets = checks.check_secrets(doc, name, base, environ, strict=check_secrets)
     problems.extend(secrets.errors)
     # one problem per sentence, in file order

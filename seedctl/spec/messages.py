@@ -219,8 +219,9 @@ def translate(error: ValidationError, doc: Document, name: str, api: str | None)
         count = len(value) if isinstance(value, list) else 0
         limit = error.validator_value
         if path == ("drives",) and kind == "maxItems":
+            jobs = -(-count // limit)
             return [f"{where}: drives: lists {count} drives; an import job takes at most {limit}. "
-                    "Split the seed into two specs (two jobs)"]
+                    f"Split the seed into {jobs} specs (one job each)"]
         if path == ("drives",):
             return [f"{where}: drives: lists no drives; a job needs at least one"]
         word = "at least" if kind == "minItems" else "at most"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedctl.errors import SecretError
+from seedctl.spec.secretfile import read_secret_file
 
 CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud", "sandbox")
 JOB_APIS = ("importexport", "databox")
@@ -40,22 +41,23 @@ class SecretRef:
         `environ` defaults to the process environment; commands pass `Env.environ` so tests can
         supply their own.
         """
+        return self.inspect(environ)[0]
+
+    def inspect(self, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
+        """(the secret, warnings about how it is kept), e.g. a key file other users can read."""
         if self.env:
             value = (os.environ if environ is None else environ).get(self.env)
             if value is None or not value.strip():
                 raise SecretError(f"secret env:{self.env} is not set; export {self.env} before running seedctl")
-            return value.strip()
+            return value.strip(), []
         if self.file:
-            path = Path(self.file)
+            if "\x00" in self.file:
+                raise SecretError(f"secret {self.describe()!r} has a NUL character in its path; "
+                                  "no file can have that name")
+            path = Path(self.file).expanduser()
             if not path.is_absolute():
                 path = Path(self.base_dir) / path
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SecretError(f"secret file:{self.file} cannot be read ({exc.strerror or exc})") from None
-            if not value:
-                raise SecretError(f"secret file:{self.file} is empty")
-            return value
+            return read_secret_file(path, self.describe())
         raise SecretError("secret reference names neither env nor file")
 
     def is_resolvable(self, environ: Mapping[str, str] | None = None) -> bool:

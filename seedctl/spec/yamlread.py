@@ -22,6 +22,7 @@ from seedctl.spec.paths import spec_error
 MAX_BYTES = 1 << 20          # a seeding spec is a few KB; a megabyte means the wrong file
 MAX_DEPTH = 50               # the schema is 5 levels deep
 MAX_NODES = 20_000           # counted after alias expansion: defeats "billion laughs"
+MAX_DRIVES = 10              # the schema's drives.maxItems (a test keeps the two equal)
 
 Path_ = tuple[Any, ...]      # ("drives", 0, "serial")
 
@@ -208,6 +209,19 @@ def read_yaml(data: bytes | str, name: str) -> Document:
     def fail(mark: Mark, message: str) -> SpecError:
         return spec_error(problems + [f"{name}:{mark.line}:{mark.column}: {message}"], name)
 
+    def over_budget(mark: Mark) -> SpecError:
+        # The usual way to hit the budget is a generated drive list far over the job's limit:
+        # say that, not a size figure the reader has to translate.
+        drives = next((f.value for f in stack if f.path == ("drives",) and isinstance(f.value, list)), None)
+        if drives is None and stack and isinstance(stack[0].value, dict):
+            drives = stack[0].value.get("drives")
+        if isinstance(drives, list) and len(drives) > MAX_DRIVES:
+            where = doc.key_marks.get(("drives",), mark)
+            return fail(where, f"drives: lists at least {len(drives):,} drives; an import job takes at most "
+                               f"{MAX_DRIVES}. Split the seed into several specs (one job each)")
+        return fail(mark, f"the document expands to more than {MAX_NODES:,} values (aliases "
+                          "included); a seeding spec is far smaller")
+
     def child_path() -> Path_:
         top = stack[-1]
         if isinstance(top.value, list):
@@ -219,8 +233,7 @@ def read_yaml(data: bytes | str, name: str) -> Document:
         nonlocal total
         total += size
         if total > MAX_NODES:
-            raise fail(mark, f"the document expands to more than {MAX_NODES:,} values (aliases "
-                             "included); a seeding spec is far smaller")
+            raise over_budget(mark)
         if not stack:
             doc.data = value
             doc.marks[()] = mark
