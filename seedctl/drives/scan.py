@@ -39,11 +39,56 @@ class StagedFile(NamedTuple):
     blob_path: str  # container/prefix/rel_path
 
 
+def display_path(path: str) -> str:
+    """`path` safe to print anywhere: controls, non-characters and undecodable bytes as escapes.
+
+    A file name is attacker-controlled text; printed raw, a control character rewrites the terminal
+    and a lone surrogate (an undecodable byte) makes the print itself fail. Undecodable bytes show
+    as `\\xNN` (the byte on disk); other characters that cannot be shown as `\\uNNNN`/`\\UNNNNNNNN`.
+    """
+    if path.isprintable() and not _needs_escape(path):
+        return path
+    out = []
+    for c in path:
+        code = ord(c)
+        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's surrogateescape of a byte >= 0x80
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif c.isprintable() and not _xml_invalid(code) and not _noncharacter(code):
+            out.append(c)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+def _xml_invalid(code: int) -> bool:
+    """Outside XML 1.0's Char production (#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+    [#x10000-#x10FFFF]): no XML document, so no drive manifest, can carry it."""
+    return (code < 0x20 and code not in (0x9, 0xA, 0xD)) or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF)
+
+
+def _noncharacter(code: int) -> bool:
+    """One of Unicode's 66 non-characters (U+FDD0..U+FDEF and U+xFFFE/U+xFFFF in every plane):
+    never valid in interchanged text, and not a character Blob storage names may hold."""
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+
+
+def _needs_escape(text: str) -> bool:
+    return any(_xml_invalid(ord(c)) or _noncharacter(ord(c)) for c in text if ord(c) > 0x7E)
+
+
 @dataclass(frozen=True)
 class ScanProblem:
-    path: str  # staging-relative (or the root itself)
+    path: str  # staging-relative (or the root itself), as `display_path` shows it
     message: str
     severity: str = "error"  # "error" stops plan; "warning" is shown
+
+    def __post_init__(self) -> None:
+        # every problem's path is shown escaped: file names are untrusted text
+        object.__setattr__(self, "path", display_path(self.path))
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.path}: {self.message}"
@@ -79,17 +124,22 @@ def segment_problems(seg: str) -> list[str]:
     problems = []
     bad = sorted({c for c in seg if c in _NTFS_FORBIDDEN or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F})
     if bad:
-        problems.append(f"segment {seg!r} contains {''.join(repr(c)[1:-1] for c in bad)!r}, which an NTFS "
-                        "drive or a blob name cannot hold")
+        problems.append(f"segment '{display_path(seg)}' contains '{display_path(''.join(bad))}', which an NTFS "
+                        "drive, the drive manifest (XML) or a blob name cannot hold")
     if seg.endswith((" ", ".")):
-        problems.append(f"segment {seg!r} ends with a space or dot (not kept by NTFS)")
+        problems.append(f"segment '{display_path(seg)}' ends with a space or dot (not kept by NTFS)")
     if len(seg.encode("utf-16-le", "surrogatepass")) // 2 > MAX_NTFS_NAME:
-        problems.append(f"segment {seg[:40]!r}... is longer than {MAX_NTFS_NAME} characters")
+        problems.append(f"segment '{display_path(seg[:40])}...' is longer than {MAX_NTFS_NAME} characters")
     if seg.split(".")[0].upper() in _WINDOWS_RESERVED:
-        problems.append(f"segment {seg!r} is a reserved Windows device name")
+        problems.append(f"segment '{display_path(seg)}' is a reserved Windows device name")
     if any(0xD800 <= ord(c) <= 0xDFFF for c in seg):
-        problems.append(f"segment {seg.encode('utf-8', 'backslashreplace').decode()!r} is not valid Unicode "
-                        "(undecodable bytes in the file name)")
+        problems.append(f"segment '{display_path(seg)}' is not valid Unicode (undecodable bytes in the file "
+                        "name; rename it to UTF-8)")
+    odd = sorted({c for c in seg if c in "\ufffe\uffff" or _noncharacter(ord(c))})
+    if odd:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in odd)
+        problems.append(f"segment '{display_path(seg)}' contains {shown}, a Unicode non-character that the "
+                        "drive manifest (XML 1.0) or a blob name cannot carry")
     return problems
 
 
@@ -225,7 +275,7 @@ class _FolderScanner:
                 elif stat.S_ISLNK(mode):
                     target = os.path.realpath(join(folder, name))
                     if os.path.commonpath([real_root, target]) != real_root:
-                        problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {target}); not followed",
+                        problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {display_path(target)}); not followed",
                                                     "warning"))
                         continue
                     st = os.stat(join(folder, name))
