@@ -13,8 +13,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from seedctl.sandbox.store import Operation
+
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-privatepreview|-beta|-alpha)?$")
 # Answers sent with a 202 so the SDK polls again after 10 ms instead of its 30 s default
@@ -72,7 +74,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[["SandboxApp", Request], Response]
+Handler = Callable[["SandboxState", Request], Response]
 
 
 @dataclass
@@ -121,7 +123,7 @@ def rg_id(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
 
 
-def require_rg(app: SandboxApp, sub: str, rg: str) -> dict[str, Any]:
+def require_rg(app: SandboxState, sub: str, rg: str) -> dict[str, Any]:
     row = app.store.get(rg_id(sub, rg))
     if row is None:
         raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
@@ -176,13 +178,11 @@ def paged(req: Request, items: list[dict[str, Any]], *, max_top: int | None = No
     return Response(200, body)
 
 
-def start_operation(app: SandboxApp, req: Request, resource_id: str, namespace: str, location: str,
+def start_operation(app: SandboxState, req: Request, resource_id: str, namespace: str, location: str,
                     *, fail: bool = False, delay: float | None = None,
                     error: dict[str, str] | None = None) -> dict[str, str]:
     """Record a long-running operation on `resource_id`; returns the 202 headers
     (Azure-AsyncOperation + Location, with a short retry hint)."""
-    from seedctl.sandbox.store import Operation
-
     op_id = str(uuid.uuid4())
     seconds = app.store.setting("lro_seconds", 0.1) if delay is None else delay
     err = error or {"code": "InternalServerError",

@@ -10,12 +10,12 @@ from seedctl.sandbox.arm import ArmError, Response
 from seedctl.sandbox.faults import FaultRule
 
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 SETTINGS = {"registration_delay", "lro_seconds"}
 
 
-def handle(app: SandboxApp, method: str, action: str, data: dict[str, Any]) -> Response:
+def handle(app: SandboxState, method: str, action: str, data: dict[str, Any]) -> Response:
     if (method, action) == ("GET", "health"):
         return Response(200, {"ok": True, "pid": os.getpid(), "arm_endpoint": app.base_url,
                               "blob_endpoint": app.blob_endpoint})
@@ -44,7 +44,8 @@ def handle(app: SandboxApp, method: str, action: str, data: dict[str, Any]) -> R
     if action == "datacenter" and method == "POST":
         from seedctl.sandbox.datacenter import advance_job
 
-        body = advance_job(app, data.get("subscription"), str(data["resource_group"]),
+        # no resource group given: look in every group (str(None) once searched a group named "None")
+        body = advance_job(app, data.get("subscription") or None, data.get("resource_group") or None,
                            str(data["job_name"]), data.get("to_state"))
         return Response(200, body)
     if action == "reset" and method == "POST":
@@ -59,14 +60,14 @@ def handle(app: SandboxApp, method: str, action: str, data: dict[str, Any]) -> R
     raise ArmError(404, "UnknownControlAction", f"No control action {method} /_sandbox/{action}.")
 
 
-def reset(app: SandboxApp) -> None:
+def reset(app: SandboxState) -> None:
     """Forget everything: resources, registrations, drives, settings, faults, the request log
     and every storage account's data in Azurite."""
-    from seedctl.sandbox.ops_storage import ACCOUNT_TYPE, _drop_account_data
+    from seedctl.sandbox.ops_storage import ACCOUNT_TYPE, drop_account_data
 
     with app.store.lock:
         for row in app.store.list(ACCOUNT_TYPE):
-            _drop_account_data(app, row)
+            drop_account_data(app, row)
         app.store.reset()
         app.accounts.reset()
     app.faults.clear()

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from seedctl.sandbox.arm import ArmError, json_copy, now_iso
-from seedctl.sandbox.datacenter import DriveOutcome, process_drive
+from seedctl.sandbox.drive_import import DriveOutcome, process_drive, storage_account
+from seedctl.sandbox.ops_databox import render_job
+from seedctl.sandbox.state import SandboxState
 from seedctl.sandbox.store import Row
 
 TYPE_KEY = "microsoft.databox/jobs"
@@ -52,11 +54,9 @@ REASONS = {
 }
 
 
-def advance(app: Any, row: Row, to_state: str | None) -> dict[str, Any]:
+def advance(app: SandboxState, row: Row, to_state: str | None) -> dict[str, Any]:
     """Move the job one status on, or on until `to_state`; returns the job as GET shows it
     (with details)."""
-    from seedctl.sandbox.ops_databox import render_job
-
     with app.store.lock:
         app.settle(row.id)
         row = app.store.get(row.id) or row
@@ -82,7 +82,7 @@ def _final(status: str) -> bool:
     return status in ("Completed", "CompletedWithErrors", "CompletedWithWarnings", "Cancelled", "Aborted")
 
 
-def _step(app: Any, row: Row) -> None:
+def _step(app: SandboxState, row: Row) -> None:
     p = row.body["properties"]
     status = p["status"]
     details = p["details"]
@@ -108,15 +108,13 @@ def _step(app: Any, row: Row) -> None:
         _save(app, row, "CompletedWithErrors" if failed else "Completed", {"returnPackage": package})
 
 
-def _copy(app: Any, row: Row) -> dict[str, Any]:
+def _copy(app: SandboxState, row: Row) -> dict[str, Any]:
     """Read every arrived disk and import its blobs (outside the store lock: Azurite calls)."""
-    from seedctl.sandbox.datacenter import _account
-
     p = row.body["properties"]
     details = p["details"]
     imports = details["dataImportDetails"][0]
     account_id = imports["accountDetails"]["storageAccountId"]
-    account = _account(app, account_id)
+    account = storage_account(app, account_id)
     keys = row.secret.get("bitLockerKeys", {})
     verbose = imports.get("logCollectionLevel") == "Verbose"
     backup = bool(details.get("enableManifestBackup"))
@@ -165,7 +163,7 @@ def _outcome_progress(account_id: str, serial: str, o: DriveOutcome) -> dict[str
     return prog
 
 
-def _save(app: Any, row: Row, status: str, details: dict[str, Any]) -> None:
+def _save(app: SandboxState, row: Row, status: str, details: dict[str, Any]) -> None:
     with app.store.lock:
         current = app.store.get(row.id)
         if current is None:
@@ -174,4 +172,4 @@ def _save(app: Any, row: Row, status: str, details: dict[str, Any]) -> None:
         p["status"] = status
         p.setdefault("_stageTimes", {})[status] = now_iso()
         p["details"].update(details)
-        app._save(current)
+        app.save(current)

@@ -36,13 +36,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from seedctl.sandbox import catalog
+from seedctl.sandbox import catalog, ops_storage
 from seedctl.sandbox.arm import (
     RG,
     SUB,
     ArmError,
     Request,
     Response,
+    Route,
     check_tags,
     json_copy,
     not_found,
@@ -57,7 +58,7 @@ from seedctl.sandbox.ops_resources import require_registered
 from seedctl.sandbox.store import Row
 
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 NS = "Microsoft.DataBox"
 JOB_TYPE = "Microsoft.DataBox/jobs"
@@ -166,7 +167,7 @@ def _disks(value: Any) -> dict[str, dict[str, str]]:
     return out
 
 
-def _import_details(app: SandboxApp, value: Any) -> list[dict[str, Any]]:
+def _import_details(app: SandboxState, value: Any) -> list[dict[str, Any]]:
     target = "details.dataImportDetails"
     if not isinstance(value, list) or not value:
         raise _bad("An import job needs dataImportDetails with the storage account to import into.", target)
@@ -190,13 +191,11 @@ def _import_details(app: SandboxApp, value: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _storage_account(app: SandboxApp, account_id: Any, target: str) -> None:
-    from seedctl.sandbox.ops_storage import account_id as make_id
-
+def _storage_account(app: SandboxState, account_id: Any, target: str) -> None:
     m = ACCOUNT_ID_RE.match(account_id) if isinstance(account_id, str) else None
     if m is None:
         raise _bad(f"storageAccountId '{account_id}' is not a storage account resource id.", target)
-    rid = make_id(m["sub"], m["rg"], m["name"])
+    rid = ops_storage.account_id(m["sub"], m["rg"], m["name"])
     app.settle(rid)
     row = app.store.get(rid)
     if row is None or row.body["properties"].get("provisioningState") != "Succeeded":
@@ -244,7 +243,7 @@ def _stages(p: dict[str, Any]) -> list[dict[str, Any]]:
     return stages
 
 
-def render_job(app: SandboxApp, row: Row, *, expand: bool = True) -> dict[str, Any]:
+def render_job(app: SandboxState, row: Row, *, expand: bool = True) -> dict[str, Any]:
     """The job as GET shows it: flags derived from the status, keys never included."""
     body = json_copy(row.body)
     p = body["properties"]
@@ -264,11 +263,11 @@ def render_job(app: SandboxApp, row: Row, *, expand: bool = True) -> dict[str, A
     return body
 
 
-def _render(app: SandboxApp, row: Row) -> dict[str, Any]:
+def _render(app: SandboxState, row: Row) -> dict[str, Any]:
     return render_job(app, row, expand=False)
 
 
-def _finalize(app: SandboxApp, row: Row, succeeded: bool) -> None:
+def _finalize(app: SandboxState, row: Row, succeeded: bool) -> None:
     """A create settles: the order is placed and waits for the customer's shipment details."""
     if not succeeded:
         app.store.delete(row.id)
@@ -277,7 +276,7 @@ def _finalize(app: SandboxApp, row: Row, succeeded: bool) -> None:
     if p["status"] == "DeviceOrdered":
         p["status"] = "AwaitingShipmentDetails"
         p.setdefault("_stageTimes", {})["AwaitingShipmentDetails"] = now_iso()
-        app._save(row)
+        app.save(row)
 
 
 # -- handlers -----------------------------------------------------------------------------------
@@ -285,7 +284,7 @@ def _params(req: Request) -> tuple[str, str, str]:
     return req.params["sub"], req.params["rg"], req.params["job"]
 
 
-def find(app: SandboxApp, req: Request) -> Row | None:
+def find(app: SandboxState, req: Request) -> Row | None:
     """The job the request names (its pending operation settled first), or None."""
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
@@ -295,7 +294,7 @@ def find(app: SandboxApp, req: Request) -> Row | None:
     return app.store.get(rid)
 
 
-def load(app: SandboxApp, req: Request) -> Row:
+def load(app: SandboxState, req: Request) -> Row:
     row = find(app, req)
     if row is None:
         _, rg, name = _params(req)
@@ -303,7 +302,7 @@ def load(app: SandboxApp, req: Request) -> Row:
     return row
 
 
-def put_job(app: SandboxApp, req: Request) -> Response:
+def put_job(app: SandboxState, req: Request) -> Response:
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     require_registered(app, sub, NS)
@@ -381,14 +380,14 @@ def put_job(app: SandboxApp, req: Request) -> Response:
     return Response(202, None, headers)
 
 
-def get_job(app: SandboxApp, req: Request) -> Response:
+def get_job(app: SandboxState, req: Request) -> Response:
     expand = (req.query.get("$expand") or "").lower()
     if expand not in ("", "details"):
         raise _bad(f"$expand '{req.query.get('$expand')}' is not supported; use 'details'.", "$expand")
     return Response(200, render_job(app, load(app, req), expand=expand == "details"))
 
 
-def patch_job(app: SandboxApp, req: Request) -> Response:
+def patch_job(app: SandboxState, req: Request) -> Response:
     row = load(app, req)
     p = row.body["properties"]
     status = p["status"]
@@ -422,12 +421,12 @@ def patch_job(app: SandboxApp, req: Request) -> Response:
         if d.get(key) is not None:
             details[key] = d[key]
     row.body["systemData"]["lastModifiedAt"] = now_iso()
-    app._save(row)
+    app.save(row)
     headers = start_operation(app, req, row.id, NS, row.body["location"])
     return Response(202, None, headers)
 
 
-def mark_shipped(app: SandboxApp, req: Request) -> Response:
+def mark_shipped(app: SandboxState, req: Request) -> Response:
     row = load(app, req)
     p = row.body["properties"]
     package = req.json().get("deliverToDcPackageDetails")
@@ -445,11 +444,11 @@ def mark_shipped(app: SandboxApp, req: Request) -> Response:
     if status in NOT_SHIPPED:
         p["status"] = "ShippedToAzureDC"
         p.setdefault("_stageTimes", {})["ShippedToAzureDC"] = now_iso()
-    app._save(row)
+    app.save(row)
     return Response(204)
 
 
-def cancel_job(app: SandboxApp, req: Request) -> Response:
+def cancel_job(app: SandboxState, req: Request) -> Response:
     row = load(app, req)
     reason = req.json().get("reason")
     if not isinstance(reason, str) or not reason.strip():
@@ -460,11 +459,11 @@ def cancel_job(app: SandboxApp, req: Request) -> Response:
     p["status"] = "Cancelled"
     p["cancellationReason"] = reason
     p.setdefault("_stageTimes", {})["Cancelled"] = now_iso()
-    app._save(row)
+    app.save(row)
     return Response(204)
 
 
-def delete_job(app: SandboxApp, req: Request) -> Response:
+def delete_job(app: SandboxState, req: Request) -> Response:
     row = find(app, req)
     if row is None:
         return Response(204)
@@ -477,7 +476,7 @@ def delete_job(app: SandboxApp, req: Request) -> Response:
     return Response(202, None, headers)
 
 
-def list_jobs(app: SandboxApp, req: Request) -> Response:
+def list_jobs(app: SandboxState, req: Request) -> Response:
     sub, rg = req.params["sub"], req.params.get("rg")
     if rg is not None:
         require_rg(app, sub, rg)
@@ -488,7 +487,7 @@ def list_jobs(app: SandboxApp, req: Request) -> Response:
     return paged(req, items)
 
 
-def list_credentials(app: SandboxApp, req: Request) -> Response:
+def list_credentials(app: SandboxState, req: Request) -> Response:
     row = load(app, req)
     keys = row.secret.get("bitLockerKeys", {})
     details = row.body["properties"]["details"]
@@ -498,7 +497,7 @@ def list_credentials(app: SandboxApp, req: Request) -> Response:
     return Response(200, {"value": [{"jobName": row.body["name"], "jobSecrets": secrets}]})
 
 
-def list_operations(app: SandboxApp, req: Request) -> Response:
+def list_operations(app: SandboxState, req: Request) -> Response:
     ops = [("Microsoft.DataBox/jobs/read", "List or get the Orders"),
            ("Microsoft.DataBox/jobs/write", "Create or update the Orders"),
            ("Microsoft.DataBox/jobs/delete", "Delete the Orders"),
@@ -511,20 +510,15 @@ def list_operations(app: SandboxApp, req: Request) -> Response:
                                     for n, d in ops]})
 
 
-def advance_databox_job(app: SandboxApp, row: Row, to_state: str | None) -> dict[str, Any]:
-    """The datacenter's hook (datacenter.advance_job dispatches Data Box jobs here)."""
-    from seedctl.sandbox.datacenter_databox import advance
-
-    return advance(app, row, to_state)
+RENDERERS = {JOB_TYPE.lower(): _render}
+FINALIZERS = {JOB_TYPE.lower(): _finalize}
 
 
-def install(app: SandboxApp) -> None:
+def routes() -> list[Route]:
     v = catalog.DATABOX_VERSIONS
     jobs = RG + r"/providers/Microsoft\.DataBox/jobs"
     job = jobs + r"/(?P<job>[^/]+)"
-    app.renderers[JOB_TYPE.lower()] = _render
-    app.finalizers[JOB_TYPE.lower()] = _finalize
-    app.routes += [
+    return [
         route("GET", r"/providers/Microsoft\.DataBox/operations", list_operations, v),
         route("GET", SUB + r"/providers/Microsoft\.DataBox/jobs", list_jobs, v),
         route("GET", jobs, list_jobs, v),

@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from seedctl.sandbox import catalog
+from seedctl.sandbox import catalog, ops_storage
 from seedctl.sandbox.arm import (
     RG,
     SUB,
     ArmError,
     Request,
     Response,
+    Route,
     check_tags,
     json_copy,
     not_found,
@@ -39,7 +40,7 @@ from seedctl.sandbox.ops_resources import require_registered
 from seedctl.sandbox.store import Row
 
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 NS = "Microsoft.ImportExport"
 JOB_TYPE = "Microsoft.ImportExport/jobs"
@@ -137,13 +138,11 @@ def _drives(value: Any, existing: dict[str, dict[str, Any]] | None = None) -> li
     return out
 
 
-def _storage_account(app: SandboxApp, account_id: Any) -> None:
-    from seedctl.sandbox.ops_storage import account_id as make_id
-
+def _storage_account(app: SandboxState, account_id: Any) -> None:
     m = ACCOUNT_ID_RE.match(account_id or "") if isinstance(account_id, str) else None
     if m is None:
         raise _bad(f"storageAccountId '{account_id}' is not a storage account resource id.", "storageAccountId")
-    rid = make_id(m["sub"], m["rg"], m["name"])
+    rid = ops_storage.account_id(m["sub"], m["rg"], m["name"])
     app.settle(rid)
     row = app.store.get(rid)
     if row is None or row.body["properties"].get("provisioningState") != "Succeeded":
@@ -153,7 +152,7 @@ def _storage_account(app: SandboxApp, account_id: Any) -> None:
 
 
 # -- rendering ----------------------------------------------------------------------------------
-def render_job(app: SandboxApp, row: Row, version: str = "2016-11-01") -> dict[str, Any]:
+def render_job(app: SandboxState, row: Row, version: str = "2016-11-01") -> dict[str, Any]:
     body = json_copy(row.body)
     body["properties"]["driveList"] = [{k: d[k] for k in DRIVE_OUT_FIELDS if k in d}
                                        for d in body["properties"].get("driveList", [])]
@@ -164,7 +163,7 @@ def render_job(app: SandboxApp, row: Row, version: str = "2016-11-01") -> dict[s
     return body
 
 
-def _render(app: SandboxApp, row: Row) -> dict[str, Any]:
+def _render(app: SandboxState, row: Row) -> dict[str, Any]:
     return render_job(app, row)
 
 
@@ -173,7 +172,7 @@ def _params(req: Request) -> tuple[str, str, str]:
     return req.params["sub"], req.params["rg"], req.params["job"]
 
 
-def _find(app: SandboxApp, req: Request) -> Row | None:
+def _find(app: SandboxState, req: Request) -> Row | None:
     """The job the request names, or None (the resource group and registration must exist)."""
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
@@ -181,7 +180,7 @@ def _find(app: SandboxApp, req: Request) -> Row | None:
     return app.store.get(job_id(sub, rg, name))
 
 
-def _load(app: SandboxApp, req: Request) -> Row:
+def _load(app: SandboxState, req: Request) -> Row:
     row = _find(app, req)
     if row is None:
         _, rg, name = _params(req)
@@ -189,7 +188,7 @@ def _load(app: SandboxApp, req: Request) -> Row:
     return row
 
 
-def put_job(app: SandboxApp, req: Request) -> Response:
+def put_job(app: SandboxState, req: Request) -> Response:
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     require_registered(app, sub, NS)
@@ -249,11 +248,11 @@ def put_job(app: SandboxApp, req: Request) -> Response:
     return Response(200 if existing else 201, render_job(app, row, req.api_version or ""))
 
 
-def get_job(app: SandboxApp, req: Request) -> Response:
+def get_job(app: SandboxState, req: Request) -> Response:
     return Response(200, render_job(app, _load(app, req), req.api_version or ""))
 
 
-def patch_job(app: SandboxApp, req: Request) -> Response:
+def patch_job(app: SandboxState, req: Request) -> Response:
     row = _load(app, req)
     props = row.body["properties"]
     state = props["state"]
@@ -313,11 +312,11 @@ def patch_job(app: SandboxApp, req: Request) -> Response:
         new["state"] = "Shipping"
     row.body["properties"] = new
     row.body.setdefault("systemData", {})["lastModifiedAt"] = now_iso()
-    app._save(row)
+    app.save(row)
     return Response(200, render_job(app, row, req.api_version or ""))
 
 
-def delete_job(app: SandboxApp, req: Request) -> Response:
+def delete_job(app: SandboxState, req: Request) -> Response:
     row = _find(app, req)
     if row is None:
         return Response(204)
@@ -328,7 +327,7 @@ def delete_job(app: SandboxApp, req: Request) -> Response:
     return Response(200)
 
 
-def list_jobs(app: SandboxApp, req: Request) -> Response:
+def list_jobs(app: SandboxState, req: Request) -> Response:
     sub, rg = req.params["sub"], req.params.get("rg")
     if rg is not None:
         require_rg(app, sub, rg)
@@ -346,7 +345,7 @@ def list_jobs(app: SandboxApp, req: Request) -> Response:
     return paged(req, items, max_top=100)
 
 
-def list_keys(app: SandboxApp, req: Request) -> Response:
+def list_keys(app: SandboxState, req: Request) -> Response:
     row = _load(app, req)
     return Response(200, {"value": [{"driveId": d["driveId"], "bitLockerKey": d["bitLockerKey"]}
                                     for d in row.body["properties"].get("driveList", [])]})
@@ -359,11 +358,11 @@ def _location_body(region: str) -> dict[str, Any]:
             "type": f"{NS}/locations", "properties": {**dc, "alternateLocations": alternates}}
 
 
-def list_locations(app: SandboxApp, req: Request) -> Response:
+def list_locations(app: SandboxState, req: Request) -> Response:
     return Response(200, {"value": [_location_body(r) for r in catalog.DATACENTERS]})
 
 
-def get_location(app: SandboxApp, req: Request) -> Response:
+def get_location(app: SandboxState, req: Request) -> Response:
     region = catalog.region_key(req.params["loc"])
     if region is None:
         raise ArmError(404, "LocationNotFound", f"The location '{req.params['loc']}' was not found.")
@@ -374,7 +373,7 @@ def get_location(app: SandboxApp, req: Request) -> Response:
     return Response(200, _location_body(region))
 
 
-def list_operations(app: SandboxApp, req: Request) -> Response:
+def list_operations(app: SandboxState, req: Request) -> Response:
     ops = [("Microsoft.ImportExport/locations/read", "Gets the locations"),
            ("Microsoft.ImportExport/jobs/write", "Creates or updates a job"),
            ("Microsoft.ImportExport/jobs/read", "Gets jobs"),
@@ -386,11 +385,13 @@ def list_operations(app: SandboxApp, req: Request) -> Response:
                                     for n, d in ops]})
 
 
-def install(app: SandboxApp) -> None:
+RENDERERS = {JOB_TYPE.lower(): _render}
+
+
+def routes() -> list[Route]:
     v = catalog.IMPORTEXPORT_VERSIONS
     jobs = RG + r"/providers/Microsoft\.ImportExport/jobs"
-    app.renderers[JOB_TYPE.lower()] = _render
-    app.routes += [
+    return [
         route("GET", r"/providers/Microsoft\.ImportExport/locations", list_locations, v),
         route("GET", r"/providers/Microsoft\.ImportExport/locations/(?P<loc>[^/]+)", get_location, v),
         route("GET", r"/providers/Microsoft\.ImportExport/operations", list_operations, v),

@@ -6,15 +6,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from seedctl.sandbox.arm import POLL_HEADERS, SUB, ArmError, Request, Response, now_iso, route
+from seedctl.sandbox.arm import POLL_HEADERS, SUB, ArmError, Request, Response, Route, now_iso, route
 
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 OPS = SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
 
 
-def _operation(app: SandboxApp, req: Request):  # noqa: ANN202 - store.Operation
+def _operation(app: SandboxState, req: Request):  # noqa: ANN202 - store.Operation
     op = app.store.get_operation(req.params["op"])
     if op is None:
         raise ArmError(404, "OperationNotFound", f"The operation '{req.params['op']}' was not found.")
@@ -22,7 +22,7 @@ def _operation(app: SandboxApp, req: Request):  # noqa: ANN202 - store.Operation
     return op, time.time() >= op.ready_at
 
 
-def async_operation(app: SandboxApp, req: Request) -> Response:
+def async_operation(app: SandboxState, req: Request) -> Response:
     op, done = _operation(app, req)
     body = {"id": req.path, "name": op.op_id, "startTime": now_iso(),
             "status": (op.outcome if done else "InProgress")}
@@ -31,7 +31,7 @@ def async_operation(app: SandboxApp, req: Request) -> Response:
     return Response(200, body, {} if done else dict(POLL_HEADERS))
 
 
-def operation_result(app: SandboxApp, req: Request) -> Response:
+def operation_result(app: SandboxState, req: Request) -> Response:
     op, done = _operation(app, req)
     if not done:
         return Response(202, None, {"Location": f"{req.base_url}{req.path}?api-version={req.api_version}",
@@ -45,8 +45,8 @@ def operation_result(app: SandboxApp, req: Request) -> Response:
     return Response(200, app.render(row))
 
 
-def install(app: SandboxApp) -> None:
-    app.routes += [
+def routes() -> list[Route]:
+    return [
         route("GET", OPS + r"/asyncoperations/(?P<op>[^/]+)", async_operation, None),
         route("GET", OPS + r"/operationresults/(?P<op>[^/]+)", operation_result, None),
     ]

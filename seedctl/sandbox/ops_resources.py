@@ -14,6 +14,7 @@ from seedctl.sandbox.arm import (
     ArmError,
     Request,
     Response,
+    Route,
     check_api_version,
     check_tags,
     not_found,
@@ -25,18 +26,18 @@ from seedctl.sandbox.arm import (
 )
 
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 RG_TYPE = "Microsoft.Resources/resourceGroups"
 RG_NAME_RE = re.compile(r"^[-\w._()]{1,90}$")
 
 
 # -- providers ----------------------------------------------------------------------------------
-def provider_state(app: SandboxApp, sub: str, ns: str) -> str:
+def provider_state(app: SandboxState, sub: str, ns: str) -> str:
     return app.store.provider_state(sub, ns, catalog.PROVIDERS[ns]["default"])
 
 
-def require_registered(app: SandboxApp, sub: str, ns: str) -> None:
+def require_registered(app: SandboxState, sub: str, ns: str) -> None:
     """ARM answers 409 MissingSubscriptionRegistration for a namespace the subscription has not
     registered; the SDKs then register it themselves (polling every 10 s)."""
     if provider_state(app, sub, ns) != "Registered":
@@ -45,7 +46,7 @@ def require_registered(app: SandboxApp, sub: str, ns: str) -> None:
                        "https://aka.ms/rps-not-found for how to register subscriptions.")
 
 
-def _provider_body(app: SandboxApp, sub: str, ns: str) -> dict[str, Any]:
+def _provider_body(app: SandboxState, sub: str, ns: str) -> dict[str, Any]:
     types = [{"resourceType": t, "locations": sorted(catalog.REGIONS.values()),
               "apiVersions": sorted(v, reverse=True),
               "capabilities": "SupportsTags, SupportsLocation"}
@@ -63,15 +64,15 @@ def _namespace(req: Request) -> str:
     return ns
 
 
-def get_provider(app: SandboxApp, req: Request) -> Response:
+def get_provider(app: SandboxState, req: Request) -> Response:
     return Response(200, _provider_body(app, req.params["sub"], _namespace(req)))
 
 
-def list_providers(app: SandboxApp, req: Request) -> Response:
+def list_providers(app: SandboxState, req: Request) -> Response:
     return paged(req, [_provider_body(app, req.params["sub"], ns) for ns in catalog.PROVIDERS])
 
 
-def register_provider(app: SandboxApp, req: Request) -> Response:
+def register_provider(app: SandboxState, req: Request) -> Response:
     sub, ns = req.params["sub"], _namespace(req)
     if provider_state(app, sub, ns) != "Registered":
         delay = float(app.store.setting("registration_delay", 1.0))
@@ -82,7 +83,7 @@ def register_provider(app: SandboxApp, req: Request) -> Response:
     return Response(200, _provider_body(app, sub, ns))
 
 
-def unregister_provider(app: SandboxApp, req: Request) -> Response:
+def unregister_provider(app: SandboxState, req: Request) -> Response:
     sub, ns = req.params["sub"], _namespace(req)
     app.store.set_provider_state(sub, ns, "NotRegistered", None)
     return Response(200, _provider_body(app, sub, ns))
@@ -93,7 +94,7 @@ def _rg_body(row_body: dict[str, Any]) -> dict[str, Any]:
     return row_body
 
 
-def put_rg(app: SandboxApp, req: Request) -> Response:
+def put_rg(app: SandboxState, req: Request) -> Response:
     sub, name = req.params["sub"], req.params["rg"]
     if not RG_NAME_RE.match(name) or name.endswith("."):
         raise ArmError(400, "InvalidResourceGroupName",
@@ -129,17 +130,17 @@ def put_rg(app: SandboxApp, req: Request) -> Response:
     return Response(201, out)
 
 
-def get_rg(app: SandboxApp, req: Request) -> Response:
+def get_rg(app: SandboxState, req: Request) -> Response:
     body = require_rg(app, req.params["sub"], req.params["rg"])
     return Response(200, body)
 
 
-def head_rg(app: SandboxApp, req: Request) -> Response:
+def head_rg(app: SandboxState, req: Request) -> Response:
     found = app.store.get(rg_id(req.params["sub"], req.params["rg"])) is not None
     return Response(204 if found else 404)
 
 
-def patch_rg(app: SandboxApp, req: Request) -> Response:
+def patch_rg(app: SandboxState, req: Request) -> Response:
     sub, name = req.params["sub"], req.params["rg"]
     row = app.store.get(rg_id(sub, name))
     if row is None:
@@ -153,7 +154,7 @@ def patch_rg(app: SandboxApp, req: Request) -> Response:
     return Response(200, row.body)
 
 
-def delete_rg(app: SandboxApp, req: Request) -> Response:
+def delete_rg(app: SandboxState, req: Request) -> Response:
     sub, name = req.params["sub"], req.params["rg"]
     row = app.store.get(rg_id(sub, name))
     if row is None:
@@ -174,12 +175,12 @@ def _retry(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k in ("x-ms-retry-after-ms", "Retry-After")}
 
 
-def list_rgs(app: SandboxApp, req: Request) -> Response:
+def list_rgs(app: SandboxState, req: Request) -> Response:
     return paged(req, [r.body for r in app.store.list(RG_TYPE, req.params["sub"])])
 
 
 # -- generic resources by id --------------------------------------------------------------------
-def _generic_parts(app: SandboxApp, req: Request) -> tuple[str, str, str, str]:
+def _generic_parts(app: SandboxState, req: Request) -> tuple[str, str, str, str]:
     sub, rg = req.params["sub"], req.params["rg"]
     ns = _namespace(req)
     rtype = f"{ns}/{req.params['type']}"
@@ -196,7 +197,7 @@ def _generic_id(req: Request, ns: str) -> str:
     return f"{rg_id(req.params['sub'], req.params['rg'])}/providers/{ns}/{req.params['type']}/{req.params['name']}"
 
 
-def put_generic(app: SandboxApp, req: Request) -> Response:
+def put_generic(app: SandboxState, req: Request) -> Response:
     sub, rg, ns, rtype = _generic_parts(app, req)
     require_rg(app, sub, rg)
     require_registered(app, sub, ns)
@@ -225,7 +226,7 @@ def put_generic(app: SandboxApp, req: Request) -> Response:
     return Response(200 if existing else 201, out)
 
 
-def get_generic(app: SandboxApp, req: Request) -> Response:
+def get_generic(app: SandboxState, req: Request) -> Response:
     sub, rg, ns, rtype = _generic_parts(app, req)
     require_rg(app, sub, rg)
     row = app.store.get(_generic_id(req, ns))
@@ -234,7 +235,7 @@ def get_generic(app: SandboxApp, req: Request) -> Response:
     return Response(200, row.body)
 
 
-def patch_generic(app: SandboxApp, req: Request) -> Response:
+def patch_generic(app: SandboxState, req: Request) -> Response:
     sub, rg, ns, rtype = _generic_parts(app, req)
     require_rg(app, sub, rg)
     row = app.store.get(_generic_id(req, ns))
@@ -252,19 +253,19 @@ def patch_generic(app: SandboxApp, req: Request) -> Response:
     return Response(200, row.body)
 
 
-def delete_generic(app: SandboxApp, req: Request) -> Response:
+def delete_generic(app: SandboxState, req: Request) -> Response:
     sub, rg, ns, rtype = _generic_parts(app, req)
     require_rg(app, sub, rg)
     return Response(200 if app.store.delete(_generic_id(req, ns)) else 204)
 
 
-def list_generic(app: SandboxApp, req: Request) -> Response:
+def list_generic(app: SandboxState, req: Request) -> Response:
     sub, rg, ns, rtype = _generic_parts(app, req)
     require_rg(app, sub, rg)
     return paged(req, [r.body for r in app.store.list(rtype, sub, rg)])
 
 
-def list_rg_resources(app: SandboxApp, req: Request) -> Response:
+def list_rg_resources(app: SandboxState, req: Request) -> Response:
     sub, rg = req.params["sub"], req.params["rg"]
     row = app.store.get(rg_id(sub, rg))
     if row is None:
@@ -278,9 +279,9 @@ def list_rg_resources(app: SandboxApp, req: Request) -> Response:
     return paged(req, items)
 
 
-def install(app: SandboxApp) -> None:
+def routes() -> list[Route]:
     v = catalog.RESOURCES_VERSIONS
-    app.routes += [
+    return [
         route("GET", SUB + r"/providers", list_providers, v),
         route("GET", SUB + r"/providers/(?P<ns>[^/]+)", get_provider, v),
         route("POST", SUB + r"/providers/(?P<ns>[^/]+)/register", register_provider, v),
@@ -295,10 +296,10 @@ def install(app: SandboxApp) -> None:
     ]
 
 
-def install_generic(app: SandboxApp) -> None:
+def generic_routes() -> list[Route]:
     """Generic top-level resources: installed after every specific provider's routes."""
     generic = RG + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)"
-    app.routes += [
+    return [
         route("PUT", generic + r"/(?P<name>[^/]+)", put_generic, None),
         route("GET", generic + r"/(?P<name>[^/]+)", get_generic, None),
         route("PATCH", generic + r"/(?P<name>[^/]+)", patch_generic, None),

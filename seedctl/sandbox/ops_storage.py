@@ -16,6 +16,7 @@ from seedctl.sandbox.arm import (
     ArmError,
     Request,
     Response,
+    Route,
     check_tags,
     not_found,
     now_iso,
@@ -29,7 +30,7 @@ from seedctl.sandbox.ops_resources import require_registered
 from seedctl.sandbox.store import Row
 
 if TYPE_CHECKING:
-    from seedctl.sandbox.app import SandboxApp
+    from seedctl.sandbox.state import SandboxState
 
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers"
@@ -49,7 +50,7 @@ def _new_key() -> str:
     return base64.b64encode(secrets.token_bytes(64)).decode("ascii")
 
 
-def find_account(app: SandboxApp, name: str) -> Row | None:
+def find_account(app: SandboxState, name: str) -> Row | None:
     """Account names are global: look across every subscription and group."""
     for row in app.store.list(ACCOUNT_TYPE):
         if row.body["name"] == name:
@@ -57,7 +58,7 @@ def find_account(app: SandboxApp, name: str) -> Row | None:
     return None
 
 
-def render_account(app: SandboxApp, row: Row) -> dict[str, Any]:
+def render_account(app: SandboxState, row: Row) -> dict[str, Any]:
     body = dict(row.body)
     props = dict(body["properties"])
     # Computed at answer time: Azurite's port changes when the sandbox restarts.
@@ -66,16 +67,16 @@ def render_account(app: SandboxApp, row: Row) -> dict[str, Any]:
     return body
 
 
-def finalize_account(app: SandboxApp, row: Row, succeeded: bool) -> None:
+def finalize_account(app: SandboxState, row: Row, succeeded: bool) -> None:
     if succeeded:
         row.body["properties"]["provisioningState"] = "Succeeded"
-        app._save(row)
+        app.save(row)
         return
-    _drop_account_data(app, row)
+    drop_account_data(app, row)
     app.store.delete(row.id)
 
 
-def _drop_account_data(app: SandboxApp, row: Row) -> None:
+def drop_account_data(app: SandboxState, row: Row) -> None:
     """Empty the account in Azurite and forget it there, so a new account of that name is empty."""
     name = row.body["name"]
     try:
@@ -107,7 +108,7 @@ def _sku(sku: Any) -> dict[str, str]:
     return {"name": sku["name"], "tier": "Premium" if sku["name"].startswith("Premium") else "Standard"}
 
 
-def put_account(app: SandboxApp, req: Request) -> Response:
+def put_account(app: SandboxState, req: Request) -> Response:
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     require_registered(app, sub, "Microsoft.Storage")
@@ -138,7 +139,7 @@ def put_account(app: SandboxApp, req: Request) -> Response:
         # An existing account: PUT updates it and answers synchronously (a PUT during creation
         # answers the current state; the SDK then polls the resource until it settles).
         _apply_update(taken.body, sku, kind, tags, req_props, replace_tags=True)
-        app._save(taken)
+        app.save(taken)
         return Response(200, render_account(app, taken))
     created = now_iso()
     props: dict[str, Any] = {
@@ -194,7 +195,7 @@ def _apply_update(out: dict[str, Any], sku: dict[str, str] | None, kind: str | N
             out["properties"][key] = props[key]
 
 
-def _existing_account(app: SandboxApp, req: Request) -> Row:
+def _existing_account(app: SandboxState, req: Request) -> Row:
     """The account the request names (its pending operation settled first), or ARM's 404."""
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
@@ -206,33 +207,33 @@ def _existing_account(app: SandboxApp, req: Request) -> Row:
     return row
 
 
-def get_account(app: SandboxApp, req: Request) -> Response:
+def get_account(app: SandboxState, req: Request) -> Response:
     row = _existing_account(app, req)
     return Response(200, render_account(app, row))
 
 
-def patch_account(app: SandboxApp, req: Request) -> Response:
+def patch_account(app: SandboxState, req: Request) -> Response:
     row = _existing_account(app, req)
     body = req.json()
     sku = _sku(body["sku"]) if body.get("sku") is not None else None
     tags = check_tags(body["tags"]) if "tags" in body else None
     _apply_update(row.body, sku, body.get("kind"), tags, body.get("properties") or {}, replace_tags=False)
-    app._save(row)
+    app.save(row)
     return Response(200, render_account(app, row))
 
 
-def delete_account(app: SandboxApp, req: Request) -> Response:
+def delete_account(app: SandboxState, req: Request) -> Response:
     sub, rg, name = _params(req)
     require_rg(app, sub, rg)
     row = app.store.get(account_id(sub, rg, name))
     if row is None:
         return Response(204)
-    _drop_account_data(app, row)
+    drop_account_data(app, row)
     app.store.delete(row.id)
     return Response(200)
 
 
-def list_keys(app: SandboxApp, req: Request) -> Response:
+def list_keys(app: SandboxState, req: Request) -> Response:
     row = _existing_account(app, req)
     created = row.body["properties"]["keyCreationTime"]
     keys = [{"keyName": k, "value": row.secret[k], "permissions": "Full", "creationTime": created[k]}
@@ -240,7 +241,7 @@ def list_keys(app: SandboxApp, req: Request) -> Response:
     return Response(200, {"keys": keys})
 
 
-def list_accounts(app: SandboxApp, req: Request) -> Response:
+def list_accounts(app: SandboxState, req: Request) -> Response:
     sub, rg = req.params["sub"], req.params.get("rg")
     if rg is not None:
         require_rg(app, sub, rg)
@@ -250,7 +251,7 @@ def list_accounts(app: SandboxApp, req: Request) -> Response:
     return paged(req, [render_account(app, r) for r in app.store.list(ACCOUNT_TYPE, sub, rg)])
 
 
-def check_name(app: SandboxApp, req: Request) -> Response:
+def check_name(app: SandboxState, req: Request) -> Response:
     body = req.json()
     name = body.get("name")
     if not isinstance(name, str) or body.get("type") != ACCOUNT_TYPE:
@@ -266,7 +267,7 @@ def check_name(app: SandboxApp, req: Request) -> Response:
 
 
 # -- blob containers (backed by Azurite) ---------------------------------------------------------
-def _ready_account(app: SandboxApp, req: Request) -> Row:
+def _ready_account(app: SandboxState, req: Request) -> Row:
     row = _existing_account(app, req)
     if row.body["properties"]["provisioningState"] != "Succeeded":
         raise ArmError(409, "StorageAccountIsNotProvisioned",
@@ -293,11 +294,11 @@ def _container_body(account: Row, name: str, props: Any) -> dict[str, Any]:
             "type": CONTAINER_TYPE, "etag": props.etag, "properties": out_props}
 
 
-def _container_client(app: SandboxApp, account: Row, name: str) -> Any:
+def _container_client(app: SandboxState, account: Row, name: str) -> Any:
     return app.blob_service(account.body["name"], account.secret["key1"]).get_container_client(name)
 
 
-def _container_props(app: SandboxApp, account: Row, name: str) -> Any | None:
+def _container_props(app: SandboxState, account: Row, name: str) -> Any | None:
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
@@ -327,7 +328,7 @@ def _container_input(body: dict[str, Any]) -> tuple[str | None, dict[str, str] |
     return access, metadata
 
 
-def put_container(app: SandboxApp, req: Request) -> Response:
+def put_container(app: SandboxState, req: Request) -> Response:
     account = _ready_account(app, req)
     name = req.params["container"]
     _check_container_name(name)
@@ -348,7 +349,7 @@ def put_container(app: SandboxApp, req: Request) -> Response:
     return Response(200 if existed else 201, _container_body(account, name, props))
 
 
-def patch_container(app: SandboxApp, req: Request) -> Response:
+def patch_container(app: SandboxState, req: Request) -> Response:
     account = _ready_account(app, req)
     name = req.params["container"]
     if _container_props(app, account, name) is None:
@@ -362,7 +363,7 @@ def patch_container(app: SandboxApp, req: Request) -> Response:
     return Response(200, _container_body(account, name, _container_props(app, account, name)))
 
 
-def get_container(app: SandboxApp, req: Request) -> Response:
+def get_container(app: SandboxState, req: Request) -> Response:
     account = _ready_account(app, req)
     name = req.params["container"]
     props = _container_props(app, account, name)
@@ -371,7 +372,7 @@ def get_container(app: SandboxApp, req: Request) -> Response:
     return Response(200, _container_body(account, name, props))
 
 
-def delete_container(app: SandboxApp, req: Request) -> Response:
+def delete_container(app: SandboxState, req: Request) -> Response:
     from azure.core.exceptions import ResourceNotFoundError
 
     account = _ready_account(app, req)
@@ -382,20 +383,22 @@ def delete_container(app: SandboxApp, req: Request) -> Response:
     return Response(200)
 
 
-def list_containers(app: SandboxApp, req: Request) -> Response:
+def list_containers(app: SandboxState, req: Request) -> Response:
     account = _ready_account(app, req)
     service = app.blob_service(account.body["name"], account.secret["key1"])
     items = [_container_body(account, c.name, c) for c in service.list_containers(include_metadata=True)]
     return paged(req, items)
 
 
-def install(app: SandboxApp) -> None:
+RENDERERS = {ACCOUNT_TYPE.lower(): render_account}
+FINALIZERS = {ACCOUNT_TYPE.lower(): finalize_account}
+
+
+def routes() -> list[Route]:
     v = catalog.STORAGE_VERSIONS
     acct = RG + r"/providers/Microsoft\.Storage/storageAccounts/(?P<account>[^/]+)"
     cont = acct + r"/blobServices/default/containers"
-    app.renderers[ACCOUNT_TYPE.lower()] = render_account
-    app.finalizers[ACCOUNT_TYPE.lower()] = finalize_account
-    app.routes += [
+    return [
         route("POST", SUB + r"/providers/Microsoft\.Storage/checkNameAvailability", check_name, v),
         route("GET", SUB + r"/providers/Microsoft\.Storage/storageAccounts", list_accounts, v),
         route("GET", RG + r"/providers/Microsoft\.Storage/storageAccounts", list_accounts, v),
