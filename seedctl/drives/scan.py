@@ -9,6 +9,7 @@ file inside the tree is copied as that file; directory symlinks are not followed
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import gc
 import os
@@ -85,6 +86,7 @@ class ScanProblem:
     path: str  # staging-relative (or the root itself), as `display_path` shows it
     message: str
     severity: str = "error"  # "error" stops plan; "warning" is shown
+    skipped: bool = False  # an entry left out of the seed (a special file, a symlink not followed)
 
     def __post_init__(self) -> None:
         # every problem's path is shown escaped: file names are untrusted text
@@ -107,6 +109,11 @@ class ScanResult:
     @property
     def errors(self) -> tuple[ScanProblem, ...]:
         return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def skipped(self) -> tuple[ScanProblem, ...]:
+        """Entries of the staging tree that will not be seeded, each with its reason."""
+        return tuple(p for p in self.problems if p.skipped)
 
 
 # A segment made only of these, not ending in space or dot, short, and not a device name, is fine:
@@ -275,19 +282,26 @@ class _FolderScanner:
                 elif stat.S_ISLNK(mode):
                     target = os.path.realpath(join(folder, name))
                     if os.path.commonpath([real_root, target]) != real_root:
-                        problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {display_path(target)}); not followed",
-                                                    "warning"))
+                        problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {display_path(target)}); "
+                                                         "not followed", "warning", True))
                         continue
-                    st = os.stat(join(folder, name))
+                    try:
+                        st = os.stat(join(folder, name))
+                    except OSError as exc:
+                        if exc.errno not in (errno.ENOENT, errno.ELOOP):
+                            raise
+                        why = "to nothing (its target does not exist)" if exc.errno == errno.ENOENT else "in a loop"
+                        problems.append(ScanProblem(rel, f"symlink {why}; skipped", "warning", True))
+                        continue
                     mode = st.st_mode
                     if stat.S_ISDIR(mode):
-                        problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning"))
+                        problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning", True))
                         continue
                 if stat.S_ISDIR(mode):
                     subfolders.append((join(folder, name), rel))
                     continue
                 if mode & fmt != reg:
-                    problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning"))
+                    problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning", True))
                     continue
             except FileNotFoundError:
                 continue  # vanished while we looked: not part of this scan

@@ -130,7 +130,8 @@ def normalize_structure(data: dict[str, Any]) -> dict[str, Any]:
 
 def view_counts(view: dict[str, Any]) -> dict[str, int]:
     counts = dict(view["summary"])
-    counts["unchanged"] = sum(1 for c in view["changes"] if c["action"] == NOOP and not drifted(c))
+    counts["unchanged"] = sum(1 for c in view["changes"] if c["action"] == NOOP and not drifted(c)
+                              and not _skipped(c))
     return counts
 
 
@@ -139,8 +140,14 @@ def drifted(change: dict[str, Any]) -> bool:
 
 
 def shown_changes(view: dict[str, Any]) -> list[dict[str, Any]]:
-    """Nodes worth showing, in plan order: everything but no-ops (a no-op with drift is shown)."""
-    return [c for c in view["changes"] if c["action"] != NOOP or drifted(c)]
+    """Nodes worth showing, in plan order: everything but no-ops (a no-op with drift, or a staging
+    folder with skipped entries, is shown: data that will not be seeded must not go unseen)."""
+    return [c for c in view["changes"] if c["action"] != NOOP or drifted(c) or _skipped(c)]
+
+
+def _skipped(change: dict[str, Any]) -> int:
+    count = change["summary"].get("skipped")
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
 
 
 def has_changes(view: dict[str, Any]) -> bool:
@@ -236,6 +243,9 @@ def summary_text(summary: dict[str, Any]) -> str | None:
         parts.append(", ".join(held))
     to_files, to_size = _count(summary.get("to_write_files")), _size(summary.get("to_write_bytes"))
     writes = []
+    skipped = _count(summary.get("skipped"))
+    if skipped is not None and summary["skipped"]:
+        parts.append(f"{skipped} skipped (not seeded)")
     if to_files is not None:
         writes.append(f"{to_files} file" + ("" if summary["to_write_files"] == 1 else "s"))
     if to_size is not None:
@@ -251,6 +261,9 @@ def headline(change: dict[str, Any]) -> str:
     if change["action"] == DEFERRED:
         reason = change.get("deferred_reason")
         return f"{address} will be refreshed at apply" + (f": {clean(reason)}" if reason else "")
+    if change["action"] == NOOP and not drifted(change) and _skipped(change):
+        count = _skipped(change)
+        return f"{address} has no changes, but {count:,} entr{'y' if count == 1 else 'ies'} will not be seeded"
     if change["action"] == NOOP:
         return f"{address} has no changes, but was changed outside seedctl"
     return f"{address} {_PHRASES[change['action']]}"

@@ -107,7 +107,7 @@ def render_text(plan: Plan, *, color: bool) -> str:
     if shown:
         out.append("")
         out.append("seedctl will perform the following actions:" if has_changes(view) or counts["error"]
-                   else "Objects changed outside seedctl:")
+                   else "Objects changed outside seedctl:" if counts["drift"] else "Read from the inputs:")
         for change in shown:
             symbol = SYMBOLS[change["action"]] if change["action"] != NOOP else "#"
             out.append("")

@@ -111,6 +111,7 @@ class StagingSpec:
     path: str
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    strict: bool = False  # entries the scan would skip are errors instead (staging.strict)
 
 
 @dataclass(frozen=True)
