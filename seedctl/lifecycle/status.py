@@ -14,6 +14,7 @@ from typing import Any
 
 from seedctl.lifecycle import JSON_VERSION, LifecycleExit
 from seedctl.resources.jobs import base as phases
+from seedctl.resources.jobs.databox import COPY_FAILURES
 
 SHIPPING_DEADLINE = timedelta(days=14)   # tracking number must be entered within two weeks of creation
 DEADLINE_WARNING = timedelta(days=3)     # from here on status exits ATTENTION
@@ -36,6 +37,8 @@ DRIVE_FAILURES = {
     "ManifestCorrupted": "the manifest on the drive differs from the hash in the job",
     "ManifestFormatInvalid": "the manifest could not be read",
     "ManifestDriveIdMismatch": "the manifest names another drive",
+    # a Data Box disk's copy status when it arrived and could not be copied (its CopyStatus enum)
+    **COPY_FAILURES,
 }
 
 
@@ -216,12 +219,19 @@ def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified:
         add(Notice(CRITICAL, f"the job failed (state {state}): contact Azure support with the job name {name}"))
     for drive in job["drives"]:
         serial, dstate, copy = drive["drive_id"], drive.get("state"), drive.get("copy_status")
-        reason = drive.get("failure_code") or copy  # Data Box: the code behind a coarse copy status
-        if dstate == "NeverReceived":
-            add(Notice(ATTENTION, f"drive {serial} never arrived at the datacenter: check the package"))
-        elif reason in DRIVE_FAILURES:
+        meaning = phases.DRIVE_STATES.get(dstate) if dstate else phases.DRIVE_WAITING
+        # Data Box: the disk's error code names the reason behind a coarse copy status; either may
+        # be the one seedctl can explain
+        reason = next((r for r in (drive.get("failure_code"), copy) if r in DRIVE_FAILURES), None)
+        if meaning == phases.DRIVE_NEVER_RECEIVED:
+            add(Notice(ATTENTION, f"drive {serial} never arrived at the datacenter ({copy or dstate}): check "
+                                  "the package"))
+        elif reason:
             add(Notice(ATTENTION, f"drive {serial} failed: {reason} ({DRIVE_FAILURES[reason]}); its files were not "
                                   "imported — `seedctl repair` covers them"))
+        elif meaning is None:
+            add(Notice(ATTENTION, f"drive {serial} is in state {dstate}, which seedctl does not know: look at the "
+                                  "job in the Azure portal"))
         elif copy and copy not in ("Completed", "InProgress", "NotStarted") and phase not in phases.ACTIVE_PHASES:
             add(Notice(ATTENTION, f"drive {serial}: {copy}: some files were not imported; see its error log "
                                   "and run `seedctl verify`"))

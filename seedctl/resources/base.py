@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -135,9 +135,9 @@ def diff_attributes(desired: Mapping[str, Any], observed: Mapping[str, Any],
     changes = []
     for key, want in desired.items():
         have = observed.get(key)
-        if _equal(have, want):
+        if same_value(key, have, want):
             continue
-        drift = applied is not None and key in applied and not _equal(applied[key], have)
+        drift = applied is not None and key in applied and not same_value(key, applied[key], have)
         changes.append(AttributeChange(key, have, want, sensitive=key in sensitive, drift=drift))
     return changes
 
@@ -152,6 +152,52 @@ def diff_tags(desired: Mapping[str, str], observed: Mapping[str, str] | None) ->
     return AttributeChange("tags", {k: v for k, v in have.items() if v is not None}, wanted)
 
 
+def normalize_location(location: str | None) -> str | None:
+    """Azure answers "West US" where we sent "westus"; both name one region."""
+    return location.replace(" ", "").lower() if location else location
+
+
+# Values Azure treats as equal although their text differs. ARM compares location names and
+# e-mail addresses without regard to letter case, and gives a region by its display name
+# ("West US") as readily as by its name ("westus").
+LOCATION_KEYS = frozenset({"location"})
+EMAIL_KEYS = frozenset({"email"})
+
+
+def same_value(key: str, have: Any, want: Any) -> bool:
+    """Whether an observed value and a wanted one mean the same to Azure.
+
+    An empty string and an absent value are the same: Azure stores an optional text either way
+    and may echo an empty one as absent (`streetAddress2: ""`), or the reverse.
+    """
+    if _blank(have) and _blank(want):
+        return True
+    if isinstance(have, Mapping) and isinstance(want, Mapping):
+        return same_fields(have, want)
+    if isinstance(have, str) and isinstance(want, str):
+        if key in LOCATION_KEYS:
+            return normalize_location(have) == normalize_location(want)
+        if key in EMAIL_KEYS:
+            return have.strip().lower() == want.strip().lower()
+    return _equal(have, want)
+
+
+def same_fields(have: Mapping[str, Any] | None, want: Mapping[str, Any] | None, *,
+                unobserved: Collection[str] = ()) -> bool:
+    """Whether two records (an address, a carrier) agree on every field that can be observed.
+
+    `unobserved` names the fields the service does not give back on a read (secrets marked
+    `x-ms-secret`, such as a Data Box carrier account number): comparing those would show a change
+    on every plan, so they are left out rather than guessed.
+    """
+    have, want = have or {}, want or {}
+    return all(same_value(k, have.get(k), want.get(k)) for k in set(have) | set(want) if k not in unobserved)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower() if _case_insensitive(a, b) else a == b
@@ -159,7 +205,7 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 def _case_insensitive(a: str, b: str) -> bool:
-    # Azure echoes enum-like values and locations in its own casing ("westus" / "WestUS").
+    # Azure echoes enum-like values in its own casing ("Standard_LRS" / "standard_lrs").
     return " " not in a and " " not in b and a.replace("_", "").isalnum() and b.replace("_", "").isalnum()
 
 

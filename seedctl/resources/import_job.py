@@ -10,7 +10,7 @@ from typing import Any
 
 from seedctl.errors import SeedctlError
 from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
-from seedctl.resources.base import MANAGED_TAG, Context, Node, Observation, Unobservable
+from seedctl.resources.base import MANAGED_TAG, Context, Node, Observation, Unobservable, same_fields
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
 from seedctl.resources.resource_group import normalize_location
@@ -152,7 +152,8 @@ class ImportJobNode(Node):
                               + "). Restore the drives in the spec, or use a new job for new drives")
         for key in ("return_address", "return_shipping"):
             have = observed.get(key) or {}
-            if have != desired[key]:
+            # equal as Azure means it, and only on what a GET gives back (issue 14)
+            if not same_fields(have, desired[key], unobserved=(observed.get("unobserved") or {}).get(key, ())):
                 attrs.append(AttributeChange(key, have or None, desired[key]))
                 if phase in phases.RETURN_EDITABLE:
                     fields.append(key)

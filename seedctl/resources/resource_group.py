@@ -6,12 +6,15 @@ from typing import Any
 
 from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.plan import AttributeChange, Change
-from seedctl.resources.base import Context, Node, Observation, Unobservable, applied_tags, simple_diff
-
-
-def normalize_location(location: str | None) -> str | None:
-    """Azure answers "West US" where we sent "westus"; both name one region."""
-    return location.replace(" ", "").lower() if location else location
+from seedctl.resources.base import (  # noqa: F401  (normalize_location: imported from here by others)
+    Context,
+    Node,
+    Observation,
+    Unobservable,
+    applied_tags,
+    normalize_location,
+    simple_diff,
+)
 
 
 class ResourceGroupNode(Node):

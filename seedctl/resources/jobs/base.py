@@ -32,6 +32,25 @@ RETURN_EDITABLE = frozenset({CREATED, SHIPPING, RECEIVED, TRANSFERRING})
 CANCELLABLE = frozenset({CREATED, SHIPPING})
 ACTIVE_PHASES = frozenset(PHASES) - FINAL_PHASES
 
+# What a disk's state means to the operator. Every value of the classic `DriveState` enum
+# (Microsoft.ImportExport 2016-11-01), in which both back ends report a disk (the Data Box back end
+# maps its copy statuses onto these words), is placed on purpose; a test checks the SDK's enum.
+DRIVE_WAITING = "waiting"            # listed in the job; not yet (or just) at the datacenter
+DRIVE_NEVER_RECEIVED = "never-received"
+DRIVE_COPYING = "copying"
+DRIVE_DONE = "done"
+DRIVE_DONE_WITH_INFO = "done-with-info"  # copied with errors, warnings or overwrites: see its error log
+DRIVE_STATES = {
+    "Specified": DRIVE_WAITING, "Received": DRIVE_WAITING,
+    # the package arrived without it, or two weeks passed since shipping with no package
+    "NeverReceived": DRIVE_NEVER_RECEIVED,
+    "Transferring": DRIVE_COPYING,
+    "Completed": DRIVE_DONE,
+    "CompletedMoreInfo": DRIVE_DONE_WITH_INFO,
+    # returned to the customer after its copy: what happened to its data is in its copy status
+    "ShippedBack": DRIVE_DONE,
+}
+
 
 class JobBackend(Protocol):
     """One job API. All methods take the resource group and job name; dicts are normalized.
@@ -41,7 +60,9 @@ class JobBackend(Protocol):
     log_level, backup_drive_manifest, drives (list of {drive_id, manifest_file, manifest_hash,
     drive_header_hash, state, copy_status, percent_complete, bytes_succeeded, error_log_uri,
     verbose_log_uri, and for Data Box failure_code}), delivery_package, return_package, shipping_address, percent_complete,
-    incomplete_blob_list_uri, cancel_requested, tags, created_at (ISO text or None).
+    incomplete_blob_list_uri, cancel_requested, tags, created_at (ISO text or None), unobserved
+    ({field: [sub-fields]} the service did not give back on this read, e.g. a secret; the plan
+    leaves them out of its comparison).
     """
 
     api: str

@@ -16,26 +16,64 @@ from seedctl.resources.jobs import base
 
 SKU = "DataBoxCustomerDisk"
 
+# Every value of the official `StageName` enum (databox.json 2025-07-01), each placed on purpose
+# (tests/readers check this against the SDK's enum, so a new value fails a test, not a plan).
 STATUS_TO_PHASE = {
+    # the order exists and the disks are still with the customer
     "DeviceOrdered": base.CREATED, "Created": base.CREATED, "AwaitingShipmentDetails": base.CREATED,
     "DevicePrepared": base.CREATED, "ReadyToReceiveAtAzureDC": base.CREATED,
-    "ShippedToAzureDC": base.SHIPPING,
-    "AtAzureDC": base.RECEIVED, "Delivered": base.RECEIVED,
+    # "dispatched to / delivered to the user of the order": a Microsoft device travelling *to* the
+    # customer, before any data; nothing has reached the datacenter yet
+    "Dispatched": base.CREATED, "Delivered": base.CREATED,
+    # on the way to the datacenter: shipped by the customer, or picked up by the carrier
+    "ShippedToAzureDC": base.SHIPPING, "PickedUp": base.SHIPPING,
+    "AtAzureDC": base.RECEIVED,
     "DataCopy": base.TRANSFERRING,
+    # the copy is over; the disks go back to the customer
     "PreparingToShipFromAzureDC": base.PACKAGING, "ReadyToDispatchFromAzureDC": base.PACKAGING,
-    "ShippedToCustomer": base.PACKAGING, "Dispatched": base.PACKAGING,
+    "ShippedToCustomer": base.PACKAGING,
     "Completed": base.COMPLETED,
     "CompletedWithErrors": base.COMPLETED_WITH_ERRORS, "CompletedWithWarnings": base.COMPLETED_WITH_ERRORS,
     "Cancelled": base.CANCELLED, "Aborted": base.CANCELLED,
     "Failed_IssueDetectedAtAzureDC": base.FAILED, "Failed_IssueReportedAtCustomer": base.FAILED,
 }
 
-# copy status of a disk, Data Box words → the classic drive state words status shows for both
-# (anything else the service reports for a disk is a failure: HardwareError, DriveCorrupted, ...)
+# Every value of the official `CopyStatus` enum (a disk's copy progress) → the classic drive state
+# that status shows for both back ends (see base.DRIVE_STATES). None: no copy progress yet.
 COPY_TO_DRIVE_STATE = {
     None: "Specified", "NotStarted": "Received", "InProgress": "Transferring", "Completed": "Completed",
-    "NotReturned": "NeverReceived", "DriveNotReceived": "NeverReceived", "DriveNotDetected": "NeverReceived",
+    # the copy ran and some files failed: the classic "completed, see the error log"
+    "CompletedWithErrors": "CompletedMoreInfo",
+    # "no copy triggered as device was not returned / received": the disk never arrived
+    "NotReturned": "NeverReceived", "DriveNotReceived": "NeverReceived",
+    # the disk arrived and could not be copied (COPY_FAILURES says why)
+    "Failed": "CompletedMoreInfo", "HardwareError": "CompletedMoreInfo", "DeviceFormatted": "CompletedMoreInfo",
+    "DeviceMetadataModified": "CompletedMoreInfo", "StorageAccountNotAccessible": "CompletedMoreInfo",
+    "UnsupportedData": "CompletedMoreInfo", "UnsupportedDrive": "CompletedMoreInfo",
+    "OtherServiceError": "CompletedMoreInfo", "OtherUserError": "CompletedMoreInfo",
+    "DriveNotDetected": "CompletedMoreInfo", "DriveCorrupted": "CompletedMoreInfo",
+    "MetadataFilesModifiedOrRemoved": "CompletedMoreInfo",
 }
+
+# The copy statuses that mean the disk's data was not imported, in the enum's own words.
+COPY_FAILURES = {
+    "Failed": "data copy failed; no data was copied",
+    "HardwareError": "the disk has hit hardware issues",
+    "DeviceFormatted": "data copy failed: the disk was formatted by the user",
+    "DeviceMetadataModified": "data copy failed: the disk's metadata was modified by the user",
+    "StorageAccountNotAccessible": "data copy failed: the storage account was not accessible during the copy",
+    "UnsupportedData": "data copy failed: the disk's data content is not supported",
+    "UnsupportedDrive": "no copy: the disk type is not supported",
+    "OtherServiceError": "the copy failed due to a service error",
+    "OtherUserError": "the copy failed due to a user error",
+    "DriveNotDetected": "the copy failed due to a disk detection error",
+    "DriveCorrupted": "the copy failed: the disk is corrupted",
+    "MetadataFilesModifiedOrRemoved": "the copy failed: metadata files were modified or removed",
+}
+
+# Fields a GET does not give back: `PackageCarrierDetails.carrierAccountNumber` is `x-ms-secret`.
+# When it is missing from the answer, the plan cannot compare it (see normalize).
+SECRET_FIELDS = {"return_shipping": ("carrier_account_number",)}
 
 
 def _package(pkg: dict[str, Any] | None, drive_count: int | None = None,
@@ -46,6 +84,28 @@ def _package(pkg: dict[str, Any] | None, drive_count: int | None = None,
         return None
     return {"carrier_name": pkg.get("carrierName"), "tracking_number": pkg.get("trackingId"),
             "drive_count": drive_count, "ship_date": ship_date}
+
+
+def _delivery(details: dict[str, Any]) -> dict[str, Any] | None:
+    """The package going to the datacenter. The description has two places for it: the customer
+    disk's own `deliverToDcPackageDetails` (what markDevicesShipped fills) and the generic
+    `deliveryPackage` of every job. Either one filled means the disks were marked shipped;
+    reading only one would send markDevicesShipped again on every apply."""
+    return (_package(details.get("deliverToDcPackageDetails"))
+            or _package(details.get("deliveryPackage")))
+
+
+def _canonical(table: dict[Any, Any], value: Any) -> Any:
+    """The enum value as the table spells it: ARM compares enum values without regard to case."""
+    if not isinstance(value, str) or value in table:
+        return value
+    folded = {k.lower(): k for k in table if isinstance(k, str)}
+    return folded.get(value.lower(), value)
+
+
+def _with_counts(pkg: dict[str, Any] | None, drive_count: int | None,
+                 ship_date: str | None) -> dict[str, Any] | None:
+    return None if pkg is None else {**pkg, "drive_count": drive_count, "ship_date": ship_date}
 
 
 def _stage_date(details: dict[str, Any], stage: str) -> str | None:
@@ -71,7 +131,7 @@ class DataBoxBackend:
     def normalize(self, job: dict[str, Any]) -> dict[str, Any]:
         props = job.get("properties") or {}
         details = props.get("details") or {}
-        status = props.get("status") or "DeviceOrdered"
+        status = _canonical(STATUS_TO_PHASE, props.get("status") or "DeviceOrdered")
         phase = STATUS_TO_PHASE.get(status, base.FAILED)
         disks = details.get("importDiskDetailsCollection") or {}
         progress = {p.get("serialNumber"): p for p in details.get("copyProgress") or []}
@@ -81,9 +141,11 @@ class DataBoxBackend:
             disk, prog, log = disks[serial] or {}, progress.get(serial, {}), logs.get(serial, {})
             total = prog.get("totalBytesToProcess") or 0
             done = prog.get("bytesProcessed") or 0
-            copy_status = prog.get("copyStatus")
-            # a disk the copy is over for: Completed, or any failure word (the classic CompletedMoreInfo)
+            copy_status = _canonical(COPY_TO_DRIVE_STATE, prog.get("copyStatus"))
+            # a status the enum does not have yet: the copy is over and something is not right
             state = COPY_TO_DRIVE_STATE.get(copy_status, "CompletedMoreInfo")
+            if state == "Received" and phase in (base.CREATED, base.SHIPPING):
+                state = "Specified"  # "copy not started" before the disk has even arrived
             drives.append({
                 "drive_id": serial, "manifest_file": disk.get("manifestFile"),
                 "manifest_hash": disk.get("manifestHash"), "drive_header_hash": None,
@@ -116,14 +178,19 @@ class DataBoxBackend:
             "state": status, "phase": phase,
             "storage_account_id": account.get("storageAccountId"),
             "return_address": return_address or None,
-            "return_shipping": ({"carrier_name": ret.get("carrierName"),
-                                 "carrier_account_number": ret.get("carrierAccountNumber")} if ret else None),
+            # only what the GET gave back: the account number is a secret the service may omit
+            "return_shipping": ({k: v for k, v in {"carrier_name": ret.get("carrierName"),
+                                                  "carrier_account_number": ret.get("carrierAccountNumber")
+                                                  }.items() if v is not None} if ret else None),
+            # what the plan must not compare (base.same_fields): secret fields the GET left out
+            "unobserved": {} if ret.get("carrierAccountNumber") else dict(SECRET_FIELDS),
             "diagnostics_path": None, "log_level": imports[0].get("logCollectionLevel") if imports else None,
             "backup_drive_manifest": bool(details.get("enableManifestBackup")),
             "notification_emails": list((contact.get("emailList") or [])[1:]),
             "drives": drives,
-            "delivery_package": _package(details.get("deliverToDcPackageDetails"), len(disks) or None,
-                                         _stage_date(details, "ShippedToAzureDC")),
+            "delivery_package": _with_counts(_delivery(details), len(disks) or None,
+                                             _stage_date(details, "ShippedToAzureDC")
+                                             or _stage_date(details, "PickedUp")),
             "return_package": _package(details.get("returnPackage"), len(disks) or None),
             "shipping_address": _datacenter(dc),
             "percent_complete": (sum(d["percent_complete"] for d in drives) // len(drives)) if drives else 0,

@@ -13,6 +13,8 @@ from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.resources.jobs import base
 
+# The job's `state` is free text in the 2016-11-01 description (no enum); these are the states the
+# Import/Export documentation names (importexport-reference.md §3.4), each placed on purpose.
 STATE_TO_PHASE = {
     "Creating": base.CREATED,
     "Shipping": base.SHIPPING,
@@ -20,8 +22,10 @@ STATE_TO_PHASE = {
     "Transferring": base.TRANSFERRING,
     "Packaging": base.PACKAGING,
     "Completed": base.COMPLETED,
-    "Closed": base.COMPLETED_WITH_ERRORS,
-    "ClosedWithErrors": base.COMPLETED_WITH_ERRORS,
+    "Closed": base.COMPLETED_WITH_ERRORS,  # returned, with errors
+    "ClosedWithErrors": base.COMPLETED_WITH_ERRORS,  # not documented; older tools print it
+    "Canceled": base.CANCELLED, "Cancelled": base.CANCELLED,  # the portal's word
+    "Faulted": base.FAILED,  # a side state: the datacenter needs the customer to get in touch
 }
 
 # the datacenter address, in the same words for both back ends
@@ -66,6 +70,8 @@ class ImportExportBackend:
     def normalize(self, job: Any) -> dict[str, Any]:
         p = job.properties
         state = p.state or "Creating"
+        # the service's casing is its own ("completed" and "Completed" name one state)
+        state = next((k for k in STATE_TO_PHASE if k.lower() == state.lower()), state)
         phase = STATE_TO_PHASE.get(state, base.FAILED)
         if p.cancel_requested and phase in (base.CREATED, base.SHIPPING):
             phase = base.CANCELLED
@@ -97,6 +103,7 @@ class ImportExportBackend:
             "cancel_requested": bool(p.cancel_requested),
             "tags": tags,
             "created_at": tags.get("seedctl-created"),
+            "unobserved": {},  # the classic GET gives every field back
         }
 
     # -- writes --------------------------------------------------------------------------------
@@ -138,7 +145,10 @@ class ImportExportBackend:
                fields: list[str], bitlocker_keys: dict[str, str]) -> None:
         from azure.mgmt.storageimportexport.models import UpdateJobParameters
 
-        kwargs: dict[str, Any] = {"tags": desired["tags"]}
+        # `UpdateJobParameters.tags` replaces all of the job's tags: send the whole merged set, or
+        # seedctl-created (status's two-week countdown) and the user's own tags are lost
+        current = self.get(ctx, resource_group, name)
+        kwargs: dict[str, Any] = {"tags": {**(current["tags"] if current else {}), **desired["tags"]}}
         if "return_address" in fields or "return_shipping" in fields:
             kwargs["return_address"], kwargs["return_shipping"] = self._return(desired)
         if "log_level" in fields:
