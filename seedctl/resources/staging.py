@@ -14,6 +14,8 @@ from seedctl.plan import fingerprint as digest
 from seedctl.resources.base import Context, Node, Observation, Unobservable
 
 SCAN_KEY = "staging.scan"
+SKIPPED_KEPT = 50  # skipped entries kept in the observation (the JSON plan); the count is exact
+SKIPPED_SHOWN = 5  # ... and shown as notes in text and markdown plans
 _scan_lock = threading.Lock()
 
 
@@ -36,6 +38,16 @@ def staging_scan(ctx: Context) -> Any:
         return ctx.cache[SCAN_KEY]
 
 
+def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:
+    """(how many entries the scan skipped, notes naming the first few with their reason)."""
+    count = observed.get("skipped_count", 0)
+    lines = observed.get("skipped", [])[:SKIPPED_SHOWN]
+    notes = [f"skipped, not seeded: {line}" for line in lines]
+    if count > len(lines):
+        notes.append(f"... and {count - len(lines):,} more skipped (the JSON plan lists the first {SKIPPED_KEPT})")
+    return count, notes
+
+
 class StagingNode(Node):
     kind = "staging"
     local = True
@@ -54,11 +66,14 @@ class StagingNode(Node):
             "bytes": scan.total_bytes,
             "listing": digest([(f.rel_path, f.size, f.mtime_ns) for f in scan.files]),
             "errors": [str(p) for p in scan.errors],
-            "warnings": [str(p) for p in scan.problems if p.severity != "error"],
+            "warnings": [str(p) for p in scan.problems if p.severity != "error" and not p.skipped],
+            # entries left out of the seed: the count, and the first ones with their reason
+            "skipped_count": len(scan.skipped),
+            "skipped": [f"{p.path}: {p.message}" for p in scan.skipped[:SKIPPED_KEPT]],
         }
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        return {}
+        return {"strict": ctx.spec.staging.strict}
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
         if isinstance(observed, Unobservable):
@@ -68,11 +83,19 @@ class StagingNode(Node):
         if observed is None:
             return self.error("staging folder not found")
         summary = {"files": observed["files"], "bytes": observed["bytes"]}
+        skipped, skip_notes = skipped_notes(observed)
+        if skipped:
+            summary["skipped"] = skipped
+        if skipped and desired.get("strict"):
+            return self.error(f"staging.strict is true and {skipped:,} staging entr{'y' if skipped == 1 else 'ies'} "
+                              "would be skipped; fix or remove them, or set staging.strict: false to seed "
+                              "without them", summary=summary, notes=skip_notes)
         if observed["errors"]:
             shown = observed["errors"][:10]
             more = len(observed["errors"]) - len(shown)
-            return self.error(*shown, *([f"... and {more} more"] if more else []), summary=summary)
-        return self.change(NOOP, summary=summary, notes=observed["warnings"][:10])
+            return self.error(*shown, *([f"... and {more} more"] if more else []), summary=summary,
+                              notes=skip_notes)
+        return self.change(NOOP, summary=summary, notes=skip_notes + observed["warnings"][:10])
 
     def apply(self, change: Change, ctx: Context) -> Observation:
         return self.read(ctx)  # an input: nothing to change
