@@ -3,6 +3,13 @@
 `inspect_drive` observes (never raises for a drive that is not attached: `plan` runs on CI runners
 without drives and must say "not attached here", never "empty"). `check_safe_to_write` turns the
 observation into a refusal naming the drive and the reason, or returns it when writing is safe.
+
+Every real drive (not a sandbox drive: a simulated folder, or a loop image, both only with
+`cloud: sandbox`) must also meet the service's requirements (`requirements.evaluate`): NTFS,
+BitLocker with a recovery-password protector, unlocked, protection on, the spec's key unlocking
+it (tested when `inspect_drive` is given the drive's `bitlocker` spec), an accepted bus and size.
+Failures are `requirement_errors` (also in `problems`, so the plan shows them); `warnings` are
+what cannot be told apart from here (a USB bridge) or must finish before shipping.
 """
 
 from __future__ import annotations
@@ -12,15 +19,17 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seedctl.drives.devices import DeviceProbe, normalise_serial, probe_for_platform
+from seedctl.drives.devices import DeviceInfo, DeviceProbe, normalise_serial, probe_for_platform
 from seedctl.drives.journal import JournalError, read_journal
 from seedctl.drives.layout import IGNORABLE_ROOT_ENTRIES, SEEDCTL_DIR
+from seedctl.drives.requirements import evaluate
 from seedctl.drives.simulated import create_simulated_drive, read_simulated, used_bytes
-from seedctl.errors import DriveError
+from seedctl.errors import DriveError, SeedctlError
 
-__all__ = ["DriveObservation", "inspect_drive", "check_safe_to_write", "create_simulated_drive"]
+__all__ = ["NO_KEY_TEST", "DriveObservation", "check_safe_to_write", "create_simulated_drive", "inspect_drive"]
 
 EMPTY, OURS, FOREIGN, UNKNOWN = "empty", "ours", "foreign", "unknown"
+NO_KEY_TEST = object()  # inspect_drive(bitlocker=...) default: check everything but the key
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,9 @@ class DriveObservation:
     fs_type: str | None = None
     read_only: bool = False
     problems: tuple[str, ...] = field(default_factory=tuple)
+    requirement_errors: tuple[str, ...] = ()  # the service's drive requirements this drive misses
+    warnings: tuple[str, ...] = ()  # shown in the plan; do not stop it
+    layers: tuple[str, ...] = ()  # mount → ... → disk, as followed by the probe
 
     @property
     def serial_matches(self) -> bool:
@@ -70,9 +82,43 @@ def _content(mount: Path) -> tuple[str, str | None, str | None, tuple[str, ...],
     return FOREIGN, None, None, tuple(names[:5]), problems
 
 
+def _key_verdict(info: DeviceInfo, probe: DeviceProbe, bitlocker: object, serial: str,
+                 problems: list[str]) -> tuple | None:
+    """Test the spec's key on the volume, or None when there is nothing to test."""
+    if bitlocker is NO_KEY_TEST or info.bitlocker is None or info.bitlocker.locked:
+        return None
+    if bitlocker is None:
+        problems.append(f"drive {serial}: the spec gives no BitLocker key (bitlocker.key, or bitlocker.manage: "
+                        "true on Windows); the import job must carry the drive's recovery password")
+        return None
+    if getattr(bitlocker, "manage", False):
+        return None  # the key is read from this very volume at apply time
+    ref = getattr(bitlocker, "key", None)
+    tester = getattr(probe, "test_key", None)
+    if ref is None or tester is None:
+        return None
+    from seedctl.drives.encryption import BitLockerKey
+
+    try:
+        key = BitLockerKey(ref.resolve(), ref.describe())
+    except SeedctlError as exc:  # SecretError / EncryptionError: they name the reference, never the value
+        problems.append(f"drive {serial}: cannot test the BitLocker key: {exc}")
+        return None
+    return tester(info, key)
+
+
+def requirements_apply(info: DeviceInfo, allow_simulated: bool) -> bool:
+    """Sandbox drives (loop images under cloud: sandbox) are exempt, exactly as before issue 16."""
+    return not (info.is_loop and allow_simulated)
+
+
 def inspect_drive(mount_point: Path, expected_serial: str, *, allow_simulated: bool,
-                  probe: DeviceProbe | None = None) -> DriveObservation:
-    """Observe the drive at `mount_point` without writing anything. Never raises for absence."""
+                  probe: DeviceProbe | None = None, bitlocker: object = NO_KEY_TEST) -> DriveObservation:
+    """Observe the drive at `mount_point` without writing anything. Never raises for absence.
+
+    `bitlocker` is the drive's spec (`BitLockerSpec`, or None when the spec has none): given, the
+    spec's key is tested against the volume (read-only; never printed).
+    """
     mount = Path(mount_point)
     base = {"mount_point": str(mount), "expected_serial": expected_serial}
     if not mount.is_dir():
@@ -90,11 +136,21 @@ def inspect_drive(mount_point: Path, expected_serial: str, *, allow_simulated: b
                                 capacity=sim.capacity, free_bytes=max(0, sim.capacity - used), content=content,
                                 owner_id=owner, journal_serial=jserial, foreign_entries=foreign,
                                 problems=tuple(problems))
-    info = (probe or probe_for_platform()).describe(mount)
+    probe = probe or probe_for_platform()
+    info = probe.describe(mount)
     if not info.is_mount:
-        return DriveObservation(**base, attached=False, problems=(
+        return DriveObservation(**base, attached=False, problems=info.problems or (
             f"{mount} exists but is not a mount point: no drive is attached there",))
     problems = []
+    requirement_errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    if requirements_apply(info, allow_simulated):
+        found: list[str] = []
+        verdict = _key_verdict(info, probe, bitlocker, expected_serial, found)
+        manage = bool(getattr(bitlocker, "manage", False))
+        findings = evaluate(info, key=verdict, manage=manage)
+        requirement_errors = (*findings.errors, *found)
+        warnings = findings.warnings
     if info.is_loop and not allow_simulated:
         problems.append(f"{mount} is a loop device ({info.device}); only a spec with cloud: sandbox may use it")
     if info.serial is None:
@@ -102,10 +158,12 @@ def inspect_drive(mount_point: Path, expected_serial: str, *, allow_simulated: b
     usage = shutil.disk_usage(mount)
     content, owner, jserial, foreign, more = _content(mount)
     problems.extend(more)
+    problems.extend(requirement_errors)
     return DriveObservation(**base, attached=True, is_loop=info.is_loop, serial=info.serial, capacity=usage.total,
                             free_bytes=usage.free, content=content, owner_id=owner, journal_serial=jserial,
                             foreign_entries=foreign, device=info.device, fs_type=info.fs_type,
-                            read_only=info.read_only, problems=tuple(problems))
+                            read_only=info.read_only, problems=tuple(problems),
+                            requirement_errors=requirement_errors, warnings=warnings, layers=info.layers)
 
 
 def _same_filesystem(a: Path, b: Path) -> bool:
@@ -117,14 +175,17 @@ def _same_filesystem(a: Path, b: Path) -> bool:
 
 def check_safe_to_write(mount_point: Path, expected_serial: str, *, owner_id: str, needed_bytes: int,
                         staging_root: Path | None = None, allow_simulated: bool = False,
-                        probe: DeviceProbe | None = None) -> DriveObservation:
+                        probe: DeviceProbe | None = None, bitlocker: object = NO_KEY_TEST) -> DriveObservation:
     """Refuse (DriveError naming the drive and the reason) unless writing here is safe.
 
     Safe means: attached; a mount point on a filesystem other than the one holding `/` and the
-    staging data (simulated drives excepted, sandbox only); the serial matches; empty, or carrying
-    seedctl's journal for this owner and serial; and `needed_bytes` more fit in its free space.
+    staging data (simulated drives excepted, sandbox only); the serial matches; it meets the
+    service's drive requirements (NTFS, BitLocker unlocked with a recovery password, the key when
+    `bitlocker` is given, bus and size; sandbox drives exempt); empty, or carrying seedctl's
+    journal for this owner and serial; and `needed_bytes` more fit in its free space.
     """
-    obs = inspect_drive(mount_point, expected_serial, allow_simulated=allow_simulated, probe=probe)
+    obs = inspect_drive(mount_point, expected_serial, allow_simulated=allow_simulated, probe=probe,
+                        bitlocker=bitlocker)
     name = obs.describe()
     if obs.is_simulated and not allow_simulated:
         raise DriveError(f"{name}: a simulated (sandbox) drive can only be written for a spec with cloud: sandbox")
@@ -148,6 +209,9 @@ def check_safe_to_write(mount_point: Path, expected_serial: str, *, owner_id: st
                          f"{normalise_serial(expected_serial)}")
     if obs.read_only:
         raise DriveError(f"{name}: mounted read-only; remount it read-write")
+    if obs.requirement_errors:
+        raise DriveError(f"{name}: does not meet the Import/Export drive requirements: "
+                         + "; ".join(obs.requirement_errors))
     if obs.content == UNKNOWN:
         raise DriveError(f"{name}: cannot tell what is on it: {'; '.join(obs.problems)}")
     if obs.content == FOREIGN:

@@ -1,0 +1,148 @@
+"""Issue 16 acceptance on real filesystems and a real BitLocker volume (Linux, root, loop devices).
+
+- ext4 on a loop device with a real-cloud spec: refused at plan time, "not NTFS";
+- NTFS without BitLocker: refused, "not BitLocker-encrypted";
+- NTFS inside a real BitLocker volume (cryptsetup's test image, dislocker, ntfs-3g): the right
+  recovery password passes every requirement, a wrong one is refused ("the key does not unlock
+  this volume"), tested with `cryptsetup open --test-passphrase` with the key on stdin;
+- none of these writes a byte: the image's SHA-256 is the same before and after.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from seedctl.drives import check_safe_to_write, inspect_drive
+from seedctl.drives.devices import LinuxProbe
+from seedctl.env import Env
+from seedctl.errors import DriveError
+from seedctl.plan import ERROR
+from seedctl.resources.base import Context
+from seedctl.resources.drive import DriveNode
+from seedctl.spec import load_spec_text
+from seedctl.spec.model import BitLockerSpec, SecretRef
+
+from .conftest import loop_drive
+from .realdisk import bitlocker_drive, ntfs_drive, other_recovery_password, sha256
+
+pytestmark = pytest.mark.loopdev
+
+SPEC = """\
+version: 1
+name: real
+azure: {{cloud: {cloud}, subscription_id: 3f2b9c4e-8d1a-4e6b-9f0c-2a7d5e1b8c34, resource_group: rg, location: westeurope}}
+storage_account: {{name: seedstore}}
+container: {{name: seed}}
+staging: {{path: {staging}}}
+drives:
+  - {{serial: {serial}, mount_point: {mount}, bitlocker: {{key: {{env: SEEDCTL_TEST_KEY}}}}}}
+"""
+
+
+def plan_drive(tmp_path: Path, mount: Path, serial: str, cloud: str = "AzureCloud"):
+    staging = tmp_path / "staging"
+    staging.mkdir(exist_ok=True)
+    spec = load_spec_text(SPEC.format(cloud=cloud, staging=staging, serial=serial, mount=mount), "t.yaml",
+                          base_dir=tmp_path)
+    ctx = Context(spec=spec, env=Env(environ={}), clients_factory=lambda: None)
+    node = DriveNode(spec.drives[0], ())
+    observed = node.read(ctx)
+    ctx.observations[node.address] = observed
+    return node.diff(node.desired(ctx), observed)
+
+
+def test_ext4_drive_refused_at_plan_time_not_ntfs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SEEDCTL_TEST_KEY", "042647-302313-590458-071500-554323-116567-412181-516978")
+    with loop_drive(tmp_path, serial="EXT4REAL", read_only=True) as d:
+        before = sha256(d.image)
+        change = plan_drive(tmp_path, d.mount, "EXT4REAL")
+        assert change.action == ERROR
+        text = " ".join(change.errors)
+        assert "not NTFS: the volume is ext4" in text and "not BitLocker-encrypted" in text
+        assert "loop device" in text  # and a disk image is never a shippable drive
+        with pytest.raises(DriveError):
+            check_safe_to_write(d.mount, "EXT4REAL", owner_id="o", needed_bytes=0)
+        after = sha256(d.image)
+    assert before == after
+
+
+def test_ext4_loop_drive_stays_exempt_in_the_sandbox(tmp_path: Path) -> None:
+    with loop_drive(tmp_path, serial="EXT4SBX") as d:
+        obs = inspect_drive(d.mount, "EXT4SBX", allow_simulated=True, bitlocker=None)
+        assert obs.requirement_errors == () and obs.problems == ()
+        check_safe_to_write(d.mount, "EXT4SBX", owner_id="o", needed_bytes=0, allow_simulated=True)
+
+
+def test_ntfs_without_bitlocker_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SEEDCTL_TEST_KEY", "042647-302313-590458-071500-554323-116567-412181-516978")
+    with ntfs_drive(tmp_path, "NTFSPLAIN") as d:
+        before = sha256(d.image)
+        info = LinuxProbe().describe(d.mount)
+        assert info.fs_type == "fuseblk" and info.filesystem == "ntfs" and info.bitlocker is None
+        obs = inspect_drive(d.mount, "NTFSPLAIN", allow_simulated=False,
+                            bitlocker=BitLockerSpec(key=SecretRef(env="SEEDCTL_TEST_KEY")))
+        text = " ".join(obs.requirement_errors)
+        assert "not BitLocker-encrypted" in text and "not NTFS" not in text
+        change = plan_drive(tmp_path, d.mount, "NTFSPLAIN")
+        assert change.action == ERROR and any("not BitLocker-encrypted" in e for e in change.errors)
+        after = sha256(d.image)
+    assert before == after
+
+
+@pytest.mark.parametrize("ntfs_on_loop", [False, True], ids=["ntfs-3g-on-dislocker-file", "ntfs-3g-on-loop"])
+def test_real_bitlocker_volume_right_key_passes_wrong_key_refused(tmp_path: Path, monkeypatch,
+                                                                   ntfs_on_loop: bool) -> None:
+    with bitlocker_drive(tmp_path, "BITLKREAL", ntfs_on_loop=ntfs_on_loop) as d:
+        before = sha256(d.image)
+        info = LinuxProbe().describe(d.mount)
+        assert info.filesystem == "ntfs"
+        assert info.bitlocker is not None and info.bitlocker.via == "dislocker"
+        assert info.bitlocker.volume.startswith("/dev/loop")
+        assert info.bitlocker.has_recovery_password and info.bitlocker.protection_on is True
+        assert info.serial == "BITLKREAL" and info.is_loop  # the image's sidecar serial, found through 3 layers
+        assert any("dislocker" in layer for layer in info.layers)
+
+        spec = BitLockerSpec(key=SecretRef(env="SEEDCTL_TEST_KEY"))
+        monkeypatch.setenv("SEEDCTL_TEST_KEY", d.recovery_password)
+        # only the loop-device refusal is left: a real disk would pass
+        right = inspect_drive(d.mount, "BITLKREAL", allow_simulated=False, bitlocker=spec)
+        assert right.requirement_errors == () and right.warnings == ()
+        assert [p for p in right.problems if "loop device" not in p] == []
+
+        wrong_key = other_recovery_password(d.recovery_password)
+        monkeypatch.setenv("SEEDCTL_TEST_KEY", wrong_key)
+        wrong = inspect_drive(d.mount, "BITLKREAL", allow_simulated=False, bitlocker=spec)
+        assert len(wrong.requirement_errors) == 1
+        assert "the key does not unlock this volume" in wrong.requirement_errors[0]
+        change = plan_drive(tmp_path, d.mount, "BITLKREAL")
+        assert change.action == ERROR and any("the key does not unlock this volume" in e for e in change.errors)
+        shown = " ".join([*wrong.problems, *change.errors, repr(wrong)])
+        assert wrong_key not in shown and d.recovery_password not in shown
+        after = sha256(d.image)
+    assert before == after
+
+
+def test_key_goes_on_stdin_never_argv(tmp_path: Path, monkeypatch) -> None:
+    with bitlocker_drive(tmp_path, "BITLKARGV") as d:
+        calls = []
+
+        def spy(args, **kw):
+            calls.append((list(args), kw.get("input")))
+            return subprocess.run(args, **kw)
+
+        probe = LinuxProbe(runner=spy)
+        monkeypatch.setenv("SEEDCTL_TEST_KEY", d.recovery_password)
+        obs = inspect_drive(d.mount, "BITLKARGV", allow_simulated=True, probe=probe,
+                            bitlocker=BitLockerSpec(key=SecretRef(env="SEEDCTL_TEST_KEY")))
+        assert obs.requirement_errors == ()  # sandbox: a loop image is exempt, so nothing was tested ...
+        info = probe.describe(d.mount)
+        from seedctl.drives.encryption import BitLockerKey
+
+        assert probe.test_key(info, BitLockerKey(d.recovery_password, "test")) [0] == "unlocks"
+        opens = [c for c in calls if "--test-passphrase" in c[0]]
+        assert opens and all(d.recovery_password not in " ".join(a) for a, _ in calls)
+        assert opens[-1][1] == d.recovery_password + "\n"
+        assert opens[-1][0][:5] == [opens[-1][0][0], "open", "--test-passphrase", "--type", "bitlk"]
