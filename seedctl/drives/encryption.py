@@ -13,7 +13,6 @@ messages redact anything that looks like a recovery password, and nothing here l
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -103,8 +102,13 @@ class ManageBde:
 
     @staticmethod
     def volume_of(mount: Path) -> str:
-        drive = os.path.splitdrive(str(mount))[0]
-        return drive if drive else str(mount)  # "E:"; a mount folder is accepted by manage-bde too
+        r""""E:" for a drive letter (also from \\?\E:\), the folder for a volume mount folder."""
+        from seedctl.drives.probe_windows import WindowsPathError, access_path
+
+        try:
+            return access_path(str(mount))[1]  # Windows path rules whatever the host (ntpath)
+        except WindowsPathError:
+            return str(mount)
 
     def _run(self, serial: str, *args: str) -> str:
         try:
@@ -125,6 +129,12 @@ class ManageBde:
         state = conversion.group(1).strip() if conversion else ""
         if not state:
             raise EncryptionError(f"drive {serial}: cannot read BitLocker status of {volume} from manage-bde")
+        if re.search(r"Lock Status:\s*Locked", status):
+            raise EncryptionError(f"drive {serial}: the BitLocker volume {volume} is locked; unlock it first "
+                                  f"(manage-bde -unlock {volume} -RecoveryPassword <key>)")
+        if state.startswith("Decryption"):
+            raise EncryptionError(f"drive {serial}: BitLocker is being removed from {volume} ({state}); "
+                                  f"turn it back on (manage-bde -on {volume}) or use another drive")
         if state == "Fully Decrypted":
             self._run(serial, "-on", volume, "-RecoveryPassword", "-UsedSpaceOnly")
         key = self._recovery_password(serial, volume)

@@ -35,6 +35,11 @@ class BitLockerState:
     protectors: tuple[str, ...] = ()  # RecoveryPassword, Tpm, Password, ExternalKey, ClearKey, ...
 
     @property
+    def encrypted(self) -> bool:
+        """BitLocker is on (or being turned on): there is a key to test."""
+        return self.status != "FullyDecrypted"
+
+    @property
     def has_recovery_password(self) -> bool:
         return "RecoveryPassword" in self.protectors
 

@@ -85,7 +85,7 @@ def _content(mount: Path) -> tuple[str, str | None, str | None, tuple[str, ...],
 def _key_verdict(info: DeviceInfo, probe: DeviceProbe, bitlocker: object, serial: str,
                  problems: list[str]) -> tuple | None:
     """Test the spec's key on the volume, or None when there is nothing to test."""
-    if bitlocker is NO_KEY_TEST or info.bitlocker is None or info.bitlocker.locked:
+    if bitlocker is NO_KEY_TEST or info.bitlocker is None or info.bitlocker.locked or not info.bitlocker.encrypted:
         return None
     if bitlocker is None:
         problems.append(f"drive {serial}: the spec gives no BitLocker key (bitlocker.key, or bitlocker.manage: "

@@ -52,7 +52,7 @@ def test_manage_bde_turns_bitlocker_on_and_reads_the_key(manage_bde: Path) -> No
     key = enc.ensure(Path("E:\\"), "WD-1")
     assert key.reveal() == KEY and key.source == "manage-bde"
     calls = (manage_bde / "calls").read_text().splitlines()
-    assert calls[0].startswith("-status") and calls[1] == "-on E:\\ -RecoveryPassword -UsedSpaceOnly"
+    assert calls[0].startswith("-status") and calls[1] == "-on E: -RecoveryPassword -UsedSpaceOnly"
     # a second run finds it encrypting and does not turn it on again
     (manage_bde / "calls").unlink()
     assert enc.ensure(Path("E:\\"), "WD-1") == key
@@ -63,7 +63,7 @@ def test_manage_bde_adds_a_numerical_password_when_missing(manage_bde: Path, mon
     monkeypatch.setenv("MBDE_NO_PROTECTOR", "1")
     key = ManageBde().ensure(Path("F:\\"), "WD-2")
     assert key.reveal() == KEY
-    assert "-protectors -add F:\\ -RecoveryPassword" in (manage_bde / "calls").read_text()
+    assert "-protectors -add F: -RecoveryPassword" in (manage_bde / "calls").read_text()
 
 
 def test_key_never_shown(manage_bde: Path, monkeypatch) -> None:
