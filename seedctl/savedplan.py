@@ -9,28 +9,19 @@ when anything differs: what was reviewed is what gets applied. Nodes the plan co
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from seedctl.errors import PlanError
 from seedctl.plan import PLAN_FORMAT_VERSION, UNOBSERVED, Plan
+from seedctl.private_files import write_private
 from seedctl.render.jsonout import render_json
 
 
 def save_plan(plan: Plan, path: str, *, cwd: str = ".") -> None:
     target = Path(path) if Path(path).is_absolute() else Path(cwd) / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".plan-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(render_json(plan))  # the scrubbed, stable JSON form
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # the scrubbed, stable JSON form; 0600 from the first byte and atomic (seedctl.private_files):
+    # a plan names the subscription, the account and the drives
+    write_private(target, render_json(plan).encode("utf-8"), error=PlanError)
 
 
 def load_plan(path: Path) -> Plan:

@@ -4,13 +4,13 @@ against the key given in the import job."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from pathlib import Path
 
 from seedctl.drives.identity import create_simulated_drive
 from seedctl.errors import SandboxError
+from seedctl.private_files import refuse_link_or_special, write_private
 from seedctl.sandbox.control import SandboxControl
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)?\s*$", re.IGNORECASE)
@@ -39,11 +39,8 @@ def recovery_password() -> str:
 
 
 def write_secret(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(text + "\n")
-    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_CREAT
+    """0600 from the first byte, atomically; a symlink at `path` is refused, never followed."""
+    write_private(path, (text + "\n").encode("ascii"), error=SandboxError)
 
 
 def make_drive(control: SandboxControl, sandbox_dir: Path, serial: str, path: Path, capacity: int,
@@ -51,6 +48,8 @@ def make_drive(control: SandboxControl, sandbox_dir: Path, serial: str, path: Pa
     """Create (or refresh) the simulated drive and register it; returns where the key was written.
     Re-running for the same serial keeps its key, so a drive already listed in a job stays valid."""
     path = path.expanduser().resolve()
+    if key_out is not None:  # refused before anything is made, not after
+        refuse_link_or_special(key_out.expanduser(), SandboxError)
     create_simulated_drive(path, serial, capacity)
     kept = sandbox_dir / "drives" / f"{serial}.key"
     key = kept.read_text(encoding="ascii").strip() if kept.exists() else recovery_password()
