@@ -116,3 +116,25 @@ def test_a_clean_tree_shows_nothing_extra(tmp_path: Path) -> None:
     node = StagingNode("staging")
     change = node.diff(node.desired(ctx), node.read(ctx))
     assert change.action == NOOP and "skipped" not in change.summary and change.notes == []
+
+
+def test_a_name_xml_cannot_carry_is_an_error_of_the_staging_node(tmp_path: Path) -> None:
+    staging = write_tree(tmp_path / "staging", {"ok.bin": b"1"})
+    with open(os.path.join(os.fsencode(staging), "bad\ufffe.bin".encode()), "wb") as fh:
+        fh.write(b"x")
+    with open(os.path.join(os.fsencode(staging), b"raw\xff.bin"), "wb") as fh:
+        fh.write(b"y")
+    spec = load_spec_text(SPEC.format(staging=staging, strict="", mount=tmp_path / "d1"), "t.yaml")
+    ctx = Context(spec=spec, env=Env(environ={}), clients_factory=lambda: None)
+    node = StagingNode("staging")
+    before = listing(tmp_path)
+    change = node.diff(node.desired(ctx), node.read(ctx))
+    assert change.action == ERROR
+    assert any("bad\\ufffe.bin" in e and "U+FFFE" in e for e in change.errors), change.errors
+    assert any("raw\\xff.bin" in e and "not valid Unicode" in e for e in change.errors), change.errors
+    plan = Plan(spec_name="t", spec_path="t.yaml", spec_fingerprint="x", cloud="sandbox", local_state="observed",
+                changes=[change])
+    for out in (render_text(plan, color=False), render_markdown(plan)):
+        assert "bad\\ufffe.bin" in out and "\ufffe" not in out
+        out.encode("utf-8")  # printable anywhere: no lone surrogate reached the output
+    assert listing(tmp_path) == before
