@@ -26,13 +26,14 @@ class SandboxConnection:
 
 
 def default_sandbox_dir(environ: Mapping[str, str]) -> Path:
-    """$SEEDCTL_SANDBOX_DIR, else ~/.local/state/seedctl/sandbox (XDG state dir when set)."""
+    """$SEEDCTL_SANDBOX_DIR, else `sandbox` in the per-user state folder of this OS
+    (%LOCALAPPDATA%, ~/Library/Application Support, $XDG_STATE_HOME or ~/.local/state)."""
+    from seedctl.env import user_dir
+
     explicit = environ.get("SEEDCTL_SANDBOX_DIR")
     if explicit:
         return Path(explicit).expanduser()
-    state_home = environ.get("XDG_STATE_HOME")
-    base = Path(state_home).expanduser() if state_home else Path.home() / ".local" / "state"
-    return base / "seedctl" / "sandbox"
+    return user_dir("state", environ) / "sandbox"
 
 
 def read_state(directory: Path) -> dict | None:

@@ -63,7 +63,10 @@ if TYPE_CHECKING:
 NS = "Microsoft.DataBox"
 JOB_TYPE = "Microsoft.DataBox/jobs"
 SKU = "DataBoxCustomerDisk"
-HEX32 = re.compile(r"^[0-9A-Fa-f]{32}$")
+# "The Base16-encoded MD5 hash of the manifest file": Base16 is documented, a length is not (the
+# classic 2016-11-01 example sends 64 hex digits), so any whole number of hex-encoded bytes passes;
+# a hash that is not the manifest's MD5 fails at the datacenter (ManifestCorrupted), not here.
+BASE16 = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
 JOB_NAME = re.compile(r"^[-\w.]{3,24}$")  # the description's jobName rule
 ACCOUNT_ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
@@ -122,9 +125,10 @@ def _contact(value: Any, target: str = "details.contactDetails") -> dict[str, An
 
 
 def _shipping_address(value: Any, target: str = "details.shippingAddress") -> dict[str, Any]:
-    # sandbox: required for customer disks, where it is where the disks go back to
+    # Optional in the description (JobDetails.shippingAddress); when given, ShippingAddress
+    # requires streetAddress1 and country.
     if not isinstance(value, dict):
-        raise _bad(f"{target} is required: the disks are returned to it.", target)
+        raise _bad(f"{target} must be an object.", target)
     missing = [f for f in ("streetAddress1", "country") if not value.get(f)]
     if missing:
         raise _bad(f"{target} is missing {', '.join(missing)}.", target)
@@ -137,18 +141,34 @@ def _shipping_address(value: Any, target: str = "details.shippingAddress") -> di
 
 
 def _return_package(value: Any, target: str = "details.returnToCustomerPackageDetails") -> dict[str, str]:
-    if not isinstance(value, dict) or not value.get("carrierName") or not value.get("carrierAccountNumber"):
-        raise _bad(f"{target} needs carrierName and carrierAccountNumber (the return shipment is billed "
-                   "to the customer's carrier account).", target)
-    return {"carrierName": str(value["carrierName"]), "carrierAccountNumber": str(value["carrierAccountNumber"])}
+    """DataBoxCustomerDiskJobDetails requires returnToCustomerPackageDetails; PackageCarrierDetails
+    itself requires none of its fields. carrierAccountNumber is `x-ms-secret`: the caller keeps it
+    in the secret column, never in the body GET renders."""
+    if not isinstance(value, dict):
+        raise _bad(f"{target} is required (the return shipment's carrier details).", target)
+    out = {}
+    for key in ("carrierName", "carrierAccountNumber", "trackingId"):
+        if value.get(key) is not None:
+            if not isinstance(value[key], str):
+                raise _bad(f"{target}.{key} must be a string.", f"{target}.{key}")
+            out[key] = value[key]
+    return out
+
+
+def _split_return(package: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """(what GET may show, the secret carrier account number)."""
+    shown = {k: v for k, v in package.items() if k != "carrierAccountNumber"}
+    return shown, package.get("carrierAccountNumber")
 
 
 def _disks(value: Any) -> dict[str, dict[str, str]]:
     """Validated disk collection, keys included (the caller keeps them out of the body)."""
     target = "details.importDiskDetailsCollection"
-    if not isinstance(value, dict) or not 1 <= len(value) <= 10:
-        raise _bad("An import job needs importDiskDetailsCollection with 1 to 10 disks, keyed by serial number.",
-                   target)
+    # sandbox: at least one disk (an import job without a disk has nothing to import; the
+    # description sets no bound, and the classic "up to ten drives" is not documented for Data Box).
+    if not isinstance(value, dict) or not value:
+        raise _bad("An import job needs importDiskDetailsCollection with at least one disk, keyed by serial "
+                   "number.", target)
     out = {}
     for serial, disk in value.items():
         t = f"{target}['{serial}']"
@@ -159,9 +179,8 @@ def _disks(value: Any) -> dict[str, dict[str, str]]:
         for f in ("manifestFile", "manifestHash", "bitLockerKey"):
             if not disk.get(f) or not isinstance(disk[f], str):
                 raise _bad(f"{t}.{f} is required.", f"{t}.{f}")
-        if not HEX32.match(disk["manifestHash"]):
-            raise _bad(f"{t}.manifestHash must be the Base16 MD5 of the manifest file (32 hex digits).",
-                       f"{t}.manifestHash")
+        if not BASE16.match(disk["manifestHash"]):
+            raise _bad(f"{t}.manifestHash must be Base16 (the hex MD5 of the manifest file).", f"{t}.manifestHash")
         out[serial] = {"manifestFile": disk["manifestFile"], "manifestHash": disk["manifestHash"],
                        "bitLockerKey": disk["bitLockerKey"]}
     return out
@@ -259,6 +278,8 @@ def render_job(app: SandboxState, row: Row, *, expand: bool = True) -> dict[str,
         details["importDiskDetailsCollection"] = {
             serial: {k: v for k, v in disk.items() if k != "bitLockerKey"}
             for serial, disk in details.get("importDiskDetailsCollection", {}).items()}
+        # x-ms-secret: a job stored before the account moved to the secret column must not leak it
+        (details.get("returnToCustomerPackageDetails") or {}).pop("carrierAccountNumber", None)
         p["details"] = details
     return body
 
@@ -338,19 +359,18 @@ def put_job(app: SandboxState, req: Request) -> Response:
     if d.get("jobDetailsType") != SKU:
         raise _bad(f"details.jobDetailsType must be {SKU}, as the SKU.", "details.jobDetailsType")
     contact = _contact(d.get("contactDetails"))
-    address = _shipping_address(d.get("shippingAddress"))
+    address = _shipping_address(d["shippingAddress"]) if d.get("shippingAddress") is not None else None
     imports = _import_details(app, d.get("dataImportDetails"))
     if d.get("dataExportDetails"):
         raise _bad("An import job has no dataExportDetails.", "details.dataExportDetails")
     disks = _disks(d.get("importDiskDetailsCollection"))
-    ret = _return_package(d.get("returnToCustomerPackageDetails"))
+    ret, carrier_account = _split_return(_return_package(d.get("returnToCustomerPackageDetails")))
     identity = body.get("identity") or {"type": "None"}
     if not isinstance(identity, dict) or identity.get("type") not in ("None", "SystemAssigned", "UserAssigned"):
         raise _bad("identity.type must be None, SystemAssigned or UserAssigned.", "identity.type")
     stamp = now_iso()
     details = {
-        "jobDetailsType": SKU, "contactDetails": contact, "shippingAddress": address,
-        "dataImportDetails": imports,
+        "jobDetailsType": SKU, "contactDetails": contact, "dataImportDetails": imports,
         "importDiskDetailsCollection": {s: {"manifestFile": v["manifestFile"], "manifestHash": v["manifestHash"]}
                                         for s, v in disks.items()},
         "returnToCustomerPackageDetails": ret, "enableManifestBackup": bool(d.get("enableManifestBackup", False)),
@@ -362,6 +382,8 @@ def put_job(app: SandboxState, req: Request) -> Response:
         "deliveryPackage": {"carrierName": "", "trackingId": "", "trackingUrl": ""},
         "returnPackage": {"carrierName": "", "trackingId": "", "trackingUrl": ""},
     }
+    if address is not None:
+        details["shippingAddress"] = address
     out: dict[str, Any] = {
         "id": rid, "name": name, "type": JOB_TYPE, "location": region, "tags": tags or {},
         "sku": {"name": SKU, "displayName": "Import/Export customer disk"}, "identity": identity,
@@ -371,8 +393,12 @@ def put_job(app: SandboxState, req: Request) -> Response:
         "systemData": {"createdBy": "sandbox", "createdByType": "User", "createdAt": stamp,
                        "lastModifiedBy": "sandbox", "lastModifiedByType": "User", "lastModifiedAt": stamp},
     }
-    # the keys live in the secret column, never in the body that GET renders
-    app.store.put(rid, JOB_TYPE, sub, rg, out, {"bitLockerKeys": {s: v["bitLockerKey"] for s, v in disks.items()}})
+    # the keys and the carrier account (both x-ms-secret) live in the secret column, never in the
+    # body that GET renders; listCredentials is the one answer that carries them
+    secret: dict[str, Any] = {"bitLockerKeys": {s: v["bitLockerKey"] for s, v in disks.items()}}
+    if carrier_account is not None:
+        secret["carrierAccountNumber"] = carrier_account
+    app.store.put(rid, JOB_TYPE, sub, rg, out, secret)
     fail = app.faults.take(req.method, req.path, lro=True) is not None
     headers = start_operation(app, req, rid, NS, region, fail=fail,
                               error={"code": "JobCreationFailed",
@@ -414,14 +440,25 @@ def patch_job(app: SandboxState, req: Request) -> Response:
         details["contactDetails"] = _contact(d["contactDetails"], "properties.details.contactDetails")
     if d.get("shippingAddress") is not None:
         details["shippingAddress"] = _shipping_address(d["shippingAddress"], "properties.details.shippingAddress")
+    secret = None
     if d.get("returnToCustomerPackageDetails") is not None:
-        details["returnToCustomerPackageDetails"] = _return_package(
-            d["returnToCustomerPackageDetails"], "properties.details.returnToCustomerPackageDetails")
+        shown, account = _split_return(_return_package(
+            d["returnToCustomerPackageDetails"], "properties.details.returnToCustomerPackageDetails"))
+        details["returnToCustomerPackageDetails"] = shown
+        secret = dict(row.secret)
+        if account is not None:
+            secret["carrierAccountNumber"] = account
+        else:
+            secret.pop("carrierAccountNumber", None)
     for key in ("preferences", "keyEncryptionKey", "reverseShippingDetails"):
         if d.get(key) is not None:
             details[key] = d[key]
     row.body["systemData"]["lastModifiedAt"] = now_iso()
-    app.save(row)
+    if secret is None:
+        app.save(row)
+    else:
+        parts = row.id.split("/")
+        app.store.put(row.id, JOB_TYPE, parts[2], parts[4], row.body, secret)
     headers = start_operation(app, req, row.id, NS, row.body["location"])
     return Response(202, None, headers)
 
@@ -490,10 +527,11 @@ def list_jobs(app: SandboxState, req: Request) -> Response:
 def list_credentials(app: SandboxState, req: Request) -> Response:
     row = load(app, req)
     keys = row.secret.get("bitLockerKeys", {})
-    details = row.body["properties"]["details"]
-    secrets = {"jobSecretsType": SKU,
-               "diskSecrets": [{"diskSerialNumber": s, "bitLockerKey": k} for s, k in sorted(keys.items())],
-               "carrierAccountNumber": details["returnToCustomerPackageDetails"]["carrierAccountNumber"]}
+    secrets: dict[str, Any] = {
+        "jobSecretsType": SKU,
+        "diskSecrets": [{"diskSerialNumber": s, "bitLockerKey": k} for s, k in sorted(keys.items())]}
+    if row.secret.get("carrierAccountNumber") is not None:
+        secrets["carrierAccountNumber"] = row.secret["carrierAccountNumber"]
     return Response(200, {"value": [{"jobName": row.body["name"], "jobSecrets": secrets}]})
 
 

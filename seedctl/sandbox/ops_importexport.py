@@ -3,7 +3,8 @@
 
 Rules enforced (official REST description and recorded traffic, ../shared/domain/importexport.md):
 - an import job needs an existing storage account and 1-10 drives, each with driveId, bitLockerKey,
-  manifestFile and a 32-hex manifestHash; drive ids are unique in the job;
+  manifestFile and a Base16 manifestHash (any length: the official 2016-11-01 example sends 64 hex
+  digits; a hash that is not the manifest's MD5 fails at the datacenter); drive ids are unique;
 - PUT answers 201 for a new job (state Creating, drives Specified) and 200 when it replaces a job
   still in Creating; a job past Creating cannot be replaced (409);
 - GET/list never return bitLockerKey (only listBitLockerKeys does); location is echoed as the
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 NS = "Microsoft.ImportExport"
 JOB_TYPE = "Microsoft.ImportExport/jobs"
-HEX32 = re.compile(r"^[0-9A-Fa-f]{32}$")
+BASE16 = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")  # "Base16-encoded MD5"; no length is documented
 ACCOUNT_ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
     r"Microsoft\.(Storage|ClassicStorage)/storageAccounts/(?P<name>[^/]+)$", re.IGNORECASE)
@@ -128,8 +129,8 @@ def _drives(value: Any, existing: dict[str, dict[str, Any]] | None = None) -> li
         if not manifest:
             raise _bad(f"{target}.manifestFile is required.", f"{target}.manifestFile")
         manifest_hash = drive.get("manifestHash") or previous.get("manifestHash")
-        if not manifest_hash or not HEX32.match(manifest_hash):
-            raise _bad(f"{target}.manifestHash must be the Base16 MD5 of the manifest file (32 hex digits).",
+        if not manifest_hash or not BASE16.match(manifest_hash):
+            raise _bad(f"{target}.manifestHash must be Base16 (the hex MD5 of the manifest file).",
                        f"{target}.manifestHash")
         out.append({**previous, "driveId": drive_id, "bitLockerKey": key, "manifestFile": manifest,
                     "manifestHash": manifest_hash.upper(),
