@@ -5,6 +5,14 @@ concurrently). Every node re-reads its object right before acting and does nothi
 matches, so an apply interrupted anywhere — a crash, a kill, a lost network — is finished by
 running apply again. A failed node stops only its descendants; the rest complete, and the summary
 says what succeeded, what failed and what was skipped.
+
+Apply acts on results, not on stale plans. A node whose planned action was no-op is still re-read
+and re-diffed when one of its dependencies was changed by this apply (a rewritten drive has a new
+manifest hash, which the job's drive list must carry). What the re-diff may do is bounded by what
+was approved: the reviewed plan (saved, or shown before the confirmation) may shrink at apply time
+(a crash finished part of it; a value known only after apply turned out equal) but never grow. A
+node whose fresh diff holds an action or an attribute the plan did not show is not changed; it
+fails with "plan again", and its descendants (the shipment) are skipped.
 """
 
 from __future__ import annotations
@@ -16,9 +24,9 @@ from typing import Any
 
 import networkx as nx
 
-from seedctl.errors import SeedctlError
+from seedctl.errors import ApplyError, SeedctlError
 from seedctl.graph import ordered
-from seedctl.plan import CREATE, DEFERRED, DELETE, ERROR, NOOP, UPDATE, Plan
+from seedctl.plan import CREATE, DEFERRED, DELETE, ERROR, NOOP, REPLACE, UPDATE, Change, Plan
 from seedctl.planner import observation_fingerprint
 from seedctl.resources.base import Context, Node, Unobservable
 
@@ -55,7 +63,23 @@ class ApplyResult:
         }
 
 
-def _act(node: Node, ctx: Context) -> tuple[str, str]:
+def grown(planned: Change, fresh: Change) -> str | None:
+    """What `fresh` (re-diffed at apply time) would do that the reviewed `planned` change did not
+    show, or None when it stays within it."""
+    if fresh.action == NOOP or planned.action in (CREATE, DEFERRED):
+        # a planned create is made whole at apply; a deferred node was reviewed as "refreshed at apply"
+        return None
+    if planned.action == NOOP:
+        names = ", ".join(a.name for a in fresh.attributes) or "no attribute named"
+        return f"{fresh.action} ({names})"
+    if fresh.action in (CREATE, DELETE, REPLACE) and fresh.action != planned.action:
+        return f"{fresh.action} instead of the planned {planned.action}"
+    shown = {a.name for a in planned.attributes}
+    extra = [a.name for a in fresh.attributes if a.name not in shown]
+    return f"{fresh.action} of {', '.join(extra)}" if extra else None
+
+
+def _act(node: Node, ctx: Context, planned: Change) -> tuple[str, str]:
     """Re-read, re-diff, and change the node if it still needs it. Returns (status, action)."""
     observed = node.read(ctx)
     ctx.observations[node.address] = observed
@@ -67,12 +91,18 @@ def _act(node: Node, ctx: Context) -> tuple[str, str]:
     if change.action == DEFERRED or isinstance(observed, Unobservable):
         # still not observable where apply runs: acting blind is never an option
         raise SeedctlError(change.deferred_reason or getattr(observed, "reason", "cannot be observed here"))
+    extra = grown(planned, change)
+    if extra:
+        raise ApplyError(f"re-planned with what this apply just changed, {node.address} now needs {extra}, which "
+                         "the reviewed plan did not show; it was left unchanged. Run `seedctl plan` again and "
+                         "review the new plan")
     ctx.observations[node.address] = node.apply(change, ctx)
     return "applied", change.action
 
 
 def execute(plan: Plan, graph: nx.DiGraph, ctx: Context, *, parallelism: int = 4) -> ApplyResult:
-    """Carry out `plan` over `graph`. Nodes whose planned action is no-op are not touched."""
+    """Carry out `plan` over `graph`. Nodes whose planned action is no-op are not touched unless a
+    dependency of theirs was changed by this apply; then they are re-diffed (and may not grow)."""
     planned = {c.address: c for c in plan.changes}
     order = [n for n in ordered(graph) if n.address in planned]
     status: dict[str, str] = {}
@@ -106,19 +136,25 @@ def execute(plan: Plan, graph: nx.DiGraph, ctx: Context, *, parallelism: int = 4
                 if not deps_done(node):
                     continue
                 pending.remove(node)
-                if planned[node.address].action == NOOP:
+                upstream_changed = any(status.get(dep) == "applied" for dep in graph.predecessors(node.address))
+                if planned[node.address].action == NOOP and not upstream_changed:
                     status[node.address] = "unchanged"
                     results[node.address] = NodeResult(node.address, "unchanged")
                     progressed = True
                     continue
                 ctx.emit("node_start", address=node.address, action=planned[node.address].action)
-                running[pool.submit(_act, node, ctx)] = (node, time.monotonic())
+                running[pool.submit(_act, node, ctx, planned[node.address])] = (node, time.monotonic())
                 progressed = True
             if progressed and not running:
                 continue
             if not running:
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            try:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:  # Ctrl-C/SIGTERM (seedctl.interrupt): queued nodes never start
+                for future in running:
+                    future.cancel()
+                raise
             for future in finished:
                 node, started = running.pop(future)
                 seconds = time.monotonic() - started

@@ -125,6 +125,8 @@ class Plan:
                 c["deferred"] += 1
             if ch.drifted:
                 c["drift"] += 1
+            if ch.action in (CREATE, UPDATE) and ch.summary.get("files_deleted"):
+                c["destroy"] += 1  # deleting written data from a drive is a destroy, shown as one
         return c
 
     @property

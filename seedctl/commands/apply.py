@@ -32,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="wait this long for another apply of the same spec to finish (default 0)")
     parser.add_argument("--target", action="append", default=[], metavar="ADDRESS",
                         help="apply only this node and what it depends on; repeatable")
-    parser.add_argument("--verify", action="store_true", help="re-read every drive after writing it")
+    parser.add_argument("--verify", action="store_true",
+                        help="re-read every finished drive's files against its manifest (repairing what changed) "
+                             "and every drive after writing it")
+    parser.add_argument("--allow-drive-deletions", action="store_true",
+                        help="delete files seedctl wrote to a drive that are no longer in staging (shown as a "
+                             "destroy in the plan); without it such a plan is an error")
     parser.add_argument("--json", action="store_true", help="print one JSON event per line")
     parser.set_defaults(handler=run)
 
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     with ApplyLock(lock_file, timeout=args.lock_timeout):
         ctx = make_context(spec, env, local_state="auto", events=reporter.event)
         ctx.apply_options["verify"] = args.verify
+        ctx.apply_options["allow_drive_deletions"] = args.allow_drive_deletions
         targets = args.target or ([c.address for c in saved.changes] if saved else None)
         plan, graph = build_plan(spec, ctx, targets=targets)
         if saved:

@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="FILE", help="save the plan for `seedctl apply FILE`")
     parser.add_argument("--detailed-exitcode", action="store_true",
                         help="exit 2 when the plan has changes, 0 when none")
+    parser.add_argument("--allow-drive-deletions", action="store_true",
+                        help="plan deleting files seedctl wrote to a drive that are no longer in staging "
+                             "(apply needs the same flag); without it such a plan is an error")
     parser.add_argument("--target", action="append", default=[], metavar="ADDRESS",
                         help='plan only this node and what it depends on (e.g. drive["WD-1"]); repeatable')
     parser.set_defaults(handler=run)
@@ -42,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, env: Env) -> int:
     spec = load_spec_from_args(args, env)
     ctx = make_context(spec, env, local_state=args.local_state)
+    ctx.apply_options["allow_drive_deletions"] = args.allow_drive_deletions
     if env.stderr_isatty:
         print("Refreshing state...", file=env.stderr)
     plan, _ = build_plan(spec, ctx, targets=args.target)

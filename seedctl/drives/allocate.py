@@ -6,6 +6,13 @@ passed as `pinned`) stay there while they still fit, so a resumed or re-planned 
 that is on a drive. New files appended to the end of the order only ever land on the last drives:
 adding data moves only the tail.
 
+No drive in a job may be empty (the operator would be told to ship a disk that carries nothing),
+so when the pour leaves drives empty — the data fits on fewer drives than the spec lists — each
+empty drive takes the last not-yet-written file in scan order from a drive that keeps at least one
+(the last empty drive the very last file, the one before it the file before that), so the runs stay
+contiguous. Files already written never move. Only when there are fewer movable files than empty
+drives does a drive stay empty; the plan then names it as not needed.
+
 What a file costs on a drive is more than its size: cluster rounding, plus its share of the manifest
 (about 200 bytes per block and 600 per file) and of the journal (about 40 bytes per block and 400 per
 file). `usable_bytes()` further keeps back room for filesystem metadata.
@@ -104,11 +111,13 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
     placed: dict[str, list[StagedFile]] = {s: [] for s in serials}
     remaining: list[StagedFile] = []
     where = {rel: s for s, rels in (pinned or {}).items() if s in free for rel in rels}
+    stay: set[str] = set()  # written files kept where they are: never moved to fill an empty drive
     for f in files:
         s = where.get(f.rel_path)
         if s is not None and cost_on_drive(f.size) <= free[s]:
             placed[s].append(f)
             free[s] -= cost_on_drive(f.size)
+            stay.add(f.rel_path)
         else:
             remaining.append(f)
     index = 0
@@ -132,5 +141,21 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
             placed[serials[index]].append(f)
             free[serials[index]] -= cost
     order = {f.rel_path: i for i, f in enumerate(files)}
+    _fill_empty_drives(serials, placed, free, stay, order)
     return Allocation(tuple(
         DriveAllocation(s, u, tuple(sorted(placed[s], key=lambda f: order[f.rel_path]))) for s, u in drives))
+
+
+def _fill_empty_drives(serials: list[str], placed: dict[str, list[StagedFile]], free: dict[str, int],
+                       stay: set[str], order: Mapping[str, int]) -> None:
+    """Give each empty drive one file: the last movable one in scan order (see the module doc)."""
+    for empty in reversed([s for s in serials if not placed[s]]):
+        candidates = [(order[f.rel_path], s, f) for s in serials if len(placed[s]) > 1
+                      for f in placed[s] if f.rel_path not in stay and cost_on_drive(f.size) <= free[empty]]
+        if not candidates:
+            continue
+        _, donor, f = max(candidates, key=lambda c: c[0])
+        placed[donor].remove(f)
+        free[donor] += cost_on_drive(f.size)
+        placed[empty].append(f)
+        free[empty] -= cost_on_drive(f.size)

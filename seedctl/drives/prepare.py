@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,11 +159,13 @@ def _drive_error(serial: str, mount: Path, rel: str, exc: TargetError, done: int
 
 def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging_root: Path, *, owner_id: str,
                   progress: ProgressCallback | None = None, verify: bool = False,
-                  allow_simulated: bool = False) -> PreparedDrive:
+                  allow_simulated: bool = False, repair: Collection[str] = ()) -> PreparedDrive:
     """Make the drive at `mount` hold exactly `files` (in this order in the manifest), resumably.
 
     `owner_id` binds the drive to one spec (a drive prepared for another spec is refused).
     `allow_simulated` accepts sandbox drives (simulated folders, loop images): only for cloud: sandbox.
+    `repair` names files the journal calls complete that are missing or damaged on the drive (found
+    by the caller's stat or re-hash): they are copied again from staging.
     Raises DriveError naming the drive and the reason; completed files stay journaled.
     """
     mount, staging_root = Path(mount), Path(staging_root)
@@ -172,7 +174,7 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
     wanted = {f.rel_path: f for f in files}
     if len(wanted) != len(files):
         raise DriveError(f"drive {serial}: the file list names a file twice")
-    to_copy = [f for f in files if not _same_source(done_records.get(f.rel_path), f)]
+    to_copy = [f for f in files if f.rel_path in repair or not _same_source(done_records.get(f.rel_path), f)]
     stale = [rel for rel in done_records if rel not in wanted]
     needed = sum(cost_on_drive(f.size) for f in to_copy)
     freed = sum(cost_on_drive(done_records[rel].size) for rel in stale)

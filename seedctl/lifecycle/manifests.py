@@ -2,7 +2,7 @@
 
 The drives leave the copy computer, so the manifest on a drive's root is gone when verification
 matters. `DriveNode.apply` therefore keeps a byte-exact copy of every manifest it writes under
-`<spec folder>/.seedctl/manifests/<serial>.xml` (`save_copy`). A copy is trusted only when its MD5
+`<spec folder>/.seedctl/manifests/<serial>.xml` (`seedctl.records.save_copy`). A copy is trusted only when its MD5
 equals the job's `manifestHash` for that drive, which proves it is the manifest the service read.
 
 Sources, in order (`load_manifests`): the local copy; the drive itself when still attached; the
@@ -11,8 +11,6 @@ service's backup of it under the diagnostics path (`backupDriveManifest`, `manif
 
 from __future__ import annotations
 
-import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +18,10 @@ from typing import Any
 
 from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestError, read_manifest
 from seedctl.errors import SeedctlError
+from seedctl.records import MANIFEST_DIR, copy_path, save_copy
+from seedctl.records import md5_hex as _md5
 
-MANIFEST_DIR = Path(".seedctl") / "manifests"
+__all__ = ["MANIFEST_DIR", "ManifestUnavailable", "ShippedManifest", "copy_path", "load_manifests", "save_copy"]
 
 
 class ManifestUnavailable(SeedctlError):
@@ -33,36 +33,6 @@ class ShippedManifest:
     serial: str
     manifest: DriveManifest
     source: str  # "local copy", "drive", "service backup": said in reports so the user can judge
-
-
-def copy_path(base_dir: Path, serial: str) -> Path:
-    return Path(base_dir) / MANIFEST_DIR / f"{serial}.xml"
-
-
-def save_copy(base_dir: Path, serial: str, mount: Path) -> Path:
-    """Keep a byte-exact copy of the drive's manifest beside the spec (atomic: temp file + rename),
-    so verification still works once the drive is in a courier's van."""
-    source = Path(mount) / MANIFEST_NAME
-    target = copy_path(base_dir, serial)
-    try:
-        data = source.read_bytes()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists() and target.read_bytes() == data:
-            return target  # unchanged: a resumed apply rewrites nothing
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{serial}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise SeedctlError(f"cannot keep a copy of drive {serial}'s manifest in {target.parent}: "
-                           f"{exc.strerror or exc}") from None
-    return target
-
-
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest().upper()
 
 
 def _parse(data: bytes, where: str) -> DriveManifest:

@@ -4,11 +4,9 @@ verification record, all through the clients `planner.make_context` builds (with
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -16,6 +14,16 @@ from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry
 from seedctl.drives.manifest import local_name
 from seedctl.errors import SeedctlError
+
+# the records kept beside the spec live below lifecycle/ and resources/; re-exported here
+from seedctl.records import (  # noqa: F401
+    VerifiedRecord,
+    local_record_path,
+    read_destroyed,
+    read_local_record,
+    record_destroyed_locally,
+    record_verified_locally,
+)
 from seedctl.resources.container import CREATED_BY_META
 from seedctl.resources.jobs import backend_for
 
@@ -65,13 +73,6 @@ def verified_key(job_name: str) -> str:
     return f"{VERIFIED_META_PREFIX}_{job_name.replace('-', '_')}"
 
 
-@dataclass(frozen=True)
-class VerifiedRecord:
-    at: str
-    digest: str
-    files: int
-
-
 def parse_verified(metadata: dict[str, str] | None, job_name: str) -> VerifiedRecord | None:
     raw = {k.lower(): v for k, v in (metadata or {}).items()}.get(verified_key(job_name).lower())
     if not raw:
@@ -115,47 +116,6 @@ def forget_verified(spec: Any, ctx: Any) -> None:
             cc.set_container_metadata(kept)
 
     retry(ctx, drop, f"withdraw the verification on container {spec.container.name}")
-
-
-def local_record_path(spec: Any) -> Path:
-    return spec.base_dir / ".seedctl" / "verified" / f"{spec.import_job.name}.json"
-
-
-def record_verified_locally(spec: Any, record: VerifiedRecord) -> None:
-    """A second copy beside the spec: the container's metadata goes when destroy deletes the
-    container, and a later `destroy --staging` must still know the data was verified."""
-    path = local_record_path(spec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"at": record.at, "digest": record.digest, "files": record.files}) + "\n")
-
-
-def record_destroyed_locally(spec: Any, at: str) -> None:
-    """Note in the local record that `destroy` deleted the imported blobs on purpose, so `status`
-    and `verify` do not later take their absence for a failed import."""
-    path = local_record_path(spec)
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return  # nothing verified locally: destroy would have refused
-    raw["destroyed_at"] = at
-    path.write_text(json.dumps(raw) + "\n")
-
-
-def read_destroyed(spec: Any) -> str | None:
-    """When `destroy` deleted the imported blobs, if it did."""
-    try:
-        value = json.loads(local_record_path(spec).read_text()).get("destroyed_at")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
-
-
-def read_local_record(spec: Any) -> VerifiedRecord | None:
-    try:
-        raw = json.loads(local_record_path(spec).read_text())
-        return VerifiedRecord(raw["at"], raw["digest"], int(raw["files"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def created_by_seedctl(metadata: dict[str, str] | None) -> bool:

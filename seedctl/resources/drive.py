@@ -7,7 +7,10 @@ already written. Which files go on which drive is decided once per run for all d
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from seedctl.errors import DriveError
@@ -74,6 +77,107 @@ def allocation(ctx: Context) -> Any:
         return result
 
 
+def listed_in_job(ctx: Context, serial: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the job as observed, this drive's entry in its drive list) — either may be None."""
+    if not ctx.spec.import_job:
+        return None, None
+    job = ctx.observations.get(f'import_job["{ctx.spec.import_job.name}"]')
+    if not isinstance(job, dict) or "drives" not in job:
+        return None, None
+    entry = next((d for d in job.get("drives") or [] if d.get("drive_id") == serial and d.get("manifest_hash")),
+                 None)
+    return job, entry
+
+
+def damaged_files(mount: Path, records: Mapping[str, Any]) -> list[str]:
+    """Files the journal calls complete that are missing or changed on the drive: one stat each,
+    no data read (size and the drive copy's mtime as seedctl left them)."""
+    from seedctl.drives.layout import local_path
+
+    bad = []
+    for rel, record in records.items():
+        try:
+            st = os.stat(local_path(mount, rel))
+        except OSError:
+            bad.append(rel)
+            continue
+        if st.st_size != record.size or st.st_mtime_ns != record.dst_mtime_ns:
+            bad.append(rel)
+    return sorted(bad)
+
+
+def rehash_damaged(mount: Path, records: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Re-read the whole drive against its manifest (`apply --verify`, a shipment). Returns the
+    files whose content no longer matches, and the problems that are not about one file."""
+    from seedctl.drives.verify import verify_drive
+
+    report = verify_drive(mount)
+    by_file_path = {r.file_path.lower(): rel for rel, r in records.items()}
+    files, other = set(), []
+    for problem in report.problems:
+        rel = by_file_path.get(problem.file_path.lower())
+        if rel is None:
+            other.append(str(problem))
+        else:
+            files.add(rel)
+    return sorted(files), other
+
+
+def _names(rels: list[str], limit: int = 5) -> str:
+    shown = ", ".join(rels[:limit])
+    return shown + (f" and {len(rels) - limit:,} more" if len(rels) > limit else "")
+
+
+def drive_work(ctx: Context, drive: DriveSpec) -> dict[str, Any]:
+    """What the spec wants done to one drive, from the observations of this run (pure otherwise).
+
+    Shared by the drive's diff and by the job's, which must know whether the drive's manifest is
+    about to change (then the job's drive list changes with it, in the same plan)."""
+    serial = drive.serial
+    address = f'drive["{serial}"]'
+    job, entry = listed_in_job(ctx, serial)
+    if job is not None and job.get("phase") not in (None, *phases.DRIVES_EDITABLE):
+        return {"frozen": f"shipped with import job {job['name']} (state {job['state']}); not rewritten"}
+    observed = ctx.observations.get(address)
+    if entry is not None and isinstance(observed, Unobservable):
+        # Packed for shipping before the tracking number was entered: the job already holds this
+        # drive's manifest, so there is nothing left to do with the drive itself.
+        return {"frozen": f"listed in import job {job['name']} and not attached here; nothing to write"}  # type: ignore[index]
+    alloc = allocation(ctx)
+    if isinstance(alloc, str):
+        return {"unknown": alloc}
+    if isinstance(alloc, Exception):
+        return {"error": str(alloc)}
+    mine = alloc.for_serial(serial)
+    state = ctx.cache.get(journal_key(serial))
+    written = dict(state.completed) if state else {}
+    wanted = {f.rel_path for f in mine.files}
+    to_write = [f for f in mine.files if written.get(f.rel_path) != (f.size, f.mtime_ns)]
+    rewriting = {f.rel_path for f in to_write}
+    damaged = observed.get("damaged", []) if isinstance(observed, dict) else []
+    staged = len(staging_scan(ctx).files)
+    return {
+        "files": len(mine.files),
+        "bytes": mine.bytes,
+        "cost": mine.cost,
+        "to_write_files": len(to_write),
+        "to_write_bytes": sum(f.size for f in to_write),
+        "to_write_names": sorted(rewriting)[:20],
+        "to_remove": sorted(set(written) - wanted),
+        "repair": sorted(rel for rel in damaged if rel in wanted and rel not in rewriting),
+        "staged_files": staged,
+        "allow_deletions": bool(ctx.apply_options.get("allow_drive_deletions")),
+        "listed_hash": entry.get("manifest_hash") if entry else None,
+        "job": job["name"] if entry else None,
+        "api": job.get("api") if entry else None,
+    }
+
+
+def content_changes(work: dict[str, Any]) -> bool:
+    """Whether preparing the drive will change what it carries (and so its manifest)."""
+    return "files" in work and bool(work["to_write_files"] or work["to_remove"])
+
+
 class DriveNode(Node):
     kind = "drive"
     local = True
@@ -85,12 +189,14 @@ class DriveNode(Node):
     def read(self, ctx: Context) -> Observation:
         from seedctl.drives import read_drive_state
         from seedctl.drives.identity import inspect_drive
+        from seedctl.drives.journal import read_journal
 
         skipped = local_state_skipped(ctx)
         if skipped:
             return skipped
         mount = ctx.spec.mount_path(self.drive)
-        obs = inspect_drive(mount, self.drive.serial, allow_simulated=allow_simulated(ctx))
+        obs = inspect_drive(mount, self.drive.serial, allow_simulated=allow_simulated(ctx),
+                            bitlocker=self.drive.bitlocker)  # drive requirements + key test (issue 16)
         if not obs.attached and not obs.is_simulated:
             return Unobservable(f"drive {self.drive.serial} is not attached here ({mount})")
         problems = list(obs.problems)
@@ -105,14 +211,25 @@ class DriveNode(Node):
         if obs.content == "ours" and obs.owner_id != owner_id(ctx):
             problems.append(f"drive {self.drive.serial} was prepared for {obs.owner_id!r}, not {owner_id(ctx)!r}")
         state = None
+        records: dict[str, Any] = {}
         if obs.content == "ours":
             try:
                 state = read_drive_state(mount)
+                journal = read_journal(mount)
+                records = dict(journal.files) if journal else {}
             except DriveError as exc:
                 problems.append(str(exc))
         ctx.cache[journal_key(self.drive.serial)] = state
         written = state.completed if state else {}
         complete = bool(state and state.manifest_current and state.manifest_hash)
+        # Every plan checks that what the journal calls written is still there as written (one
+        # stat per file); `apply --verify` re-reads the hashes of a finished drive as well.
+        damaged = damaged_files(mount, records) if records else []
+        if complete and ctx.apply_options.get("verify"):
+            rehashed, other = rehash_damaged(mount, records)
+            damaged = sorted(set(damaged) | set(rehashed))
+            if other and not damaged:
+                complete = False  # the manifest itself is wrong: prepare rewrites it
         return {
             "mount_point": str(mount),
             "serial": obs.serial,
@@ -126,38 +243,12 @@ class DriveNode(Node):
             "complete": complete,
             "manifest_hash": state.manifest_hash if complete else None,
             "drive_header_hash": "",
+            "damaged": damaged,
             "problems": problems,
         }
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        job = ctx.observations.get(f'import_job["{ctx.spec.import_job.name}"]') if ctx.spec.import_job else None
-        if isinstance(job, dict) and job.get("phase") not in (None, *phases.DRIVES_EDITABLE):
-            return {"frozen": f"shipped with import job {job['name']} (state {job['state']}); not rewritten"}
-        observed = ctx.observations.get(self.address)
-        in_job = isinstance(job, dict) and any(d.get("drive_id") == self.name and d.get("manifest_hash")
-                                                for d in job.get("drives") or [])
-        if in_job and isinstance(observed, Unobservable):
-            # Packed for shipping before the tracking number was entered: the job already holds this
-            # drive's manifest, so there is nothing left to do with the drive itself.
-            return {"frozen": f"listed in import job {job['name']} and not attached here; nothing to write"}
-        alloc = allocation(ctx)
-        if isinstance(alloc, str):
-            return {"unknown": alloc}
-        if isinstance(alloc, Exception):
-            return {"error": str(alloc)}
-        mine = alloc.for_serial(self.name)
-        state = ctx.cache.get(journal_key(self.name))
-        written = dict(state.completed) if state else {}
-        wanted = {f.rel_path for f in mine.files}
-        to_write = [f for f in mine.files if written.get(f.rel_path) != (f.size, f.mtime_ns)]
-        return {
-            "files": len(mine.files),
-            "bytes": mine.bytes,
-            "cost": mine.cost,
-            "to_write_files": len(to_write),
-            "to_write_bytes": sum(f.size for f in to_write),
-            "to_remove": sorted(set(written) - wanted),
-        }
+        return drive_work(ctx, self.drive)
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
         if "frozen" in desired:
@@ -171,24 +262,74 @@ class DriveNode(Node):
             return self.error(desired["error"])
         if "unknown" in desired:
             return self.change("deferred", deferred_reason=desired["unknown"])
+        written = observed["written_files"]
+        if not desired["staged_files"]:
+            if written:
+                return self.error(
+                    f"the staging folder holds no files, but drive {self.name} holds {written:,} file(s) seedctl "
+                    "wrote: an unmounted share or a missing disk looks like an empty folder, and seedctl never "
+                    "empties a drive because of it. Mount the staging share (or fix staging.path) and plan again")
+            return self.error(f"nothing to write on drive {self.name}: the staging folder holds no files")
+        if not desired["files"]:
+            return self.error(
+                f"drive {self.name} is not needed: the staging data ({desired['staged_files']:,} file(s)) fits on "
+                "the drives before it, and a job must not list a drive that carries nothing. Remove it from the "
+                "spec's drives (keep it for a later seed)")
+        errors = self._guard_errors(desired)
+        if errors:
+            return self.error(*errors)
         capacity = observed["capacity"] or 0
         summary = {"files": desired["files"], "bytes": desired["bytes"], "capacity": capacity,
                    "fill_ratio": round(desired["cost"] / capacity, 4) if capacity else None,
                    "to_write_files": desired["to_write_files"], "to_write_bytes": desired["to_write_bytes"]}
-        pending = desired["to_write_files"] or desired["to_remove"]
+        pending = desired["to_write_files"] or desired["to_remove"] or desired["repair"]
         if not pending and observed["complete"]:
             return self.change(NOOP, summary=summary)
         attrs = []
+        notes: list[str] = []
         if desired["to_write_files"]:
             attrs.append(AttributeChange("files_written", observed["written_files"], desired["files"]))
             attrs.append(AttributeChange("bytes_written", observed["written_bytes"], desired["bytes"]))
+        if desired["repair"]:
+            attrs.append(AttributeChange("files_repaired", None, len(desired["repair"])))
+            notes.append(f"repair: {len(desired['repair']):,} file(s) missing or changed on the drive since they "
+                         f"were written ({_names(desired['repair'])}); rewritten from staging")
         if desired["to_remove"]:
-            attrs.append(AttributeChange("files_removed", None, len(desired["to_remove"])))
+            attrs.append(AttributeChange("files_deleted", len(desired["to_remove"]), None))
+            summary["files_deleted"] = len(desired["to_remove"])
+            notes.append(f"destroy: deletes {len(desired['to_remove']):,} file(s) from the drive that are no longer "
+                         f"in staging ({_names(desired['to_remove'])}) — asked for with --allow-drive-deletions")
         attrs.append(AttributeChange("manifest_hash", observed["manifest_hash"], None, known_after_apply=True))
+        if desired["listed_hash"] and content_changes(desired):
+            notes.append(f"import job {desired['job']} lists this drive: its drive list is updated with the new "
+                         "manifest in this apply")
         action = CREATE if observed["content"] == "empty" else UPDATE
-        notes = [] if action == CREATE else [
-            f"resume: {desired['to_write_files']:,} of {desired['files']:,} files still to write"]
+        if action == UPDATE and desired["to_write_files"]:
+            notes.insert(0, f"resume: {desired['to_write_files']:,} of {desired['files']:,} files still to write")
         return self.change(action, attributes=attrs, summary=summary, notes=notes)
+
+    def _guard_errors(self, desired: dict[str, Any]) -> list[str]:
+        """Changes that need more than the spec: deleting written data, rewriting a listed drive."""
+        errors = []
+        removed = desired["to_remove"]
+        if removed and not desired["allow_deletions"]:
+            errors.append(
+                f"{len(removed):,} file(s) seedctl wrote to drive {self.name} are no longer in staging "
+                f"({_names(removed)}); deleting written data takes explicit intent. Put them back in staging, "
+                "or apply with --allow-drive-deletions to delete them from the drive")
+        if desired["listed_hash"] and content_changes(desired) and desired["api"] == "databox":
+            what = []
+            if desired["to_write_files"]:
+                what.append(f"{desired['to_write_files']:,} new or changed file(s): "
+                            f"{_names(desired['to_write_names'])}")
+            if removed:
+                what.append(f"{len(removed):,} removed: {_names(removed)}")
+            errors.append(
+                f"drive {self.name} is listed in Data Box job {desired['job']}, whose disks are fixed when the job is "
+                f"created, and staging changed since the drive was written ({'; '.join(what)}). The drive is "
+                "frozen: put staging back as it was, and the late data reaches Azure with the next incremental "
+                "backup; or cancel the job and seed with a new import_job.name")
+        return errors
 
     def apply(self, change: Change, ctx: Context) -> Observation:
         from seedctl.drives import prepare_drive
@@ -198,6 +339,8 @@ class DriveNode(Node):
             raise DriveError(f"drive {self.name}: cannot allocate files: {alloc}")
         mine = alloc.for_serial(self.name)
         mount = ctx.spec.mount_path(self.drive)
+        observed = ctx.observations.get(self.address)
+        repair = set(observed.get("damaged", [])) if isinstance(observed, dict) else set()
         # Fail before hours of copying if the drive's BitLocker key cannot be had (on Windows with
         # manage: true this is also where encryption is switched on). The key itself is dropped.
         from seedctl.drives.encryption import encryptor_for
@@ -209,8 +352,8 @@ class DriveNode(Node):
 
         prepare_drive(mount, self.name, list(mine.files), ctx.spec.staging_root(), owner_id=owner_id(ctx),
                       progress=progress, verify=bool(ctx.apply_options.get("verify")),
-                      allow_simulated=allow_simulated(ctx))
-        from seedctl.lifecycle.manifests import save_copy
+                      allow_simulated=allow_simulated(ctx), repair=repair)
+        from seedctl.records import save_copy
 
         save_copy(ctx.spec.base_dir, self.name, mount)  # verify needs it after the drive has shipped
         return self.read(ctx)

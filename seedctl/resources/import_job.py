@@ -11,6 +11,7 @@ from typing import Any
 from seedctl.errors import SeedctlError
 from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
 from seedctl.resources.base import MANAGED_TAG, Context, Node, Observation, Unobservable, same_fields
+from seedctl.resources.drive import content_changes, drive_work
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
 from seedctl.resources.resource_group import normalize_location
@@ -60,9 +61,13 @@ class ImportJobNode(Node):
         for d in spec.drives:
             obs = ctx.observations.get(drive_address(d.serial))
             ready = isinstance(obs, dict) and obs.get("complete")
+            # A finished drive that this apply rewrites (staging changed) gets a new manifest: its
+            # hash is known only after apply, and the job's drive list changes in the same plan.
+            rewrite = bool(ready) and content_changes(drive_work(ctx, d))
             drives.append({"drive_id": d.serial, "manifest_file": MANIFEST_FILE,
-                           "manifest_hash": obs.get("manifest_hash") if ready else None,  # type: ignore[union-attr]
-                           "drive_header_hash": (obs.get("drive_header_hash") or "") if ready else ""})  # type: ignore[union-attr]
+                           "manifest_hash": obs.get("manifest_hash") if ready and not rewrite else None,  # type: ignore[union-attr]
+                           "drive_header_hash": (obs.get("drive_header_hash") or "") if ready else "",  # type: ignore[union-attr]
+                           "rewrite": rewrite})
         addr = job.return_address
         return {
             "location": normalize_location(spec.azure.location),
@@ -185,6 +190,9 @@ class ImportJobNode(Node):
                 diffs.append(AttributeChange(f"drives[{i}].drive_id", None, d["drive_id"]))
             elif d["manifest_hash"] and (h.get("manifest_hash") or "").upper() != d["manifest_hash"].upper():
                 diffs.append(AttributeChange(f"drives[{i}].manifest_hash", h.get("manifest_hash"), d["manifest_hash"]))
+            elif d.get("rewrite"):
+                diffs.append(AttributeChange(f"drives[{i}].manifest_hash", h.get("manifest_hash"), None,
+                                             known_after_apply=True))
         for drive_id in have_by_id:
             if drive_id not in want_ids:
                 diffs.append(AttributeChange(f"drive {drive_id}", drive_id, None))
@@ -218,7 +226,7 @@ class ImportJobNode(Node):
         if change.action == CREATE:
             # verify needs each manifest after the drives have shipped; a drive prepared by an
             # earlier, interrupted apply got no copy from DriveNode.apply, so make sure here.
-            from seedctl.lifecycle.manifests import save_copy
+            from seedctl.records import save_copy
 
             for d in ctx.spec.drives:
                 save_copy(ctx.spec.base_dir, d.serial, ctx.spec.mount_path(d))

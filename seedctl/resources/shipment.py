@@ -2,16 +2,30 @@
 
 Entering them tells the service the drives are on their way; it must happen within two weeks of
 the job's creation or the job may be deleted (status warns about that deadline).
+
+Recording a shipment is the point of no return (a rejected drive costs weeks and a courier round
+trip), so right before it seedctl checks one invariant against fresh observations, never against
+the plan (`check_shipment`): for every drive, what the job in Azure lists (drive id, manifest hash)
+equals the DriveManifest.xml on that drive, the files on the drive still match it (re-hashed), and
+the manifests together cover the staging tree. A drive that is no longer attached (packed) is
+judged by the byte-exact manifest copy kept beside the spec. If anything fails, the shipment is
+refused with the reason and what to do.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from seedctl.errors import ApplyError
 from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
 from seedctl.resources.base import Context, Node, Observation, Unobservable
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
+
+
+class ShipmentRefused(ApplyError):
+    """The drives do not hold what the job says they hold; the package must not leave."""
 
 
 class ShipmentNode(Node):
@@ -42,7 +56,9 @@ class ShipmentNode(Node):
             return self.deferred(observed)
         if observed is None or observed.get("delivery_package") is None:
             attrs = [AttributeChange(k, None, v) for k, v in desired.items() if v is not None]
-            return self.change(CREATE, attributes=attrs)
+            return self.change(CREATE, attributes=attrs,
+                               notes=["checked right before it is recorded: each drive holds exactly the manifest "
+                                      "the job lists, its files still match it, and the manifests cover staging"])
         have = observed["delivery_package"]
         attrs = [AttributeChange(k, have.get(k), v) for k, v in desired.items()
                  if v is not None and str(have.get(k) or "") != str(v)]
@@ -61,8 +77,131 @@ class ShipmentNode(Node):
         if again.action == NOOP:
             return current
         if again.errors:
-            from seedctl.errors import SeedctlError
-
-            raise SeedctlError("; ".join(again.errors))
+            raise ApplyError("; ".join(again.errors))
+        if again.action == CREATE:
+            # only the first recording lets the drives go; correcting a tracking number does not
+            check_shipment(ctx, self.backend, self.resource_group, self.name)
         self.backend.mark_shipped(ctx, self.resource_group, self.name, desired)
         return self.read(ctx)
+
+
+# -- the shipment invariant ------------------------------------------------------------------------
+
+def check_shipment(ctx: Context, backend: Any, resource_group: str, job_name: str) -> None:
+    """Raise ShipmentRefused unless every drive holds exactly what the job in Azure lists and the
+    drives together carry the staging tree. Reads everything afresh (the job, each drive's
+    manifest and files, or the kept copy of a drive that is packed)."""
+    job = backend.get(ctx, resource_group, job_name)
+    if job is None:
+        raise ShipmentRefused(f"import job {job_name} does not exist; the shipment was not recorded")
+    problems = drive_problems(ctx, job)
+    if problems:
+        raise ShipmentRefused(
+            f"shipment of import job {job_name} refused: the drives do not hold what the job lists, so the "
+            "datacenter would reject them:\n" + "\n".join(f"  - {p}" for p in problems)
+            + "\nNothing was recorded; the drives may stay packed while you fix this.")
+
+
+def drive_problems(ctx: Context, job: dict[str, Any]) -> list[str]:
+    """Every way the drives disagree with the job or with staging, each with what to do."""
+    from seedctl.drives.identity import inspect_drive
+    from seedctl.drives.manifest import MANIFEST_NAME
+    from seedctl.records import md5_hex, read_copy
+
+    spec = ctx.spec
+    listed = {d["drive_id"]: (d.get("manifest_hash") or "").upper() for d in job.get("drives") or []}
+    problems = [f"the job lists drive {serial}, which is not in the spec: restore it in the spec"
+                for serial in sorted(set(listed) - {d.serial for d in spec.drives})]
+    carried: dict[str, tuple[int, int | None]] = {}  # blob path -> (size, staging mtime when known)
+    for drive in spec.drives:
+        want = listed.get(drive.serial)
+        if not want:
+            problems.append(f"drive {drive.serial}: the job does not list it with a manifest hash; run "
+                            "`seedctl apply` without the shipment block to bring the job up to date")
+            continue
+        mount = spec.mount_path(drive)
+        seen = inspect_drive(mount, drive.serial, allow_simulated=spec.azure.cloud == "sandbox")
+        if seen.attached or seen.is_simulated:
+            problems += _attached_drive(drive.serial, Path(mount), want, carried, MANIFEST_NAME, md5_hex)
+            continue
+        copy = read_copy(spec.base_dir, drive.serial)
+        if copy is None:
+            problems.append(f"drive {drive.serial} is not attached and no copy of its manifest is kept beside "
+                            "the spec: attach the drive so its manifest can be checked")
+        elif md5_hex(copy) != want:
+            problems.append(f"drive {drive.serial} is not attached and its kept manifest (MD5 {md5_hex(copy)}) is "
+                            f"not the one the job lists ({want}): attach the drive and run `seedctl apply`")
+        else:
+            problems += _carried_from_manifest(copy, carried, f"kept manifest of drive {drive.serial}")
+    problems += _staging_problems(ctx, carried)
+    return problems
+
+
+def _attached_drive(serial: str, mount: Path, want: str, carried: dict[str, tuple[int, int | None]],
+                    manifest_name: str, md5_hex: Any) -> list[str]:
+    from seedctl.drives import read_drive_state
+    from seedctl.drives.verify import verify_drive
+    from seedctl.errors import DriveError
+
+    try:
+        data = (mount / manifest_name).read_bytes()
+    except OSError as exc:
+        return [f"drive {serial}: cannot read its {manifest_name} ({exc.strerror or exc}); run `seedctl apply` "
+                "to write it"]
+    if md5_hex(data) != want:
+        return [f"drive {serial}: its {manifest_name} has MD5 {md5_hex(data)} but the job lists {want}; run "
+                "`seedctl plan` and `seedctl apply` without the shipment block, so the job lists what is on the "
+                "drive (or move the edited manifest aside so apply rewrites it)"]
+    report = verify_drive(mount)  # a shipment re-reads every byte against the manifest
+    if not report.ok:
+        shown = "; ".join(str(p) for p in report.problems[:5])
+        more = f" and {len(report.problems) - 5} more" if len(report.problems) > 5 else ""
+        return [f"drive {serial}: {len(report.problems)} problem(s) on the drive ({shown}{more}); run "
+                "`seedctl apply --verify` to repair the drive before shipping"]
+    try:
+        state = read_drive_state(mount)
+    except DriveError as exc:
+        return [f"drive {serial}: {exc}"]
+    return _carried_from_manifest(data, carried, f"manifest on drive {serial}",
+                                  journal=state.completed if state else None)
+
+
+def _carried_from_manifest(data: bytes, carried: dict[str, tuple[int, int | None]], where: str,
+                           journal: dict[str, tuple[int, int]] | None = None) -> list[str]:
+    """Add a manifest's blobs to `carried`; with the drive's journal, with the staging mtimes too.
+    Returns the problem when the manifest cannot be read (it is untrusted input)."""
+    from seedctl.drives.layout import DATA_DIR
+    from seedctl.drives.manifest import ManifestError, parse_manifest
+
+    try:
+        manifest = parse_manifest(data, where)
+    except ManifestError as exc:
+        return [f"{where}: {exc}"]
+    for blob in manifest.blobs:
+        parts = [p for p in blob.file_path.split("\\") if p]
+        rel = "/".join(parts[1:] if parts and parts[0] == DATA_DIR else parts)
+        known = (journal or {}).get(rel)
+        carried[blob.blob_path] = (blob.length, known[1] if known and known[0] == blob.length else None)
+    return []
+
+
+def _staging_problems(ctx: Context, carried: dict[str, tuple[int, int | None]]) -> list[str]:
+    """The manifests must cover the staging tree (when staging is observed here)."""
+    from seedctl.resources.staging import staging_scan
+
+    if not isinstance(ctx.observations.get('staging["staging"]'), dict):
+        return []  # not observable here: the drives are judged against the job alone
+    missing, changed = [], []
+    for f in staging_scan(ctx).files:
+        have = carried.get(f.blob_path)
+        if have is None:
+            missing.append(f.rel_path)
+        elif have[0] != f.size or (have[1] is not None and have[1] != f.mtime_ns):
+            changed.append(f.rel_path)
+    problems = []
+    for what, rels in (("are on no drive", missing), ("differ from the copy on the drive", changed)):
+        if rels:
+            shown = ", ".join(rels[:5]) + (f" and {len(rels) - 5} more" if len(rels) > 5 else "")
+            problems.append(f"{len(rels)} staging file(s) {what} ({shown}); run `seedctl apply` without the "
+                            "shipment block (or put staging back as it was written)")
+    return problems

@@ -73,7 +73,10 @@ class StagingNode(Node):
         }
 
     def desired(self, ctx: Context) -> dict[str, Any]:
-        return {"strict": ctx.spec.staging.strict}
+        # what the drives already hold: an empty staging folder is then a fault, never "nothing wanted"
+        held = [obs.get("written_files", 0) for address, obs in ctx.observations.items()
+                if address.startswith('drive["') and isinstance(obs, dict)]
+        return {"drives_hold_files": sum(held), "strict": ctx.spec.staging.strict}
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
         if isinstance(observed, Unobservable):
@@ -90,6 +93,13 @@ class StagingNode(Node):
             return self.error(f"staging.strict is true and {skipped:,} staging entr{'y' if skipped == 1 else 'ies'} "
                               "would be skipped; fix or remove them, or set staging.strict: false to seed "
                               "without them", summary=summary, notes=skip_notes)
+        held = desired.get("drives_hold_files", 0)
+        if not observed["files"] and held:
+            return self.error(
+                f"the staging folder {observed['root']} is empty, but the drives hold {held:,} file(s) seedctl "
+                "wrote from it: an unmounted share or a missing disk looks like an empty folder. Mount it (or "
+                "fix staging.path) and plan again; seedctl never empties a drive because staging looks empty",
+                summary=summary)
         if observed["errors"]:
             shown = observed["errors"][:10]
             more = len(observed["errors"]) - len(shown)

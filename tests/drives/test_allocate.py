@@ -26,9 +26,36 @@ def test_adding_data_moves_only_the_tail() -> None:
     cap = cost_on_drive(10 * MB) * 4
     drives = [("A", cap), ("B", cap), ("C", cap)]
     before = allocate(files(*[10 * MB] * 6), drives)
-    after = allocate(files(*[10 * MB] * 6) + files(*[10 * MB] * 3, start=6), drives)
+    assert names(before) == [["f0000", "f0001", "f0002", "f0003"], ["f0004"], ["f0005"]]
+    written = {d.serial: {f.rel_path for f in d.files} for d in before.drives}
+    after = allocate(files(*[10 * MB] * 6) + files(*[10 * MB] * 3, start=6), drives, pinned=written)
     for old, new in zip(names(before), names(after), strict=True):
-        assert new[:len(old)] == old  # nothing already placed moved
+        assert new[:len(old)] == old  # nothing already written moved
+    assert sorted(sum(names(after), [])) == [f"f{i:04d}" for i in range(9)]
+    # before anything is written, only the last files differ (the one that filled the empty drive)
+    fresh = allocate(files(*[10 * MB] * 6) + files(*[10 * MB] * 3, start=6), drives)
+    assert names(fresh)[0] == names(before)[0] and names(fresh)[1][:1] == names(before)[1]
+
+
+def test_no_drive_is_left_empty_when_the_data_fits_on_fewer() -> None:
+    cap = cost_on_drive(10 * MB) * 40
+    a = allocate(files(*[10 * MB] * 5), [("A", cap), ("B", cap), ("C", cap)])
+    assert names(a) == [["f0000", "f0001", "f0002"], ["f0003"], ["f0004"]]  # contiguous runs still
+
+
+def test_written_files_never_move_to_fill_an_empty_drive() -> None:
+    cap = cost_on_drive(10 * MB) * 40
+    fs = files(*[10 * MB] * 3)
+    a = allocate(fs, [("A", cap), ("B", cap)], pinned={"A": {"f0000", "f0001", "f0002"}})
+    assert names(a) == [["f0000", "f0001", "f0002"], []]  # the plan names B as not needed
+    b = allocate(fs, [("A", cap), ("B", cap)], pinned={"A": {"f0000", "f0001"}})
+    assert names(b) == [["f0000", "f0001"], ["f0002"]]
+
+
+def test_fewer_files_than_drives_leaves_a_drive_empty() -> None:
+    cap = cost_on_drive(10 * MB) * 40
+    a = allocate(files(10 * MB), [("A", cap), ("B", cap)])
+    assert names(a) == [["f0000"], []]
 
 
 def test_pinned_files_stay_put() -> None:
