@@ -21,32 +21,123 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
+import struct
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from seedctl.drives.layout import SEEDCTL_DIR, journal_path
+from seedctl.drives.layout import (
+    SEEDCTL_DIR,
+    check_own_folder,
+    drive_file_path,
+    journal_path,
+    rel_path_problem,
+)
 from seedctl.errors import DriveError
 
 JOURNAL_VERSION = 1
+MAX_LINE = 8 * 1024 * 1024  # a file record of 50,000 blocks is ~1.8 MB; anything longer is not ours
+MAX_BLOCK_SIZE = 4 * 1024 * 1024  # as manifest.MAX_BLOCK_SIZE (not imported: manifest imports nothing of ours)
+MAX_BLOCKS = 50_000
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+_HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
+_CRC_PREFIX = b'{"c":'
+_BODY_MARK = b',"r":'
 
 
 class JournalError(DriveError):
     """The journal is unreadable, belongs to someone else, or disagrees with the drive."""
 
 
-@dataclass(frozen=True)
+# One record per file is held for every completed file of a drive (a million of them at most), so
+# the record is compact: the integers and the whole-file MD5 are packed into one bytes object, the
+# block MD5s into another (empty when the file's one block *is* the file, as for every small file),
+# and the blob path is kept as a shared prefix plus the relative path. About 200 bytes a file,
+# where a dataclass of strings took about 1 KiB.
+_PACK = struct.Struct("<qqqI16s")  # size, mtime_ns, dst_mtime_ns, block_size, md5
+_HEADS: dict[str, str] = {}  # shared blob-path prefixes ("backup/seed1/"), one string object each
+
+
+def _fp(rel_path: str) -> str:
+    """layout.drive_file_path for a checked relative path (no '.', '..' or empty segments), without
+    the PurePosixPath round trip: it is computed once per record."""
+    return "\\seed\\" + rel_path.replace("/", "\\")
+
+
+def _n_blocks(size: int, block_size: int) -> int:
+    return -(-size // block_size)
+
+
 class FileRecord:
-    rel_path: str
-    blob_path: str
-    file_path: str
-    size: int
-    mtime_ns: int
-    md5_hex: str
-    block_size: int
-    block_md5s: tuple[str, ...]
-    dst_mtime_ns: int
+    """A completed file: its staging identity, where it went, its MD5 and its blocks' MD5s."""
+
+    __slots__ = ("rel_path", "_head", "_packed", "_blocks")
+
+    def __init__(self, rel_path: str, blob_path: str, file_path: str, size: int, mtime_ns: int, md5_hex: str,
+                 block_size: int, block_md5s: tuple[str, ...] | list[str], dst_mtime_ns: int) -> None:
+        if file_path != _fp(rel_path) or file_path != drive_file_path(rel_path):
+            raise ValueError(f"file path {file_path!r} is not where {rel_path!r} goes on a drive")
+        md5 = bytes.fromhex(md5_hex)
+        blocks = b"".join(bytes.fromhex(b) for b in block_md5s)
+        if len(md5) != 16 or len(blocks) != 16 * len(block_md5s):
+            raise ValueError("an MD5 is not 16 bytes")
+        self.rel_path = rel_path
+        self._head = _head_of(blob_path, rel_path)
+        self._packed = _PACK.pack(size, mtime_ns, dst_mtime_ns, block_size, md5)
+        self._blocks = b"" if blocks == md5 else blocks
+
+    @property
+    def blob_path(self) -> str:
+        head = self._head
+        return head if head[-1:] != "\0" else head[:-1] + self.rel_path
+
+    @property
+    def file_path(self) -> str:
+        return _fp(self.rel_path)
+
+    @property
+    def size(self) -> int:
+        return _PACK.unpack_from(self._packed)[0]
+
+    @property
+    def mtime_ns(self) -> int:
+        return _PACK.unpack_from(self._packed)[1]
+
+    @property
+    def dst_mtime_ns(self) -> int:
+        return _PACK.unpack_from(self._packed)[2]
+
+    @property
+    def block_size(self) -> int:
+        return _PACK.unpack_from(self._packed)[3]
+
+    @property
+    def md5(self) -> bytes:
+        return self._packed[-16:]
+
+    @property
+    def md5_hex(self) -> str:
+        return self._packed[-16:].hex().upper()
+
+    def block_digests(self) -> list[bytes]:
+        """The raw MD5 of every block, in order."""
+        size, _, _, bs, md5 = _PACK.unpack(self._packed)
+        if not self._blocks:
+            return [md5] if size else []
+        raw = self._blocks
+        return [raw[i:i + 16] for i in range(0, len(raw), 16)]
+
+    @property
+    def block_md5s(self) -> tuple[str, ...]:
+        return tuple(d.hex().upper() for d in self.block_digests())
+
+    def same_source(self, size: int, mtime_ns: int, blob_path: str) -> bool:
+        got_size, got_mtime = _PACK.unpack_from(self._packed)[:2]
+        return got_size == size and got_mtime == mtime_ns and self.blob_path == blob_path
 
     def to_json(self) -> dict:
         return {"t": "file", "rel": self.rel_path, "blob": self.blob_path, "fp": self.file_path,
@@ -55,8 +146,46 @@ class FileRecord:
 
     @classmethod
     def from_json(cls, rec: dict) -> FileRecord:
-        return cls(rec["rel"], rec["blob"], rec["fp"], int(rec["size"]), int(rec["mtime_ns"]), rec["md5"],
-                   int(rec["bs"]), tuple(rec["blocks"]), int(rec["dst_mtime_ns"]))
+        """A validated record (ValueError saying which field is wrong)."""
+        problem = _file_problem(rec)
+        if problem:
+            raise ValueError(problem)
+        return cls._checked(rec)
+
+    @classmethod
+    def _checked(cls, rec: dict) -> FileRecord:
+        """From a journal record that passed `_file_problem`."""
+        self = object.__new__(cls)
+        md5 = bytes.fromhex(rec["md5"])
+        blocks = b"".join(bytes.fromhex(b) for b in rec["blocks"])
+        bs = rec["bs"]
+        self.rel_path = rec["rel"]
+        self._head = _head_of(rec["blob"], self.rel_path)
+        self._packed = _PACK.pack(rec["size"], rec["mtime_ns"], rec["dst_mtime_ns"], bs, md5)
+        self._blocks = b"" if blocks == md5 else blocks
+        return self
+
+    def _key(self) -> tuple:
+        return self.rel_path, self.blob_path, self._packed, tuple(self.block_digests())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FileRecord) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"FileRecord(rel_path={self.rel_path!r}, blob_path={self.blob_path!r}, size={self.size}, "
+                f"md5={self.md5_hex}, blocks={len(self.block_digests())})")
+
+
+def _head_of(blob_path: str, rel_path: str) -> str:
+    """The blob path with the relative path cut off its end (so the common prefix is shared by every
+    record) and a NUL as the marker that rel_path follows; the whole blob path when it does not end in it."""
+    if blob_path.endswith(rel_path) and len(blob_path) > len(rel_path):
+        prefix = blob_path[:-len(rel_path)] + "\0"
+        return _HEADS.setdefault(prefix, prefix) if len(_HEADS) < 4096 else prefix
+    return blob_path
 
 
 @dataclass(frozen=True)
@@ -77,86 +206,258 @@ class JournalState:
     manifest: ManifestRecord | None  # None when files changed after the last manifest record
     torn_tail: bool  # the last line was cut short by a crash
     pending: frozenset[str] = frozenset()  # in flight at a crash: may exist on the drive, not complete
+    length: int = 0  # bytes of the journal that were read (complete lines), to notice later appends
+    unterminated: bool = False  # the last record is whole but lacks its newline
+    size: int = 0  # the journal's size when read
 
 
 def _encode(rec: dict) -> bytes:
-    body = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    crc = zlib.crc32(body.encode("utf-8"))
-    return (json.dumps({"c": crc, "r": rec}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            + "\n").encode("utf-8")
+    body = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # the same bytes as json.dumps({"c": crc, "r": rec}, sort_keys=True, ...): "c" sorts before "r"
+    return b'{"c":%d,"r":%s}\n' % (zlib.crc32(body), body)
 
 
 def _decode(line: bytes) -> dict | None:
-    try:
-        outer = json.loads(line)
-        rec = outer["r"]
-        body = json.dumps(rec, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        if zlib.crc32(body.encode("utf-8")) != outer["c"]:
-            return None
-        return rec
-    except (ValueError, KeyError, TypeError):
+    """The record of one line (without its newline), or None when the line is corrupt.
+
+    The CRC covers the record's bytes exactly as written, so it is checked on the bytes themselves;
+    the record is parsed once (re-serialising it to check the CRC cost a second pass per record)."""
+    if not line.startswith(_CRC_PREFIX) or not line.endswith(b"}"):
         return None
+    mark = line.find(_BODY_MARK, len(_CRC_PREFIX))
+    digits = line[len(_CRC_PREFIX):mark]
+    if mark < 0 or not digits.isdigit() or len(digits) > 10:
+        return None
+    body = line[mark + len(_BODY_MARK):-1]
+    if zlib.crc32(body) != int(digits):
+        return None
+    try:
+        rec = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
-def fileset_digest(pairs: list[tuple[str, str]]) -> str:
-    return format(zlib.crc32("\n".join(f"{r}\t{m}" for r, m in sorted(pairs)).encode("utf-8")), "08x")
+def fileset_digest(pairs: Iterable[tuple[str, str]], *, presorted: bool = False) -> str:
+    """CRC-32 of the sorted "rel<TAB>md5" lines joined by newlines, computed in pieces (a million
+    files would otherwise build a 100 MB string). `presorted`: the pairs come in order already."""
+    crc = 0
+    first = True
+    piece: list[str] = []
+    for r, m in (pairs if presorted else sorted(pairs)):
+        piece.append(f"{r}\t{m}" if first else f"\n{r}\t{m}")
+        first = False
+        if len(piece) >= 4096:
+            crc = zlib.crc32("".join(piece).encode("utf-8"), crc)
+            piece = []
+    if piece:
+        crc = zlib.crc32("".join(piece).encode("utf-8"), crc)
+    return format(crc, "08x")
+
+
+# --- the schema: every field of every record is checked before it is used ---------------------
+
+def _int_problem(rec: dict, key: str, low: int = _INT64[0]) -> str | None:
+    value = rec.get(key)
+    if type(value) is not int:  # bool is an int subclass; a journal never holds one
+        return f"field {key!r} is {_kind(value)}, expected an integer"
+    if not low <= value <= _INT64[1]:
+        return f"field {key!r} is {value}, out of range"
+    return None
+
+
+def _str_problem(rec: dict, key: str) -> str | None:
+    value = rec.get(key)
+    if not isinstance(value, str) or not value:
+        return f"field {key!r} is {_kind(value)}, expected a non-empty string"
+    if "\0" in value:
+        return f"field {key!r} contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"field {key!r} is not valid Unicode"
+    return None
+
+
+def _kind(value: object) -> str:
+    return "missing" if value is None else f"a {type(value).__name__}"
+
+
+def _rel_problem(value: object, key: str) -> str | None:
+    problem = rel_path_problem(value)
+    return None if problem is None else f"field {key!r} ({value!r:.80}) {problem}"
+
+
+def _file_problem(rec: dict) -> str | None:
+    for check in (lambda: _rel_problem(rec.get("rel"), "rel"), lambda: _str_problem(rec, "blob"),
+                  lambda: _int_problem(rec, "size", 0), lambda: _int_problem(rec, "mtime_ns"),
+                  lambda: _int_problem(rec, "dst_mtime_ns"), lambda: _int_problem(rec, "bs", 1)):
+        problem = check()
+        if problem:
+            return problem
+    if "/" not in rec["blob"]:
+        return "field 'blob' is not container/name"
+    if rec.get("fp") != _fp(rec["rel"]):
+        return f"field 'fp' ({rec.get('fp')!r:.80}) is not where {rec['rel']!r:.80} goes on a drive"
+    if not isinstance(rec.get("md5"), str) or not _HEX32.fullmatch(rec["md5"]):
+        return "field 'md5' is not 32 hex digits"
+    if rec["bs"] > MAX_BLOCK_SIZE:
+        return f"field 'bs' is {rec['bs']}, more than {MAX_BLOCK_SIZE}"
+    blocks = rec.get("blocks")
+    if not isinstance(blocks, list):
+        return f"field 'blocks' is {_kind(blocks)}, expected a list"
+    if len(blocks) != _n_blocks(rec["size"], rec["bs"]) or len(blocks) > MAX_BLOCKS:
+        return f"field 'blocks' has {len(blocks)} entries, {rec['size']} bytes in blocks of {rec['bs']} need " \
+               f"{_n_blocks(rec['size'], rec['bs'])} (at most {MAX_BLOCKS})"
+    if not all(isinstance(b, str) and _HEX32.fullmatch(b) for b in blocks):
+        return "field 'blocks' holds a value that is not 32 hex digits"
+    return None
+
+
+def _begin_problem(rec: dict) -> str | None:
+    if rec.get("v") != JOURNAL_VERSION or type(rec.get("v")) is not int:
+        return f"journal version {rec.get('v')!r:.20} is not {JOURNAL_VERSION} (written by another seedctl?)"
+    problem = _str_problem(rec, "owner") or _str_problem(rec, "serial")
+    if problem:
+        return problem
+    if any(c.isspace() for c in rec["serial"]):
+        return "field 'serial' contains white space"
+    return None
+
+
+def _pending_problem(rec: dict) -> str | None:
+    rels = rec.get("rels")
+    if not isinstance(rels, list):
+        return f"field 'rels' is {_kind(rels)}, expected a list"
+    for rel in rels:
+        problem = _rel_problem(rel, "rels")
+        if problem:
+            return problem
+    return None
+
+
+def _manifest_problem(rec: dict) -> str | None:
+    if not isinstance(rec.get("hash"), str) or not re.fullmatch(r"[0-9A-F]{32}", rec["hash"]):
+        return "field 'hash' is not 32 upper-case hex digits"
+    if not isinstance(rec.get("set"), str) or not re.fullmatch(r"[0-9a-f]{8}", rec["set"]):
+        return "field 'set' is not 8 hex digits"
+    for key, low in (("files", 0), ("bytes", 0), ("size", 0), ("mtime_ns", _INT64[0])):
+        problem = _int_problem(rec, key, low)
+        if problem:
+            return problem
+    return None
+
+
+_CHECKS = {"begin": _begin_problem, "file": _file_problem, "pending": _pending_problem,
+           "removed": lambda rec: _rel_problem(rec.get("rel"), "rel"), "manifest": _manifest_problem}
+
+
+def _lines(fh: object) -> Iterator[tuple[bytes, bool]]:
+    """(line without newline, complete) for each line; only the last can be incomplete (torn)."""
+    while True:
+        line = fh.readline(MAX_LINE + 1)  # type: ignore[attr-defined]
+        if not line:
+            return
+        if line.endswith(b"\n"):
+            yield line[:-1], True
+        elif len(line) > MAX_LINE:
+            yield line, True  # an overlong line is corrupt, not torn: reported as such
+            return
+        else:
+            yield line, False
+
+
+def _open_regular(path: Path) -> int:
+    """Open a file taken from a drive for reading: never follow a symbolic link (the journal is
+    seedctl's own), never block on a FIFO or read a device; FileNotFoundError when absent."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if os.path.islink(path):
+            raise JournalError(f"journal {path} is a symbolic link; seedctl's journal is a plain file on the "
+                               "drive. Remove the link and re-run") from None
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise JournalError(f"journal {path} is not a regular file (a FIFO, device or folder); remove it and re-run")
+    return fd
 
 
 def read_journal(mount: Path) -> JournalState | None:
-    """Read the drive's journal; None when there is none. Cheap: no data file is touched."""
+    """Read the drive's journal; None when there is none. Cheap: no data file is touched.
+
+    Streamed line by line; every record is checked against its schema (types, ranges, paths confined
+    to the drive) before it is used, and a bad one is a JournalError naming the file, line and field."""
     path = journal_path(mount)
+    check_own_folder(mount)
     try:
-        data = path.read_bytes()
+        fd = _open_regular(path)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from exc
-    lines = data.split(b"\n")
-    torn = lines[-1] != b""  # a complete journal ends with a newline
-    complete = lines[:-1]
-    if torn and _decode(lines[-1]) is not None:
-        complete.append(lines[-1])  # whole record, only the newline lost
-        torn = False
-    header = None
+    header: dict | None = None
     files: dict[str, FileRecord] = {}
     manifest: ManifestRecord | None = None
     pending: set[str] = set()
-    for number, line in enumerate(complete, 1):
-        rec = _decode(line)
-        if rec is None:
-            raise JournalError(
-                f"journal {path} line {number} is corrupt (checksum or syntax); the drive's record of "
-                "completed files cannot be trusted. Move the journal aside and re-run to recopy the drive")
-        kind = rec.get("t")
-        if number == 1:
-            if kind != "begin":
-                raise JournalError(f"journal {path} does not start with a begin record")
-            header = rec
-            continue
-        if kind == "file":
-            record = FileRecord.from_json(rec)
-            files[record.rel_path] = record
-            pending.discard(record.rel_path)
-            manifest = None
-        elif kind == "pending":
-            for rel in rec["rels"]:
-                files.pop(rel, None)
-                pending.add(rel)
-            manifest = None
-        elif kind == "removed":
-            files.pop(rec["rel"], None)
-            pending.discard(rec["rel"])
-            manifest = None
-        elif kind == "manifest":
-            manifest = ManifestRecord(rec["hash"], int(rec["files"]), int(rec["bytes"]), rec["set"],
-                                      int(rec["size"]), int(rec["mtime_ns"]))
-        else:
-            raise JournalError(f"journal {path} line {number}: unknown record type {kind!r}")
+    torn = unterminated = False
+    length = 0
+    number = 0
+    try:
+        with os.fdopen(fd, "rb", buffering=1024 * 1024) as fh:
+            size = os.fstat(fd).st_size
+            for number, (line, complete) in enumerate(_lines(fh), 1):
+                rec = _decode(line)
+                if not complete:
+                    if rec is None:
+                        torn = True  # a crash while appending: ignored, cut before the next append
+                        break
+                    unterminated = True  # a whole record that only lost its newline: add it before appending
+                length += len(line) + complete
+                if rec is None:
+                    raise JournalError(
+                        f"journal {path} line {number} is corrupt (checksum or syntax); the drive's record of "
+                        "completed files cannot be trusted. Move the journal aside and re-run to recopy the drive")
+                kind = rec.get("t")
+                check = _CHECKS.get(kind) if isinstance(kind, str) else None
+                if check is None:
+                    raise JournalError(f"journal {path} line {number}: unknown record type {kind!r:.40}")
+                problem = check(rec)
+                if problem:
+                    raise JournalError(f"journal {path} line {number} ({kind} record): {problem}. The journal was "
+                                       "edited or comes from elsewhere; nothing was changed. Move the journal "
+                                       "aside and re-run to recopy the drive")
+                if number == 1:
+                    if kind != "begin":
+                        raise JournalError(f"journal {path} does not start with a begin record")
+                    header = rec
+                    continue
+                if kind == "begin":
+                    raise JournalError(f"journal {path} line {number}: a second begin record")
+                if kind == "file":
+                    record = FileRecord._checked(rec)
+                    files[record.rel_path] = record
+                    pending.discard(record.rel_path)
+                    manifest = None
+                elif kind == "pending":
+                    for rel in rec["rels"]:
+                        files.pop(rel, None)
+                        pending.add(rel)
+                    manifest = None
+                elif kind == "removed":
+                    files.pop(rec["rel"], None)
+                    pending.discard(rec["rel"])
+                    manifest = None
+                else:
+                    manifest = ManifestRecord(rec["hash"], rec["files"], rec["bytes"], rec["set"], rec["size"],
+                                              rec["mtime_ns"])
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from None
     if header is None:
-        if not complete:
-            return None  # only a torn begin record: nothing was ever completed
-        raise JournalError(f"journal {path} has no begin record")
-    return JournalState(header["owner"], header["serial"], files, manifest, torn, frozenset(pending))
+        return None  # empty, or only a torn begin record: nothing was ever completed
+    return JournalState(header["owner"], header["serial"], files, manifest, torn, frozenset(pending), length,
+                        unterminated, size)
 
 
 class Journal:
@@ -165,26 +466,47 @@ class Journal:
     def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self._fd = fd
+        self.changed = False  # a file, pending or removed record was appended: the manifest is stale
 
     @classmethod
-    def open(cls, mount: Path, *, owner_id: str, serial: str) -> Journal:
-        """Open for appending, creating it with a begin record; refuse one that belongs elsewhere."""
+    def open(cls, mount: Path, *, owner_id: str, serial: str, state: JournalState | None = None) -> Journal:
+        """Open for appending, creating it with a begin record; refuse one that belongs elsewhere.
+
+        `state` is the caller's read of the journal (saves a second parse of a journal that may hold a
+        million records); it is read again if the journal grew between that read and the lock."""
         path = journal_path(mount)
-        state = read_journal(mount)
+        if state is None:
+            state = read_journal(mount)
+        check_own_folder(mount)
+        (Path(mount) / SEEDCTL_DIR).mkdir(exist_ok=True)
+        check_own_folder(mount)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError:
+            if os.path.islink(path):
+                raise JournalError(f"journal {path} is a symbolic link; refusing to write through it") from None
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise JournalError(f"journal {path} is not a regular file; refusing to write to it")
+        journal = cls(path, fd)
+        journal._lock(mount)
+        if os.fstat(fd).st_size != (state.size if state else 0):
+            state = read_journal(mount)  # it changed since the caller read it (or a torn begin): read it again  # someone appended since the caller read it: take the fresh view
         if state is not None and (state.owner_id != owner_id or state.serial != serial):
+            journal.close()
             raise JournalError(
                 f"drive at {mount}: its journal belongs to spec {state.owner_id!r}, drive {state.serial!r}, "
                 f"not to {owner_id!r}, drive {serial!r}; refusing to write")
-        (Path(mount) / SEEDCTL_DIR).mkdir(exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644)
-        journal = cls(path, fd)
-        journal._lock(mount)
         if state is None:
             os.ftruncate(fd, 0)  # drop a torn begin record, if any
             journal.append([{"t": "begin", "v": JOURNAL_VERSION, "owner": owner_id, "serial": serial,
                              "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}])
         elif state.torn_tail:
-            journal._cut_torn_tail()
+            journal._cut_torn_tail(state.length)
+        elif state.unterminated:
+            journal._write(b"\n")
         return journal
 
     def _lock(self, mount: Path) -> None:
@@ -198,21 +520,24 @@ class Journal:
             self.close()
             raise JournalError(f"drive at {mount}: another seedctl process is writing this drive") from None
 
-    def _cut_torn_tail(self) -> None:
-        data = self.path.read_bytes()
-        keep = data.rfind(b"\n") + 1
+    def _cut_torn_tail(self, keep: int) -> None:
+        """Cut the torn last line: everything after the complete lines that were read."""
         os.ftruncate(self._fd, keep)
         os.fsync(self._fd)
 
-    def append(self, records: list[dict]) -> None:
-        if not records:
-            return
-        payload = b"".join(_encode(r) for r in records)
+    def _write(self, payload: bytes) -> None:
         view = memoryview(payload)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
         os.fsync(self._fd)
+
+    def append(self, records: list[dict]) -> None:
+        if not records:
+            return
+        if any(r.get("t") != "manifest" for r in records):
+            self.changed = True
+        self._write(b"".join(_encode(r) for r in records))
 
     def add_files(self, records: list[FileRecord]) -> None:
         self.append([r.to_json() for r in records])

@@ -10,7 +10,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path, PurePosixPath
+
+from seedctl.errors import DriveError
 
 DATA_DIR = "seed"
 SEEDCTL_DIR = ".seedctl"
@@ -44,8 +48,129 @@ def local_path(mount: Path, rel_path: str) -> Path:
 
 
 def local_from_file_path(mount: Path, file_path: str) -> Path:
-    """Map a manifest FilePath (backslash form) to a path under the mount point."""
+    """Map a manifest FilePath (backslash form) to a path under the mount point (lexically confined;
+    ValueError when it names no file there)."""
     parts = [p for p in file_path.split("\\") if p]
-    if any(p in (".", "..") for p in parts):
+    if not parts or any(p in (".", "..") or "/" in p or ":" in p or "\x00" in p for p in parts):
         raise ValueError(f"FilePath {file_path!r} leaves the drive")
     return Path(mount, *parts)
+
+
+# --- confinement -------------------------------------------------------------------------------
+# Every path seedctl takes from a drive (journal records, manifest FilePaths) is untrusted: a crafted
+# journal must not make seedctl stat, write or delete anything outside the drive. Two layers:
+# `rel_path_problem` (lexical: relative, no '..', nothing a Windows path would read as a root or a
+# drive letter), checked when the journal is parsed; `Confinement.path` (resolving: the folder is
+# still under the mount point once symlinks are followed, and on the drive's filesystem), checked
+# right before the path is used.
+
+def rel_path_problem(rel: object) -> str | None:
+    """Why `rel` is not a safe staging-relative POSIX path under the drive's data folder (None if it is)."""
+    if not isinstance(rel, str) or not rel:
+        return "is not a non-empty string"
+    if len(rel) > 32_767:
+        return "is longer than any path a drive can hold"
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (a lone surrogate)"
+    if "\x00" in rel:
+        return "contains a NUL character"
+    if rel.startswith("/"):
+        return "is absolute"
+    if "\\" in rel or ":" in rel:
+        return "contains '\\' or ':' (a Windows path separator or drive letter)"
+    if any(part in ("", ".", "..") for part in rel.split("/")):
+        return "has an empty, '.' or '..' segment"
+    return None
+
+
+class Confinement:
+    """Resolves paths taken from a drive and refuses any that would leave it.
+
+    One instance per operation: the folders it has checked are remembered, so a million files in a
+    few thousand folders cost a few thousand `realpath` calls.
+    """
+
+    def __init__(self, mount: Path, *, what: str) -> None:
+        self.mount = Path(mount)
+        self.what = what  # names the source in errors: "journal /mnt/d/.seedctl/journal.jsonl"
+        self.root = os.path.realpath(self.mount)
+        try:
+            self.dev = os.stat(self.root).st_dev
+        except OSError as exc:
+            raise DriveError(f"drive at {mount}: cannot stat it: {exc.strerror or exc}") from None
+        self._ok: set[str] = set()
+
+    def _refuse(self, rel: str, why: str) -> DriveError:
+        return DriveError(f"{self.what}: the path {rel!r} {why}; refusing to touch it (nothing was changed). "
+                          "The drive's record was edited or comes from elsewhere: move .seedctl/journal.jsonl "
+                          "aside to recopy the drive")
+
+    def path(self, rel: str) -> Path:
+        """Where the staging-relative `rel` lives on the drive, proven to stay on it."""
+        problem = rel_path_problem(rel)
+        if problem:
+            raise self._refuse(rel, problem)
+        path = local_path(self.mount, rel)
+        self.check_folder(path.parent, rel)
+        return path
+
+    def check_folder(self, folder: Path, rel: str) -> None:
+        """`folder` (which may not exist yet) resolves under the mount point, on the drive's filesystem."""
+        key = str(folder)
+        if key in self._ok:
+            return
+        real = os.path.realpath(folder)
+        if real != self.root and not real.startswith(self.root.rstrip(os.sep) + os.sep):
+            raise self._refuse(rel, f"resolves to {real}, outside the drive {self.root} (a symbolic link?)")
+        existing = real
+        while True:  # the nearest folder that exists tells the filesystem
+            try:
+                st = os.lstat(existing)
+                break
+            except FileNotFoundError:
+                parent = os.path.dirname(existing)
+                if parent == existing:
+                    raise self._refuse(rel, "has no existing folder on the drive") from None
+                existing = parent
+            except OSError as exc:
+                raise self._refuse(rel, f"cannot be checked: {exc.strerror or exc}") from None
+        if st.st_dev != self.dev:
+            raise self._refuse(rel, f"is on another filesystem than the drive ({existing} is a mount point)")
+        self._ok.add(key)
+
+    def lstat_file(self, rel: str) -> os.stat_result | None:
+        """lstat of the drive file for `rel`: None when absent; DriveError when it is not a regular file
+        on the drive's filesystem (a symbolic link, a folder, a mount point)."""
+        path = self.path(rel)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            raise self._refuse(rel, "is not a regular file on the drive (a symbolic link, folder or device)")
+        if st.st_dev != self.dev:
+            raise self._refuse(rel, "is on another filesystem than the drive")
+        return st
+
+
+def check_own_folder(mount: Path, name: str = SEEDCTL_DIR) -> None:
+    """seedctl's own folders on the drive (.seedctl, .seedctl/tmp) must be plain folders: if one were a
+    symbolic link, emptying `tmp` or appending to the journal would act wherever it points."""
+    path = Path(mount, name)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise DriveError(f"drive at {mount}: cannot check {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise DriveError(f"drive at {mount}: {path} is not a folder (a symbolic link or a file); it is "
+                         "seedctl's own folder and must not point elsewhere. Remove it and re-run")
+    try:
+        mount_dev = os.stat(mount).st_dev
+    except OSError as exc:
+        raise DriveError(f"drive at {mount}: cannot stat it: {exc.strerror or exc}") from None
+    if st.st_dev != mount_dev:
+        raise DriveError(f"drive at {mount}: {path} is on another filesystem (a mount point); refusing to use it")

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import re
+import stat
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +45,10 @@ DISPOSITIONS = ("rename", "no-overwrite", "overwrite")
 CLIENT_DATA_MD5 = "seedctl:content-md5="
 
 _HEX32 = re.compile(r"^[0-9A-F]{32}$")
+# Characters XML 1.0 cannot carry (outside its Char production: most C0 controls, lone surrogates,
+# U+FFFE, U+FFFF), plus CR, which a parser turns into LF (the name would not survive a round trip).
+_NOT_XML = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_WRITE_CHUNK = 1024 * 1024  # the streamed writer flushes its text in pieces of about this size
 
 
 class ManifestError(DriveError):
@@ -82,14 +89,31 @@ def make_block(offset: int, md5_digest: bytes, length: int) -> ManifestBlock:
     return ManifestBlock(offset, length, block_id_for(md5_digest), md5_digest.hex().upper())
 
 
+def xml_char_problem(text: str) -> str | None:
+    """Why `text` cannot be written into a manifest as it is (None when it can): a character outside
+    XML 1.0's Char production, or a CR. The message shows the character escaped."""
+    bad = _NOT_XML.search(text)
+    if bad is None:
+        return None
+    return (f"contains the character {ascii(bad.group())} (U+{ord(bad.group()):04X}) at position {bad.start()}, "
+            "which an XML 1.0 manifest cannot carry")
+
+
 def blob_problems(blob: ManifestBlob) -> list[str]:
     """What is wrong with one blob's block list (empty when it is valid)."""
     problems: list[str] = []
-    where = blob.blob_path or "(no blob path)"
+    where = ascii(blob.blob_path)[1:-1] if blob.blob_path else "(no blob path)"
+    for name, value in (("BlobPath", blob.blob_path), ("FilePath", blob.file_path)):
+        problem = xml_char_problem(value)
+        if problem:
+            problems.append(f"{where}: {name} {problem}")
     if not blob.blob_path or "/" not in blob.blob_path:
         problems.append(f"{where}: BlobPath must be container/name")
     if not blob.file_path.startswith("\\") or "/" in blob.file_path:
         problems.append(f"{where}: FilePath {blob.file_path!r} must be drive-relative in backslash form")
+    elif any(part in ("", ".", "..") or ":" in part or "\0" in part for part in blob.file_path[1:].split("\\")):
+        problems.append(f"{where}: FilePath {blob.file_path!r} has an empty, '.', '..' or drive-letter segment: "
+                        "it must name a file on the drive")
     if blob.length < 0:
         problems.append(f"{where}: negative Length")
     if blob.import_disposition is not None and blob.import_disposition not in DISPOSITIONS:
@@ -122,52 +146,146 @@ def blob_problems(blob: ManifestBlob) -> list[str]:
     return problems
 
 
+def _cdata(text: str) -> str:
+    # exactly xml.etree.ElementTree's escaping of text, so the bytes (and the manifestHash) are the
+    # ones the tree-based writer produced
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;"))
+
+
+def _header_problems(drive_id: str, version: str) -> list[str]:
+    problems = []
+    if xml_char_problem(drive_id):
+        problems.append(f"DriveId {xml_char_problem(drive_id)}")
+    elif not drive_id or any(c.isspace() for c in drive_id):
+        problems.append(f"DriveId {drive_id!r} must be the serial number without spaces")
+    if xml_char_problem(version):
+        problems.append(f"Version {xml_char_problem(version)}")
+    return problems
+
+
+def _blob_text(blob: ManifestBlob) -> str:
+    """One <Blob> element as the tree writer indented it (LF line ends, converted on output)."""
+    parts = ["      <Blob>\n        <BlobPath>", _cdata(blob.blob_path), "</BlobPath>\n        <FilePath>",
+             _cdata(blob.file_path), "</FilePath>\n"]
+    if blob.content_md5_hex:
+        parts += ["        <ClientData>", _cdata(CLIENT_DATA_MD5 + blob.content_md5_hex), "</ClientData>\n"]
+    parts += ["        <Length>", str(blob.length), "</Length>\n"]
+    if blob.import_disposition:
+        parts += ["        <ImportDisposition>", _cdata(blob.import_disposition), "</ImportDisposition>\n"]
+    if blob.blocks:
+        parts.append("        <BlockList>\n")
+        for b in blob.blocks:
+            parts += ['          <Block Offset="', str(b.offset), '" Length="', str(b.length), '" Id="',
+                      _attr(b.block_id), '" Hash="', _attr(b.md5_hex), '" />\n']
+        parts.append("        </BlockList>\n")
+    else:
+        parts.append("        <BlockList />\n")
+    parts.append("      </Blob>\n")
+    return "".join(parts)
+
+
+def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob], out: object, *,
+                    version: str = MANIFEST_VERSION) -> tuple[str, int]:
+    """Write the manifest for `blobs` to the binary stream `out` one blob at a time, hashing as it
+    goes; return (upper-case hex MD5, bytes written). Memory does not grow with the number of blobs.
+
+    Deterministic: the same manifest gives the same bytes (UTF-8, CRLF line ends like the Windows
+    tool, two-space indentation), byte for byte what the earlier ElementTree writer produced. Every
+    blob is checked before it is written; an invalid one raises ManifestError (the caller discards
+    the partial output)."""
+    problems = _header_problems(drive_id, version)
+    if problems:
+        raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems))
+    md5 = hashlib.md5()
+    written = 0
+    pending: list[str] = []
+    pending_len = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_len, written
+        data = "".join(pending).replace("\n", "\r\n").encode("utf-8")
+        md5.update(data)
+        out.write(data)  # type: ignore[attr-defined]
+        written += len(data)
+        pending, pending_len = [], 0
+
+    pending.append(f'<?xml version="1.0" encoding="UTF-8"?>\n<DriveManifest Version="{_attr(version)}">\n'
+                   f"  <Drive>\n    <DriveId>{_cdata(drive_id)}</DriveId>\n")
+    empty = True
+    for blob in blobs:
+        problems = blob_problems(blob)
+        if problems:
+            raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems[:5]))
+        if empty:
+            pending.append("    <BlobList>\n")
+            empty = False
+        text = _blob_text(blob)
+        pending.append(text)
+        pending_len += len(text)
+        if pending_len >= _WRITE_CHUNK:
+            flush()
+    pending.append("    <BlobList />\n" if empty else "    </BlobList>\n")
+    pending.append("  </Drive>\n</DriveManifest>\n")
+    flush()
+    return md5.hexdigest().upper(), written
+
+
 def to_xml_bytes(manifest: DriveManifest) -> bytes:
     """Serialise deterministically (same manifest, same bytes, same hash)."""
-    problems = [p for blob in manifest.blobs for p in blob_problems(blob)]
-    if not manifest.drive_id or any(c.isspace() for c in manifest.drive_id):
-        problems.append(f"DriveId {manifest.drive_id!r} must be the serial number without spaces")
-    if problems:
-        raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems[:5]))
-    root = ET.Element("DriveManifest", Version=manifest.version)
-    drive = ET.SubElement(root, "Drive")
-    ET.SubElement(drive, "DriveId").text = manifest.drive_id
-    blob_list = ET.SubElement(drive, "BlobList")
-    for blob in manifest.blobs:
-        el = ET.SubElement(blob_list, "Blob")
-        ET.SubElement(el, "BlobPath").text = blob.blob_path
-        ET.SubElement(el, "FilePath").text = blob.file_path
-        if blob.content_md5_hex:
-            ET.SubElement(el, "ClientData").text = CLIENT_DATA_MD5 + blob.content_md5_hex
-        ET.SubElement(el, "Length").text = str(blob.length)
-        if blob.import_disposition:
-            ET.SubElement(el, "ImportDisposition").text = blob.import_disposition
-        blocks = ET.SubElement(el, "BlockList")
-        for b in blob.blocks:
-            ET.SubElement(blocks, "Block", Offset=str(b.offset), Length=str(b.length), Id=b.block_id, Hash=b.md5_hex)
-    ET.indent(root, space="  ")
-    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
-    # CRLF like the Windows tool; the XML declaration says UTF-8 as the documented sample does
-    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
-    return text.replace("\n", "\r\n").encode("utf-8")
+    out = io.BytesIO()
+    stream_manifest(manifest.drive_id, manifest.blobs, out, version=manifest.version)
+    return out.getvalue()
 
 
-def write_manifest(manifest: DriveManifest, path: Path) -> str:
-    """Write atomically (temp file, fsync, rename, fsync the folder); return the upper-case hex MD5."""
-    data = to_xml_bytes(manifest)
+def write_manifest(manifest: DriveManifest | tuple[str, Iterable[ManifestBlob]], path: Path) -> str:
+    """Write atomically (temp file, fsync, rename, fsync the folder); return the upper-case hex MD5.
+
+    `manifest` is a DriveManifest, or (drive id, an iterable of blobs) to stream a manifest of any
+    size without holding it: the blobs are consumed one at a time and the hash is computed as the
+    bytes are written. Nothing is left behind when a blob is invalid or the write fails."""
+    if isinstance(manifest, DriveManifest):
+        drive_id, blobs, version = manifest.drive_id, manifest.blobs, manifest.version
+    else:
+        (drive_id, blobs), version = manifest, MANIFEST_VERSION
     path = Path(path)
     tmp = path.with_name(path.name + ".seedctl-tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        # a fresh file: a symbolic link (or anything else) planted under the temporary name is removed,
+        # never followed, so the write cannot land outside the drive
+        _remove_leftover(tmp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_BINARY", 0), 0o644)
+    except OSError as exc:
+        raise ManifestError(f"cannot write manifest {path}: {exc.strerror or exc}") from exc
+    try:
+        with open(fd, "wb", buffering=0) as fh:
+            digest, _ = stream_manifest(drive_id, blobs, fh, version=version)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
+    except ManifestError:
+        tmp.unlink(missing_ok=True)
+        raise
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ManifestError(f"cannot write manifest {path}: {exc.strerror or exc}") from exc
-    return hashlib.md5(data).hexdigest().upper()
+    return digest
+
+
+def _remove_leftover(path: Path) -> None:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise ManifestError(f"cannot write manifest: {path} is a folder; remove it and re-run")
+    os.unlink(path)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -197,7 +315,7 @@ def local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _int(text: str | None, what: str, path: Path) -> int:
+def _int(text: str | None, what: str, path: Path | str) -> int:
     try:
         value = int((text or "").strip())
     except ValueError:
@@ -208,14 +326,30 @@ def _int(text: str | None, what: str, path: Path) -> int:
 
 
 def read_manifest(path: Path) -> DriveManifest:
-    """Parse and validate a drive manifest; ManifestError names the file and what is wrong."""
+    """Parse and validate a drive manifest; ManifestError names the file and what is wrong.
+
+    Only a regular file is read (a FIFO or device under the manifest's name is refused, never waited
+    on or read without end)."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise ManifestError(f"manifest {path} not found") from None
     except OSError as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
+    try:
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ManifestError(f"manifest {path} is not a regular file (a FIFO, device or folder)")
+            data = fh.read()
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
+    return parse_manifest(data, path)
+
+
+def parse_manifest(data: bytes, path: Path | str) -> DriveManifest:
+    """Parse and validate manifest bytes (e.g. a copy kept beside the spec, or the service's backup);
+    `path` names the source in every ManifestError."""
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -253,7 +387,7 @@ def read_manifest(path: Path) -> DriveManifest:
     return manifest
 
 
-def _read_blob(el: ET.Element, path: Path) -> ManifestBlob:
+def _read_blob(el: ET.Element, path: Path | str) -> ManifestBlob:
     fields: dict[str, str] = {}
     blocks: list[ManifestBlock] = []
     saw_list = False

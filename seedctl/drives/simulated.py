@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from seedctl.errors import DriveError
 
 CLUSTER = 4096
 MARKER_KIND = "seedctl-sandbox-drive"
+MARKER_MAX_BYTES = 4096  # a marker is ~80 bytes; anything larger is not one
+MAX_CAPACITY = 1 << 60  # 1 EiB: far beyond any disk, and safely inside every integer the engine uses
 
 
 @dataclass(frozen=True)
@@ -39,25 +42,79 @@ def create_simulated_drive(path: Path, serial: str, capacity: int) -> None:
         raise DriveError(f"simulated drive {path}: serial {serial!r} must be non-empty and without spaces")
     if capacity <= 0:
         raise DriveError(f"simulated drive {path}: capacity must be positive, not {capacity}")
+    if not 0 < capacity <= MAX_CAPACITY:
+        raise DriveError(f"simulated drive {path}: capacity {capacity} is more than {MAX_CAPACITY}")
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     marker = path / SIM_MARKER
     tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(json.dumps({"kind": MARKER_KIND, "serial": serial, "capacity": int(capacity)}) + "\n")
-    os.replace(tmp, marker)
+    data = (json.dumps({"kind": MARKER_KIND, "serial": serial, "capacity": int(capacity)}) + "\n").encode()
+    try:
+        # a fresh temporary file: whatever sits under its name (a symbolic link included) is removed,
+        # never written through
+        if tmp.is_symlink() or tmp.is_file():
+            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with open(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, marker)
+    except OSError as exc:
+        raise DriveError(f"simulated drive {path}: cannot write its marker: {exc.strerror or exc}") from None
+
+
+def _marker_bytes(marker: Path) -> bytes | None:
+    """The marker's bytes: a small regular file, never a link, FIFO or device (None when absent)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(marker, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        why = "is a symbolic link" if os.path.islink(marker) else f"is unreadable: {exc.strerror or exc}"
+        raise DriveError(f"simulated drive marker {marker} {why}") from None
+    try:
+        with open(fd, "rb", buffering=0) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise DriveError(f"simulated drive marker {marker} is not a regular file")
+            data = fh.read(MARKER_MAX_BYTES + 1)
+    except OSError as exc:
+        raise DriveError(f"simulated drive marker {marker} is unreadable: {exc.strerror or exc}") from None
+    if len(data) > MARKER_MAX_BYTES:
+        raise DriveError(f"simulated drive marker {marker} is larger than {MARKER_MAX_BYTES} bytes: not a seedctl "
+                         "marker")
+    return data
 
 
 def read_simulated(path: Path) -> SimulatedDrive | None:
-    """The marker's serial and capacity, or None when `path` is not a simulated drive."""
-    try:
-        data = json.loads((Path(path) / SIM_MARKER).read_text())
-    except FileNotFoundError:
+    """The marker's serial and capacity, or None when `path` is not a simulated drive.
+
+    The marker comes from a drive, so it is untrusted: it must be a JSON object with `kind`
+    "seedctl-sandbox-drive", a `serial` (non-empty, no white space) and a positive integer
+    `capacity`; anything else is a DriveError naming the marker and the field."""
+    marker = Path(path) / SIM_MARKER
+    raw = _marker_bytes(marker)
+    if raw is None:
         return None
-    except (OSError, ValueError) as exc:
-        raise DriveError(f"simulated drive marker {Path(path) / SIM_MARKER} is unreadable: {exc}") from None
-    if data.get("kind") != MARKER_KIND or not isinstance(data.get("capacity"), int):
-        raise DriveError(f"simulated drive marker {Path(path) / SIM_MARKER} is not a seedctl marker")
-    return SimulatedDrive(str(data["serial"]), int(data["capacity"]))
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise DriveError(f"simulated drive marker {marker} is not valid JSON: {exc}; recreate it with "
+                         "`seedctl sandbox drive`") from None
+    if not isinstance(data, dict):
+        raise DriveError(f"simulated drive marker {marker} holds a JSON {type(data).__name__}, not an object: it is "
+                         "not a seedctl marker; recreate it with `seedctl sandbox drive`")
+    if data.get("kind") != MARKER_KIND:
+        raise DriveError(f"simulated drive marker {marker}: field 'kind' is {data.get('kind')!r:.40}, not "
+                         f"{MARKER_KIND!r}: it is not a seedctl marker")
+    serial, capacity = data.get("serial"), data.get("capacity")
+    if not isinstance(serial, str) or not serial or len(serial) > 128 or any(
+            c.isspace() or not c.isprintable() for c in serial):
+        raise DriveError(f"simulated drive marker {marker}: field 'serial' ({serial!r:.40}) must be a non-empty "
+                         "string of at most 128 printable characters without spaces")
+    if type(capacity) is not int or not 0 < capacity <= MAX_CAPACITY:
+        raise DriveError(f"simulated drive marker {marker}: field 'capacity' ({capacity!r:.40}) must be a positive "
+                         f"integer of at most {MAX_CAPACITY} bytes")
+    return SimulatedDrive(serial, capacity)
 
 
 def used_bytes(path: Path) -> int:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedctl.drives.journal import JournalError, read_journal
-from seedctl.drives.layout import local_from_file_path
+from seedctl.drives.layout import Confinement, local_from_file_path
 from seedctl.drives.manifest import MANIFEST_NAME, ManifestError, manifest_hash, read_manifest
 from seedctl.drives.progress import ProgressCallback, ProgressEvent
+from seedctl.errors import DriveError
 
 _CHUNK = 4 * 1024 * 1024
 
@@ -77,6 +79,11 @@ def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> Ve
         if manifest.drive_id != journal.serial:
             problems.append(VerifyProblem("\\" + MANIFEST_NAME, f"DriveId {manifest.drive_id} is not this drive's "
                                           f"serial {journal.serial}"))
+    try:
+        confined = Confinement(mount, what=f"manifest {path}")
+    except DriveError as exc:
+        return VerifyReport(str(mount), manifest.drive_id, digest, 0, 0, (VerifyProblem("\\" + MANIFEST_NAME,
+                                                                                      str(exc)),))
     total = sum(b.length for b in manifest.blobs)
     done = 0
     files = 0
@@ -84,21 +91,32 @@ def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> Ve
     for blob in manifest.blobs:
         try:
             local = local_from_file_path(mount, blob.file_path)
-        except ValueError as exc:
+            confined.check_folder(local.parent, blob.file_path)
+            st = os.lstat(local)
+        except (ValueError, DriveError) as exc:
             problems.append(VerifyProblem(blob.file_path, str(exc)))
             continue
-        try:
-            size = os.stat(local).st_size
         except FileNotFoundError:
             problems.append(VerifyProblem(blob.file_path, "missing on the drive"))
             continue
+        except OSError as exc:
+            problems.append(VerifyProblem(blob.file_path, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_dev != confined.dev:
+            # a link, FIFO or device is never followed or read: it is not what seedctl wrote
+            problems.append(VerifyProblem(blob.file_path, "is not a regular file on the drive (a symbolic link, "
+                                          "folder, FIFO or device, or on another filesystem)"))
+            continue
+        size = st.st_size
         if size != blob.length:
             problems.append(VerifyProblem(blob.file_path, f"is {size:,} bytes, the manifest says {blob.length:,}"))
             continue
         whole = hashlib.md5()
         bad_block = None
         try:
-            with open(local, "rb", buffering=0) as fh:
+            fd = os.open(local, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_BINARY", 0))
+            with open(fd, "rb", buffering=0) as fh:
                 for block in blob.blocks:
                     view = memoryview(buf)[:block.length]
                     got = 0

@@ -16,6 +16,7 @@ from seedctl.drives.manifest import (
     make_block,
     manifest_hash,
     read_manifest,
+    to_xml_bytes,
     write_manifest,
 )
 
@@ -123,3 +124,142 @@ def test_round_trip_property(tmp_path_factory, files, block) -> None:
     path = tmp_path_factory.mktemp("m") / MANIFEST_NAME
     write_manifest(m, path)
     assert read_manifest(path) == m
+
+
+# --- the streamed writer: byte for byte what the tree writer produced ----------------------------
+
+def _tree_writer(manifest: DriveManifest) -> bytes:
+    """The ElementTree serialisation seedctl used before the writer was streamed (kept here as the
+    reference: manifests and their hashes must not change across versions)."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("DriveManifest", Version=manifest.version)
+    drive = ET.SubElement(root, "Drive")
+    ET.SubElement(drive, "DriveId").text = manifest.drive_id
+    blob_list = ET.SubElement(drive, "BlobList")
+    for blob in manifest.blobs:
+        el = ET.SubElement(blob_list, "Blob")
+        ET.SubElement(el, "BlobPath").text = blob.blob_path
+        ET.SubElement(el, "FilePath").text = blob.file_path
+        if blob.content_md5_hex:
+            ET.SubElement(el, "ClientData").text = "seedctl:content-md5=" + blob.content_md5_hex
+        ET.SubElement(el, "Length").text = str(blob.length)
+        if blob.import_disposition:
+            ET.SubElement(el, "ImportDisposition").text = blob.import_disposition
+        blocks = ET.SubElement(el, "BlockList")
+        for b in blob.blocks:
+            ET.SubElement(blocks, "Block", Offset=str(b.offset), Length=str(b.length), Id=b.block_id, Hash=b.md5_hex)
+    ET.indent(root, space="  ")
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+_NAME = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20).filter(
+    lambda t: "\ufffe" not in t and "\uffff" not in t and "/" not in t and "\\" not in t and t not in (".", ".."))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_NAME, st.binary(max_size=200), st.booleans(), st.sampled_from([None, "overwrite",
+                                                                                          "rename"])),
+                max_size=6),
+       st.integers(min_value=1, max_value=50))
+def test_streamed_writer_is_byte_identical_to_the_tree_writer(files, block) -> None:
+    blobs = []
+    for name, data, with_md5, disposition in files:
+        b = blob_for(data, name, block)
+        blobs.append(ManifestBlob(b.blob_path, b.file_path, b.length, b.blocks, disposition,
+                                  b.content_md5_hex if with_md5 else None))
+    m = DriveManifest("SER-1&<>", tuple(blobs))
+    assert to_xml_bytes(m) == _tree_writer(m)
+
+
+def test_streamed_write_hashes_what_it_writes_and_accepts_a_generator(tmp_path: Path) -> None:
+    import seedctl.drives.manifest as manifest_mod
+
+    blobs = [blob_for(bytes([i % 256]) * (i * 97), f"f{i}.bin", 64) for i in range(300)]
+    path = tmp_path / MANIFEST_NAME
+    old_chunk = manifest_mod._WRITE_CHUNK
+    manifest_mod._WRITE_CHUNK = 1000  # many pieces
+    try:
+        digest = write_manifest(("S1", (b for b in blobs)), path)
+    finally:
+        manifest_mod._WRITE_CHUNK = old_chunk
+    data = path.read_bytes()
+    assert digest == hashlib.md5(data).hexdigest().upper()
+    assert data == to_xml_bytes(DriveManifest("S1", tuple(blobs)))
+    assert read_manifest(path) == DriveManifest("S1", tuple(blobs))
+
+
+# --- issue 13, item 3: the writer refuses what XML 1.0 cannot carry (defence in depth) -------------
+
+@pytest.mark.parametrize("char", ["\ufffe", "\uffff", "\ud800", "\udcff", "\x00", "\x01", "\x1f", "\r"],
+                         ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("where", ["blob", "file", "drive"])
+def test_writer_refuses_characters_xml_cannot_carry(tmp_path: Path, char: str, where: str) -> None:
+    good = blob_for(b"abc", "ok.bin")
+    name = f"a{char}b.bin"
+    if where == "blob":
+        m = DriveManifest("S1", (good, ManifestBlob(f"backup/{name}", "\\seed\\x.bin", 3, good.blocks)))
+    elif where == "file":
+        m = DriveManifest("S1", (good, ManifestBlob("backup/x.bin", f"\\seed\\{name}", 3, good.blocks)))
+    else:
+        m = DriveManifest(f"S{char}1", (good,))
+    path = tmp_path / MANIFEST_NAME
+    (tmp_path / "before").write_bytes(b"x")
+    with pytest.raises(ManifestError) as info:
+        write_manifest(m, path)
+    message = str(info.value)
+    assert f"U+{ord(char):04X}" in message and "XML 1.0" in message
+    assert char not in message  # shown escaped, so the message itself prints cleanly
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["before"]  # neither the manifest nor a temporary
+
+
+def test_writer_refuses_mid_stream_and_leaves_nothing(tmp_path: Path) -> None:
+    good = blob_for(b"abc", "ok.bin")
+    bad = ManifestBlob("backup/\uffff", "\\seed\\y.bin", 3, good.blocks)
+    path = tmp_path / MANIFEST_NAME
+    path.write_bytes(b"the previous manifest")
+    with pytest.raises(ManifestError, match="U\\+FFFF"):
+        write_manifest(("S1", iter([good] * 5000 + [bad])), path)
+    assert path.read_bytes() == b"the previous manifest"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST_NAME]
+
+
+def test_writer_does_not_write_through_a_planted_temporary_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"keep")
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / (MANIFEST_NAME + ".seedctl-tmp")).symlink_to(outside)
+    write_manifest(DriveManifest("S1", (blob_for(b"abc"),)), drive / MANIFEST_NAME)
+    assert outside.read_bytes() == b"keep"
+    assert read_manifest(drive / MANIFEST_NAME).drive_id == "S1"
+
+
+@pytest.mark.parametrize("file_path", ["\\seed\\..\\..\\etc\\passwd", "\\seed\\.\\a", "\\seed\\\\a", "\\C:\\a",
+                                       "\\seed\\a:stream"])
+def test_reader_and_writer_refuse_file_paths_that_leave_the_drive(tmp_path: Path, file_path: str) -> None:
+    good = blob_for(b"abc")
+    m = DriveManifest("S1", (ManifestBlob("backup/a", file_path, 3, good.blocks),))
+    with pytest.raises(ManifestError, match="FilePath"):
+        write_manifest(m, tmp_path / MANIFEST_NAME)
+    text = _tree_writer(m)
+    (tmp_path / MANIFEST_NAME).write_bytes(text)
+    with pytest.raises(ManifestError, match="FilePath"):
+        read_manifest(tmp_path / MANIFEST_NAME)
+
+
+def test_reader_refuses_a_fifo_without_waiting(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / MANIFEST_NAME)
+    with pytest.raises(ManifestError, match="not a regular file"):
+        read_manifest(tmp_path / MANIFEST_NAME)
+
+
+def test_parse_manifest_names_the_given_source() -> None:
+    from seedctl.drives.manifest import parse_manifest
+
+    with pytest.raises(ManifestError, match="local copy of drive S1"):
+        parse_manifest(b"<nope", "local copy of drive S1")
+    assert parse_manifest(to_xml_bytes(DriveManifest("S1", ())), "x") == DriveManifest("S1", ())
