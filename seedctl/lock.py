@@ -25,15 +25,23 @@ def lock_path_for(spec_path: str | None, cwd: str = ".") -> Path:
     return spec.resolve().parent / ".seedctl" / f"{spec.name}.lock"
 
 
-def _try_lock(handle: IO[str]) -> bool:
-    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-        import msvcrt
+# msvcrt locks a byte range, mandatorily: a locked byte cannot even be read by another process. So
+# the lock is one byte far past the holder's JSON (Windows allows locking beyond the end of a file),
+# always the same byte whatever the file position, and the holder's details stay readable.
+MSVCRT_LOCK_OFFSET = 1 << 30
 
+
+def _try_lock(handle: IO[str], platform: str = sys.platform, msvcrt_module: Any = None) -> bool:
+    if platform == "win32":
+        msvcrt = msvcrt_module or __import__("msvcrt")
+        handle.seek(MSVCRT_LOCK_OFFSET)
         try:
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
             return True
         except OSError:
             return False
+        finally:
+            handle.seek(0)
     import fcntl
 
     try:
@@ -41,6 +49,18 @@ def _try_lock(handle: IO[str]) -> bool:
         return True
     except OSError:
         return False
+
+
+def _unlock(handle: IO[str], platform: str = sys.platform, msvcrt_module: Any = None) -> None:
+    """Release explicitly on Windows: closing does, but Windows documents no moment for it."""
+    if platform != "win32":
+        return  # flock: released when the descriptor is closed
+    msvcrt = msvcrt_module or __import__("msvcrt")
+    handle.seek(MSVCRT_LOCK_OFFSET)
+    try:
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    except OSError:
+        pass  # not held (closing releases it anyway)
 
 
 def read_holder(path: Path) -> dict[str, Any]:
@@ -81,5 +101,7 @@ class ApplyLock:
         if self._handle is not None:
             self._handle.seek(0)
             self._handle.truncate()
+            self._handle.flush()
+            _unlock(self._handle)
             self._handle.close()  # closing releases the OS lock
             self._handle = None
