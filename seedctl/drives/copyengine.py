@@ -1,16 +1,28 @@
-"""One-pass copy and hash: every source byte is read once, hashed and written while the next is read.
+"""One-pass copy and hash: every source byte is read once, hashed and written.
 
-The main thread reads the source into large reusable buffers (4 MiB, one manifest block each) and
-hands each buffer to three worker threads that run concurrently: block MD5s, whole-file MD5 and the
-write to the drive (which also creates and closes the destination file). hashlib and os.write release
-the GIL, so on a multi-core machine reading, hashing and writing overlap, also across files: the main
-thread reads the next file while the workers finish the previous one (`start` returns a
-`PendingCopy`; `PendingCopy.result()` waits). A buffer goes back to the pool when all three are done
-with it, so memory stays flat (pool size x 4 MiB) whatever the file sizes. A file of at most one
-block needs only one MD5 (its block's MD5 is the file's MD5).
+A file of at most one block (4 MiB, the manifest's block size) is copied entirely on the calling
+thread: read into a reusable buffer, one MD5 (its block's MD5 is the file's MD5), written, closed.
+No thread hand-off at all: for small files the hand-offs cost more than they could overlap.
+
+A larger file needs two MD5s over every byte (one per block and one for the whole file; MD5 cannot
+be combined from parts). The calling thread reads each 4 MiB buffer, hashes its block and writes
+it; one worker thread feeds the same buffer to the whole-file MD5. hashlib and os.read/os.write
+release the GIL, so on two or more cores the two digests run at the same time and the main thread
+reads the next buffer while the worker is still hashing the last. Buffers come from a small pool
+(`buffers` x 4 MiB), so memory stays flat whatever the file sizes, and `start` returns as soon as a
+file is read: the worker finishes its whole-file MD5 while the next file is copied
+(`PendingCopy.result()` waits for it).
+
+Writes happen on the calling thread, so an error writing the drive (ENOSPC, EIO, EROFS) surfaces at
+once as a TargetError carrying the errno, never as a short read of the source.
 
 The source's size and mtime are checked before and after reading (on the open descriptor and on the
-path), so a file that changed or was replaced during the copy is caught.
+path), so a file that changed or was replaced during the copy is caught. A `CancelToken` is checked
+before every buffer: a cancelled copy stops within one buffer and raises `Cancelled`.
+
+Destinations are opened relative to `dir_fd` when given (the drive's root folder, opened once after
+its identity was proven), so a drive that is unmounted or swapped mid-run cannot receive data
+through its old path.
 """
 
 from __future__ import annotations
@@ -20,16 +32,21 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from seedctl.drives.manifest import MAX_BLOCK_SIZE
 from seedctl.drives.simulated import SpaceGuard, clusters
+from seedctl.interrupt import Cancelled, CancelToken
 
 BUFFER_SIZE = MAX_BLOCK_SIZE
-POOL_BUFFERS = 8
+POOL_BUFFERS = 4
 _O_BINARY = getattr(os, "O_BINARY", 0)
+_EMPTY_MD5 = hashlib.md5(b"").hexdigest().upper()
+_UTIME_FD = os.utime in os.supports_fd
+_READV = hasattr(os, "readv")
+
+__all__ = ["BUFFER_SIZE", "Cancelled", "CopyEngine", "CopyResult", "PendingCopy", "SourceError", "TargetError"]
 
 
 class SourceError(Exception):
@@ -43,14 +60,19 @@ class SourceError(Exception):
 class TargetError(Exception):
     """Writing to the drive failed (full, read-only, I/O error); carries the OSError."""
 
-    def __init__(self, path: Path, error: OSError) -> None:
+    def __init__(self, path: Path | str, error: OSError) -> None:
         super().__init__(str(error))
         self.path = path
         self.error = error
+        self.rel_path = ""  # the staging file being written, set by whoever knows it
 
     @property
     def disk_full(self) -> bool:
         return self.error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+
+    @property
+    def errno_name(self) -> str:
+        return errno.errorcode.get(self.error.errno or 0, str(self.error.errno))
 
 
 @dataclass(frozen=True)
@@ -59,77 +81,37 @@ class CopyResult:
     md5_hex: str
     block_md5s: tuple[str, ...]  # upper-case hex, one per MAX_BLOCK_SIZE block (the last may be short)
     mtime_ns: int
-
-
-class _Stage:
-    """A worker thread running submitted tasks in order. Tasks are per file: a failure is recorded on
-    that file's PendingCopy (its later tasks are skipped), the stage itself carries on."""
-
-    def __init__(self, name: str) -> None:
-        self._q: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            pending, task, cleanup = item
-            try:
-                if pending.error is None:
-                    task()
-            except BaseException as exc:  # noqa: B036 - handed to the thread that waits on the file
-                if pending.error is None:
-                    pending.error = exc
-            finally:
-                if cleanup is not None:
-                    cleanup()
-
-    def submit(self, pending: PendingCopy, task: Callable[[], None], cleanup: Callable[[], None] | None = None) -> None:
-        self._q.put((pending, task, cleanup))
-
-    def stop(self) -> None:
-        self._q.put(None)
-        self._thread.join()
+    dst_mtime_ns: int  # the copy's mtime as the drive's filesystem stored it (its timestamp precision)
 
 
 class PendingCopy:
-    """A file whose bytes are all read; the workers may still be hashing and writing it."""
+    """A file whose bytes are all read and written; the worker may still be finishing its whole-file MD5."""
 
-    def __init__(self, rel_path: str, dst: Path, stages: int) -> None:
+    __slots__ = ("rel_path", "dst", "error", "size", "mtime_ns", "dst_mtime_ns", "blocks", "whole", "_done")
+
+    def __init__(self, rel_path: str, dst: Path | str, mtime_ns: int) -> None:
         self.rel_path = rel_path
         self.dst = dst
         self.error: BaseException | None = None
         self.size = 0
-        self.mtime_ns = 0
-        self.single_block = True
+        self.mtime_ns = mtime_ns
+        self.dst_mtime_ns = 0
         self.blocks: list[bytes] = []
-        self.whole = hashlib.md5()
-        self._remaining = stages
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-
-    def stage_done(self) -> None:
-        with self._lock:
-            self._remaining -= 1
-            if self._remaining == 0:
-                self._done.set()
+        self.whole: hashlib._Hash | None = None  # None: one block, whose MD5 is the file's
+        self._done: threading.Event | None = None  # None: finished on the calling thread
 
     def result(self) -> CopyResult:
-        """Wait for the workers; raise SourceError/TargetError for this file, else its hashes."""
-        self._done.wait()
+        """Wait for the worker; raise this file's SourceError/TargetError/Cancelled, else its hashes."""
+        if self._done is not None:
+            self._done.wait()
         if self.error is not None:
-            if isinstance(self.error, (SourceError, TargetError)):
-                raise self.error
-            if isinstance(self.error, OSError):
-                raise TargetError(self.dst, self.error)
             raise self.error
-        if self.single_block:
-            md5_hex = self.blocks[0].hex().upper() if self.blocks else hashlib.md5(b"").hexdigest().upper()
-        else:
+        if self.whole is not None:
             md5_hex = self.whole.hexdigest().upper()
-        return CopyResult(self.size, md5_hex, tuple(b.hex().upper() for b in self.blocks), self.mtime_ns)
+        else:
+            md5_hex = self.blocks[0].hex().upper() if self.blocks else _EMPTY_MD5
+        return CopyResult(self.size, md5_hex, tuple(b.hex().upper() for b in self.blocks), self.mtime_ns,
+                          self.dst_mtime_ns)
 
 
 class CopyEngine:
@@ -137,22 +119,25 @@ class CopyEngine:
 
     def __init__(self, *, guard: SpaceGuard | None = None, fsync_each: bool = False,
                  buffers: int = POOL_BUFFERS, buffer_size: int = BUFFER_SIZE,
-                 on_bytes: Callable[[int], None] | None = None) -> None:
+                 on_bytes: object = None, cancel: CancelToken | None = None, dir_fd: int | None = None) -> None:
         self.guard = guard
         self.fsync_each = fsync_each  # where no filesystem-wide sync exists, fsync every file
         self.buffer_size = buffer_size
         self.on_bytes = on_bytes
+        self.cancel = cancel
+        self.dir_fd = dir_fd
         self.bytes_read = 0  # every source byte read by this engine (the resume benchmark counts these)
+        self._small = bytearray(buffer_size)  # the calling thread's own buffer for one-block files
         self._free: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(buffers):
+        for _ in range(max(2, buffers)):
             self._free.put(bytearray(buffer_size))
-        self._blocks = _Stage("seedctl-block-md5")
-        self._whole = _Stage("seedctl-file-md5")
-        self._writer = _Stage("seedctl-write")
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._whole_md5_worker, name="seedctl-file-md5", daemon=True)
+        self._worker.start()
 
     def close(self) -> None:
-        for stage in (self._blocks, self._whole, self._writer):
-            stage.stop()
+        self._jobs.put(None)
+        self._worker.join()
 
     def __enter__(self) -> CopyEngine:
         return self
@@ -160,34 +145,51 @@ class CopyEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def copy(self, src: Path, rel_path: str, dst: Path, *, expected_size: int, expected_mtime_ns: int) -> CopyResult:
+    def _whole_md5_worker(self) -> None:
+        """Feeds buffers to whole-file MD5s in order; a job is (hash, view, buffer) or (event,)."""
+        jobs, free = self._jobs, self._free
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            if len(job) == 1:
+                job[0].set()  # the file's last buffer is hashed
+                continue
+            digest, view, buf = job
+            try:
+                digest.update(view)
+            finally:
+                del view
+                free.put(buf)
+
+    def copy(self, src: Path, rel_path: str, dst: Path | str, *, expected_size: int,
+             expected_mtime_ns: int) -> CopyResult:
         """Copy one file and wait for it (see `start`)."""
         return self.start(src, rel_path, dst, expected_size=expected_size, expected_mtime_ns=expected_mtime_ns).result()
 
-    def start(self, src: Path, rel_path: str, dst: Path, *, expected_size: int,
+    def start(self, src: Path, rel_path: str, dst: Path | str, *, expected_size: int,
               expected_mtime_ns: int) -> PendingCopy:
-        """Read `src` completely, handing its bytes to the workers that hash them and write `dst` (a
-        temporary name: the caller renames). Returns once the source is read and re-checked; raises
-        SourceError for a source problem found while reading."""
+        """Copy `src` to `dst` (a temporary name, relative to `dir_fd` if set: the caller renames).
+        Returns once the source is read and written; raises SourceError, TargetError or Cancelled
+        (the partly written destination is left for the caller to discard)."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
         try:
             fd_in = os.open(src, os.O_RDONLY | _O_BINARY)
         except FileNotFoundError:
             raise SourceError(rel_path, "the file vanished from the staging folder since the plan") from None
         except OSError as exc:
             raise SourceError(rel_path, f"cannot open it: {exc.strerror or exc}") from None
-        pending = PendingCopy(rel_path, dst, 3)
-        pending.single_block = expected_size <= self.buffer_size
-        pending.mtime_ns = expected_mtime_ns
-        pumped = False
+        pending = PendingCopy(rel_path, dst, expected_mtime_ns)
         try:
             st = os.fstat(fd_in)
             if st.st_size != expected_size or st.st_mtime_ns != expected_mtime_ns:
                 raise SourceError(rel_path, f"changed since the plan (size {expected_size:,} -> {st.st_size:,}, "
                                             "or modification time); re-run plan")
-            if hasattr(os, "posix_fadvise"):
-                os.posix_fadvise(fd_in, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-            pumped = True  # from here the workers own the file and report its end
-            self._pump(fd_in, pending, dst, expected_size, expected_mtime_ns)
+            if expected_size <= self.buffer_size:
+                self._copy_one_block(fd_in, pending, expected_size)
+            else:
+                self._copy_blocks(fd_in, pending, expected_size)
             after = os.fstat(fd_in)
             try:
                 by_path = os.stat(src)
@@ -198,106 +200,133 @@ class CopyEngine:
                     raise SourceError(rel_path, f"changed {label}; re-run plan once the staging data is stable")
             if by_path.st_ino != st.st_ino or by_path.st_dev != st.st_dev:
                 raise SourceError(rel_path, "was replaced during the copy; re-run plan once the staging data is stable")
-            if pending.size != expected_size:
-                raise SourceError(rel_path, f"read {pending.size:,} bytes but the file has {expected_size:,}")
-        except SourceError as exc:
-            if pending.error is None:
-                pending.error = exc
-            if pumped:
-                try:  # let the workers finish with this file (they close the destination)
-                    pending.result()
-                except (SourceError, TargetError):
-                    pass
-            raise exc from None
+        except BaseException as exc:
+            pending.error = exc
+            if pending._done is not None:
+                pending._done.wait()  # the worker is done with this file's buffers
+            raise
         finally:
             os.close(fd_in)
         return pending
 
-    def _pump(self, fd_in: int, pending: PendingCopy, dst: Path, expected_size: int, mtime_ns: int) -> None:
-        guard = self.guard
-        state = {"fd": -1, "written": 0, "reserved": 0}
+    def _read(self, fd_in: int, mv: memoryview, want: int, pending: PendingCopy) -> int:
+        """Read up to `want` bytes into mv; fewer only at end of file."""
+        n = 0
+        try:
+            while n < want:
+                got = os.readv(fd_in, [mv[n:want]]) if _READV else _readinto(fd_in, mv[n:want])
+                if got == 0:
+                    break
+                n += got
+        except OSError as exc:
+            raise SourceError(pending.rel_path,
+                              f"read error at byte {pending.size + n:,}: {exc.strerror or exc}") from None
+        return n
 
-        def open_dst() -> None:
-            state["fd"] = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644)
+    def _open_dst(self, pending: PendingCopy) -> int:
+        try:
+            return os.open(pending.dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY, 0o644, dir_fd=self.dir_fd)
+        except OSError as exc:
+            raise TargetError(pending.dst, exc) from None
 
-        def write(mv: memoryview) -> None:
-            if guard is not None:
-                grow = clusters(state["written"] + len(mv)) - state["reserved"]
-                guard.reserve(grow, str(dst))
-                state["reserved"] += grow
+    def _write(self, fd: int, mv: memoryview, written: int, pending: PendingCopy) -> None:
+        """Write mv after `written` bytes already in the file (the guard accounts clusters)."""
+        try:
+            if self.guard is not None:
+                self.guard.reserve(clusters(written + len(mv)) - clusters(written), str(pending.dst))
             view = mv
             while view:
-                n = os.write(state["fd"], view)
+                n = os.write(fd, view)
                 view = view[n:]
-            state["written"] += len(mv)
+        except OSError as exc:
+            raise TargetError(pending.dst, exc) from None
 
-        def close_dst() -> None:
-            fd, state["fd"] = state["fd"], -1
-            if fd < 0:
-                return
-            try:
-                if pending.error is None:
-                    if self.fsync_each:
-                        os.fsync(fd)
-                    os.utime(fd if os.utime in os.supports_fd else dst, ns=(mtime_ns, mtime_ns))
-            except OSError as exc:
-                pending.error = pending.error or exc
-            finally:
-                os.close(fd)
+    def _close_dst(self, fd: int, pending: PendingCopy, ok: bool) -> None:
+        """Set the copy's mtime to the source's, record what the filesystem stored, close."""
+        try:
+            if ok:
+                if self.fsync_each:
+                    os.fsync(fd)
+                if _UTIME_FD:
+                    os.utime(fd, ns=(pending.mtime_ns, pending.mtime_ns))
+                else:  # pragma: no cover - Windows
+                    os.utime(pending.dst, ns=(pending.mtime_ns, pending.mtime_ns), dir_fd=self.dir_fd)
+                pending.dst_mtime_ns = os.fstat(fd).st_mtime_ns
+        except OSError as exc:
+            raise TargetError(pending.dst, exc) from None
+        finally:
+            os.close(fd)
 
-        self._writer.submit(pending, open_dst)
+    def _copy_one_block(self, fd_in: int, pending: PendingCopy, size: int) -> None:
+        mv = memoryview(self._small)
+        # Read exactly the planned size: growth shows in the size and mtime checked afterwards.
+        n = self._read(fd_in, mv, size, pending)
+        if n != size:
+            raise SourceError(pending.rel_path, f"read {n:,} bytes but the file has {size:,}; it changed "
+                                                "during the copy")
+        chunk = mv[:n]
+        if n:
+            pending.blocks.append(hashlib.md5(chunk).digest())
+        fd = self._open_dst(pending)
+        ok = False
+        try:
+            if n:
+                self._write(fd, chunk, 0, pending)
+            ok = True
+        finally:
+            self._close_dst(fd, pending, ok)
+        pending.size = n
+        self.bytes_read += n
+        if self.on_bytes is not None and n:
+            self.on_bytes(n)
+
+    def _copy_blocks(self, fd_in: int, pending: PendingCopy, size: int) -> None:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(fd_in, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        pending.whole = hashlib.md5()
+        pending._done = done = threading.Event()
+        cancel, jobs, free, md5 = self.cancel, self._jobs, self._free, hashlib.md5
+        fd = self._open_dst(pending)
+        ok = False
         try:
             while True:
-                if pending.error is not None:
-                    break  # the writer failed (disk full): stop reading this file
-                buf = self._free.get()
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                buf = free.get()
                 mv = memoryview(buf)
-                n = 0
                 try:
-                    while n < self.buffer_size:
-                        got = os.readv(fd_in, [mv[n:]]) if hasattr(os, "readv") else _readinto(fd_in, mv[n:])
-                        if got == 0:
-                            break
-                        n += got
-                except OSError as exc:
-                    self._free.put(buf)
-                    raise SourceError(pending.rel_path,
-                                      f"read error at byte {pending.size + n:,}: {exc.strerror or exc}") from None
+                    n = self._read(fd_in, mv, self.buffer_size, pending)
+                except BaseException:
+                    free.put(buf)
+                    raise
                 if n == 0:
-                    self._free.put(buf)
+                    free.put(buf)
                     break
+                chunk = mv[:n]
+                # the worker only reads the buffer and hands it back to the pool when done; this
+                # thread is finished with it before it takes another buffer from the pool
+                jobs.put((pending.whole, chunk, buf))
+                pending.blocks.append(md5(chunk).digest())
+                self._write(fd, chunk, pending.size, pending)
                 pending.size += n
                 self.bytes_read += n
-                chunk = mv[:n]
-                refs = [2 if pending.single_block else 3]
-                lock = threading.Lock()
-
-                def release(buf: bytearray = buf, refs: list[int] = refs, lock: threading.Lock = lock) -> None:
-                    with lock:
-                        refs[0] -= 1
-                        last = refs[0] == 0
-                    if last:
-                        self._free.put(buf)
-
-                self._blocks.submit(pending, lambda c=chunk: pending.blocks.append(hashlib.md5(c).digest()), release)
-                if not pending.single_block:
-                    self._whole.submit(pending, lambda c=chunk: pending.whole.update(c), release)
-                self._writer.submit(pending, lambda c=chunk: write(c), release)
                 if self.on_bytes is not None:
                     self.on_bytes(n)
-                if n < self.buffer_size:
+                if n < self.buffer_size or pending.size > size:
                     break
+            if pending.size != size:
+                raise SourceError(pending.rel_path, f"read {pending.size:,} bytes but the file has {size:,}; "
+                                                    "it changed during the copy")
+            ok = True
         finally:
-            # always: close the destination and tell the file it is finished, whatever happened
-            self._blocks.submit(pending, _nothing, pending.stage_done)
-            self._whole.submit(pending, _nothing, pending.stage_done)
-            self._writer.submit(pending, _nothing, lambda: (close_dst(), pending.stage_done()))
+            jobs.put((done,))
+            self._close_dst(fd, pending, ok)
 
-    def discard(self, path: Path) -> None:
+    def discard(self, path: Path | str) -> None:
         """Delete a partly written temporary file, giving its space back to a simulated drive's guard."""
         try:
-            size = os.stat(path).st_size
-            os.unlink(path)
+            size = os.stat(path, dir_fd=self.dir_fd).st_size
+            os.unlink(path, dir_fd=self.dir_fd)
         except FileNotFoundError:
             return
         if self.guard is not None:
@@ -308,7 +337,3 @@ def _readinto(fd: int, mv: memoryview) -> int:
     data = os.read(fd, len(mv))
     mv[:len(data)] = data
     return len(data)
-
-
-def _nothing() -> None:
-    pass

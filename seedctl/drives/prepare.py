@@ -17,14 +17,16 @@ costs at most the group in flight (at most 32 MiB of small files) or the one lar
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedctl.drives.allocate import cost_on_drive
+from seedctl.drives.anchor import DriveAnchor
 from seedctl.drives.copyengine import CopyEngine, CopyResult, PendingCopy, SourceError, TargetError
 from seedctl.drives.durability import FilesystemSync
 from seedctl.drives.identity import check_safe_to_write
@@ -32,11 +34,22 @@ from seedctl.drives.journal import (
     FileRecord,
     Journal,
     JournalError,
+    JournalState,
     ManifestRecord,
     fileset_digest,
     read_journal,
 )
-from seedctl.drives.layout import drive_file_path, local_path, tmp_dir
+from seedctl.drives.layout import (
+    DATA_DIR,
+    SEEDCTL_DIR,
+    TMP_DIR,
+    Confinement,
+    check_own_folder,
+    drive_file_path,
+    journal_path,
+    local_path,
+    tmp_dir,
+)
 from seedctl.drives.manifest import (
     DRIVE_HEADER_HASH,
     MANIFEST_FILE,
@@ -50,9 +63,10 @@ from seedctl.drives.manifest import (
 )
 from seedctl.drives.progress import ProgressCallback, ProgressEvent
 from seedctl.drives.scan import StagedFile
-from seedctl.drives.simulated import SpaceGuard
+from seedctl.drives.simulated import SpaceGuard, clusters
 from seedctl.drives.verify import VerifyReport, verify_drive
 from seedctl.errors import DriveError
+from seedctl.interrupt import INTERRUPT, Cancelled, CancelToken, DriveInterrupted
 
 GROUP_BYTES = 32 * 1024 * 1024
 GROUP_FILES = 256
@@ -133,42 +147,64 @@ class _Reporter:
         self.emit("copying")
 
 
-def _manifest_for(serial: str, files: Sequence[StagedFile], records: dict[str, FileRecord]) -> DriveManifest:
-    blobs = []
+def _manifest_blobs(files: Sequence[StagedFile], records: dict[str, FileRecord]) -> Iterator[ManifestBlob]:
+    """The manifest's blobs, one at a time (the streamed writer never holds them all)."""
     for f in files:
         r = records[f.rel_path]
+        size, bs = r.size, r.block_size
         blocks = []
         offset = 0
-        for md5_hex in r.block_md5s:
-            length = min(r.block_size, r.size - offset)
-            blocks.append(ManifestBlock(offset, length, block_id_for(bytes.fromhex(md5_hex)), md5_hex))
+        for digest in r.block_digests():
+            length = min(bs, size - offset)
+            blocks.append(ManifestBlock(offset, length, block_id_for(digest), digest.hex().upper()))
             offset += length
-        blobs.append(ManifestBlob(r.blob_path, r.file_path, r.size, tuple(blocks), "overwrite", r.md5_hex))
-    return DriveManifest(drive_id=serial, blobs=tuple(blobs))
+        yield ManifestBlob(r.blob_path, r.file_path, size, tuple(blocks), "overwrite", r.md5_hex)
+
+
+def _manifest_for(serial: str, files: Sequence[StagedFile], records: dict[str, FileRecord]) -> DriveManifest:
+    return DriveManifest(drive_id=serial, blobs=tuple(_manifest_blobs(files, records)))
+
+
+def _errno_text(err: OSError) -> str:
+    """'No space left on device (ENOSPC)': the errno by name, which is what a search finds."""
+    code = errno.errorcode.get(err.errno or 0)
+    return f"{err.strerror or err}" + (f" ({code})" if code else "")
 
 
 def _drive_error(serial: str, mount: Path, rel: str, exc: TargetError, done: int) -> DriveError:
+    """A failed write names the drive and the errno (the staging file only says what was being written)."""
     err = exc.error
     kept = f"{done:,} completed file(s) are kept and journaled; re-run to resume"
     if exc.disk_full:
-        free = shutil.disk_usage(mount).free
-        return DriveError(f"drive {serial} at {mount} is full while writing {rel} ({free:,} bytes free): "
+        try:
+            free = f"{shutil.disk_usage(mount).free:,} bytes free"
+        except OSError:
+            free = "free space unknown"
+        return DriveError(f"drive {serial} at {mount} is full while writing {rel}: {_errno_text(err)}, {free}; "
                           f"free space on it or re-plan onto more drives. {kept}")
-    return DriveError(f"drive {serial} at {mount}: cannot write {rel}: {err.strerror or err}. {kept}")
+    return DriveError(f"drive {serial} at {mount}: write failed: {_errno_text(err)} while writing {rel}. "
+                      "Check the drive and its connection (an I/O error can mean a failing disk or cable; "
+                      f"read-only means the system remounted it after errors). {kept}")
 
 
 def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging_root: Path, *, owner_id: str,
                   progress: ProgressCallback | None = None, verify: bool = False,
-                  allow_simulated: bool = False, repair: Collection[str] = ()) -> PreparedDrive:
+                  allow_simulated: bool = False, cancel: CancelToken | None = None,
+                  repair: Collection[str] = ()) -> PreparedDrive:
     """Make the drive at `mount` hold exactly `files` (in this order in the manifest), resumably.
 
     `owner_id` binds the drive to one spec (a drive prepared for another spec is refused).
     `allow_simulated` accepts sandbox drives (simulated folders, loop images): only for cloud: sandbox.
+    `cancel` (default: the process-wide token the CLI's Ctrl-C/SIGTERM handlers set) stops the copy
+    within one buffer, raising DriveInterrupted; completed files stay journaled.
     `repair` names files the journal calls complete that are missing or damaged on the drive (found
     by the caller's stat or re-hash): they are copied again from staging.
     Raises DriveError naming the drive and the reason; completed files stay journaled.
     """
     mount, staging_root = Path(mount), Path(staging_root)
+    cancel = INTERRUPT if cancel is None else cancel
+    if cancel.is_set():
+        raise DriveInterrupted(f"drive {serial}: not started ({cancel.reason}); re-run to write it")
     state = read_journal(mount)
     done_records = dict(state.files) if state else {}
     wanted = {f.rel_path: f for f in files}
@@ -178,26 +214,23 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
     stale = [rel for rel in done_records if rel not in wanted]
     needed = sum(cost_on_drive(f.size) for f in to_copy)
     freed = sum(cost_on_drive(done_records[rel].size) for rel in stale)
+    # What resume clears before copying (the interrupted file's temporary copy, renamed files never
+    # journaled) frees space too: without counting it, a crash late in a large file on a well-filled
+    # drive could never be resumed ("does not fit").
+    freed += _leftover_bytes(mount, state.pending if state else frozenset(), done_records)
     reporter = _Reporter(serial, progress, len(files), sum(f.size for f in files), len(files) - len(to_copy),
                          sum(f.size for f in files) - sum(f.size for f in to_copy))
     reporter.emit("checking", force=True)
-    check_safe_to_write(mount, serial, owner_id=owner_id, needed_bytes=max(0, needed - freed),
-                        staging_root=staging_root, allow_simulated=allow_simulated)
+    # Opened before the identity check and re-checked after it: the descriptor is the proven drive.
+    anchor = DriveAnchor(mount, serial)
     try:
-        journal = Journal.open(mount, owner_id=owner_id, serial=serial)
-    except OSError as exc:
-        raise DriveError(f"drive {serial} at {mount}: cannot write its journal: {exc.strerror or exc}") from None
-    try:
-        copying = {f.rel_path for f in to_copy}
-        _check_against_drive(mount, serial, [done_records[f.rel_path] for f in files
-                                             if f.rel_path not in copying and f.rel_path in done_records])
-        _clean_leftovers(mount, state.pending if state else frozenset(), done_records)
-        if stale:
-            _remove_stale(mount, journal, [done_records.pop(rel) for rel in stale])
-        engine_stats = _copy_all(mount, serial, staging_root, to_copy, journal, done_records, reporter)
-        prepared = _finish_manifest(mount, serial, files, done_records, journal, state, engine_stats)
+        check_safe_to_write(mount, serial, owner_id=owner_id, needed_bytes=max(0, needed - freed),
+                            staging_root=staging_root, allow_simulated=allow_simulated)
+        anchor.check("opening the journal")
+        prepared = _write_drive(anchor, serial, files, staging_root, owner_id, state, done_records, to_copy, stale,
+                                reporter, cancel)
     finally:
-        journal.close()
+        anchor.close()
     reporter.emit("done", force=True)
     if verify:
         report = verify_drive(mount, progress=progress)
@@ -207,18 +240,47 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
     return prepared
 
 
+def _write_drive(anchor: DriveAnchor, serial: str, files: Sequence[StagedFile], staging_root: Path, owner_id: str,
+                 state: JournalState | None, done_records: dict[str, FileRecord], to_copy: list[StagedFile],
+                 stale: list[str], reporter: _Reporter, cancel: CancelToken) -> PreparedDrive:
+    """The write phases, each after re-proving that the mount point still leads to the drive."""
+    mount = anchor.mount
+    try:
+        journal = Journal.open(mount, owner_id=owner_id, serial=serial, state=state)
+    except OSError as exc:
+        raise DriveError(f"drive {serial} at {mount}: cannot write its journal: {_errno_text(exc)}") from None
+    try:
+        anchor.pin_journal()
+        copying = {f.rel_path for f in to_copy}
+        _check_against_drive(mount, serial, [done_records[f.rel_path] for f in files
+                                             if f.rel_path not in copying and f.rel_path in done_records])
+        anchor.check("clearing what an interrupted run left")
+        try:
+            _clean_leftovers(anchor, state.pending if state else frozenset(), done_records)
+            if stale:
+                anchor.check("removing files no longer allocated to it")
+                _remove_stale(mount, journal, [done_records.pop(rel) for rel in stale])
+        except OSError as exc:
+            raise DriveError(f"drive {serial} at {mount}: {_errno_text(exc)} while clearing leftovers; "
+                             "check the drive and re-run") from None
+        engine_stats = _copy_all(anchor, serial, staging_root, to_copy, journal, done_records, reporter, cancel)
+        anchor.check("writing the manifest")
+        return _finish_manifest(mount, serial, files, done_records, journal, state, engine_stats)
+    finally:
+        journal.close()
+
+
 def _same_source(record: FileRecord | None, f: StagedFile) -> bool:
-    return record is not None and record.size == f.size and record.mtime_ns == f.mtime_ns and \
-        record.blob_path == f.blob_path
+    return record is not None and record.same_source(f.size, f.mtime_ns, f.blob_path)
 
 
 def _check_against_drive(mount: Path, serial: str, records: list[FileRecord]) -> None:
-    """Every file the journal calls complete must be on the drive as written (stat only, no read)."""
+    """Every file the journal calls complete must be on the drive as written (lstat only, no read;
+    the path is confined to the drive, and a link or folder in its place is not what was written)."""
+    confined = Confinement(mount, what=f"drive {serial} at {mount}: journal {journal_path(mount)}")
     for r in records:
-        path = local_path(mount, r.rel_path)
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
+        st = confined.lstat_file(r.rel_path)
+        if st is None:
             raise JournalError(f"drive {serial} at {mount}: the journal says {r.file_path} is complete but it is "
                                "missing from the drive; the drive was changed outside seedctl. Move .seedctl/journal"
                                ".jsonl aside to recopy everything") from None
@@ -228,50 +290,119 @@ def _check_against_drive(mount: Path, serial: str, records: list[FileRecord]) ->
                                "the drive was changed outside seedctl")
 
 
-def _clean_leftovers(mount: Path, pending: frozenset[str], done: dict[str, FileRecord]) -> None:
-    """Drop what a crash left: temporary files, and renamed files whose journal record never landed."""
-    shutil.rmtree(tmp_dir(mount), ignore_errors=True)
+def _leftover_bytes(mount: Path, pending: frozenset[str], done: dict[str, FileRecord]) -> int:
+    """Space that `_clean_leftovers` will free: temporary files, renamed files never journaled."""
+    total = 0
+    try:
+        with os.scandir(tmp_dir(mount)) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False):
+                    total += clusters(entry.stat(follow_symlinks=False).st_size)
+    except OSError:
+        pass
     for rel in pending:
         if rel not in done:
-            local_path(mount, rel).unlink(missing_ok=True)
-    tmp_dir(mount).mkdir(parents=True, exist_ok=True)
+            try:
+                total += clusters(os.stat(local_path(mount, rel)).st_size)
+            except OSError:
+                pass
+    return total
+
+
+def _clean_leftovers(anchor: DriveAnchor, pending: frozenset[str], done: dict[str, FileRecord]) -> None:
+    """Drop what a crash left: temporary files, and renamed files whose journal record never landed.
+    Through the drive's descriptor only. The journal's paths are proven to stay on the drive, and
+    .seedctl/tmp to be a plain folder, before anything is deleted."""
+    check_own_folder(anchor.mount, f"{SEEDCTL_DIR}/{TMP_DIR}")
+    confined = Confinement(anchor.mount, what=f"journal {journal_path(anchor.mount)}")
+    for rel in pending:
+        if rel not in done:
+            confined.path(rel)
+    tmp = anchor.rel(SEEDCTL_DIR, TMP_DIR)
+    try:
+        names = _list_dir(tmp, anchor.dir_fd)
+    except FileNotFoundError:
+        os.mkdir(tmp, dir_fd=anchor.dir_fd)
+        names = []
+    for name in names:
+        try:
+            os.unlink(anchor.rel(SEEDCTL_DIR, TMP_DIR, name), dir_fd=anchor.dir_fd)
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            pass  # a folder is not seedctl's: left alone, harmless
+    for rel in pending:
+        if rel not in done:
+            try:
+                os.unlink(anchor.rel(DATA_DIR, *rel.split("/")), dir_fd=anchor.dir_fd)
+            except FileNotFoundError:
+                pass
+
+
+def _list_dir(path: str, dir_fd: int | None) -> list[str]:
+    if dir_fd is None:
+        return os.listdir(path)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY, dir_fd=dir_fd)
+    try:
+        return os.listdir(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove_stale(mount: Path, journal: Journal, records: list[FileRecord]) -> None:
-    """Delete files no longer allocated to this drive (only ones seedctl wrote, as it wrote them)."""
-    gone = []
-    for r in records:
-        path = local_path(mount, r.rel_path)
-        try:
-            st = os.stat(path)
-            if st.st_size == r.size and st.st_mtime_ns == r.dst_mtime_ns:
-                path.unlink()
-        except FileNotFoundError:
-            pass
-        gone.append(r.rel_path)
+    """Delete files no longer allocated to this drive (only ones seedctl wrote, as it wrote them:
+    regular files on the drive, confined to it, with the size and mtime the journal recorded)."""
+    confined = Confinement(mount, what=f"journal {journal_path(mount)}")
+    targets = []
+    for r in records:  # every path is checked before the first deletion
+        st = confined.lstat_file(r.rel_path)
+        if st is not None and st.st_size == r.size and st.st_mtime_ns == r.dst_mtime_ns:
+            targets.append(confined.path(r.rel_path))
+    for path in targets:
+        path.unlink(missing_ok=True)
+    gone = [r.rel_path for r in records]
     journal.add_removed(gone)
 
 
-def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[StagedFile], journal: Journal,
-              done: dict[str, FileRecord], reporter: _Reporter) -> tuple[int, int]:
+def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: list[StagedFile], journal: Journal,
+              done: dict[str, FileRecord], reporter: _Reporter, cancel: CancelToken) -> tuple[int, int]:
+    mount, dir_fd = anchor.mount, anchor.dir_fd
     fs = FilesystemSync(mount)
-    engine = CopyEngine(guard=SpaceGuard.for_drive(mount), fsync_each=not fs.available, on_bytes=reporter.on_bytes)
-    group: list[tuple[StagedFile, Path, PendingCopy]] = []
+    engine = CopyEngine(guard=SpaceGuard.for_drive(mount), fsync_each=not fs.available, on_bytes=reporter.on_bytes,
+                        cancel=cancel, dir_fd=dir_fd)
+    group: list[tuple[StagedFile, str, PendingCopy]] = []
     group_bytes = 0
     copied = 0
-    tmp_root = tmp_dir(mount)
-    made_dirs: set[Path] = set()
+    made_dirs: set[str] = set()
+    staging_prefix = str(staging_root) + os.sep
+
+    def make_parents(rel: str) -> str:
+        """Create seed/<folders of rel> through the drive's descriptor; return the folder's rel path."""
+        parts = rel.split("/")[:-1]
+        folder = anchor.rel(DATA_DIR, *parts)
+        if folder in made_dirs:
+            return folder
+        path = DATA_DIR
+        for part in ("", *parts):
+            path = f"{path}/{part}" if part else path
+            here = anchor.rel(*path.split("/"))
+            if here in made_dirs:
+                continue
+            try:
+                os.mkdir(here, dir_fd=dir_fd)
+            except FileExistsError:
+                pass
+            made_dirs.add(here)
+        return folder
 
     def commit() -> None:
         """Wait for the group's files, make them durable and journal them (the successful prefix
         when one failed; the failure is raised after the files before it are committed)."""
         nonlocal group, group_bytes, copied
-        finished: list[tuple[StagedFile, Path, CopyResult]] = []
-        failure: tuple[StagedFile, Exception] | None = None
+        finished: list[tuple[StagedFile, str, CopyResult]] = []
+        failure: tuple[StagedFile, BaseException] | None = None
         for f, tmp, pending in group:
             try:
                 result = pending.result()
-            except (SourceError, TargetError) as exc:
+            except (SourceError, TargetError, Cancelled) as exc:
                 failure = failure or (f, exc)
                 engine.discard(tmp)
                 continue
@@ -281,26 +412,23 @@ def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[Staged
                 engine.discard(tmp)
         group, group_bytes = [], 0
         if finished:
+            anchor.check("committing copied files")  # nothing is renamed or journaled on another disk
             fs.sync()
             journal.add_pending([f.rel_path for f, _, _ in finished])
             parents = set()
             for f, tmp, _ in finished:
-                dest = local_path(mount, f.rel_path)
-                if dest.parent not in made_dirs:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    made_dirs.add(dest.parent)
-                os.replace(tmp, dest)
-                parents.add(dest.parent)
+                parent = make_parents(f.rel_path)
+                os.replace(tmp, anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                parents.add(parent)
             if fs.available:
                 fs.sync()
             else:
                 for p in parents:
-                    fsync_dir(p)
-            records = []
-            for f, _, result in finished:
-                st = os.stat(local_path(mount, f.rel_path))
-                records.append(FileRecord(f.rel_path, f.blob_path, drive_file_path(f.rel_path), f.size, f.mtime_ns,
-                                          result.md5_hex, engine.buffer_size, result.block_md5s, st.st_mtime_ns))
+                    fsync_dir(Path(mount, p) if dir_fd is not None else Path(p))
+            # the copy's mtime as the drive stored it was read when it was closed: no stat per file here
+            records = [FileRecord(f.rel_path, f.blob_path, drive_file_path(f.rel_path), f.size, f.mtime_ns,
+                                  result.md5_hex, engine.buffer_size, result.block_md5s, result.dst_mtime_ns)
+                       for f, _, result in finished]
             journal.add_files(records)
             for r in records:
                 done[r.rel_path] = r
@@ -312,16 +440,17 @@ def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[Staged
     try:
         try:
             for n, f in enumerate(to_copy):
-                if f.size > GROUP_BYTES or (group and group[-1][2].error is not None):
+                if f.size > GROUP_BYTES and group:
                     commit()  # a large file is a group of its own: a crash in it never costs the small ones
-                tmp = tmp_root / f"{n:08d}.part"
+                tmp = anchor.rel(SEEDCTL_DIR, TMP_DIR, f"{n:08d}.part")
                 reporter.current = f.rel_path
                 try:
-                    pending = engine.start(staging_root.joinpath(*f.rel_path.split("/")), f.rel_path, tmp,
+                    pending = engine.start(staging_prefix + f.rel_path.replace("/", os.sep), f.rel_path, tmp,
                                            expected_size=f.size, expected_mtime_ns=f.mtime_ns)
-                except SourceError:
+                except (SourceError, TargetError, Cancelled) as exc:
                     engine.discard(tmp)
-                    _commit_quietly(commit)
+                    exc.rel_path = f.rel_path
+                    _commit_quietly(commit)  # the files before it are complete: keep them
                     raise
                 group.append((f, tmp, pending))
                 group_bytes += f.size
@@ -334,17 +463,26 @@ def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[Staged
             raise DriveError(f"drive {serial}: staging file {exc.rel_path} {exc}; {len(done):,} completed "
                              "file(s) are kept, re-run to resume") from None
         except TargetError as exc:
-            raise _drive_error(serial, mount, getattr(exc, "rel_path", exc.path.name), exc, len(done)) from None
+            raise _drive_error(serial, mount, exc.rel_path or str(exc.path), exc, len(done)) from None
+        except Cancelled:
+            raise DriveInterrupted(
+                f"drive {serial} at {mount}: stopped ({cancel.reason or 'interrupted'}) while writing "
+                f"{reporter.current}; {len(done):,} completed file(s) are journaled and the file in flight "
+                "will be redone: run `seedctl apply` again to resume") from None
     except OSError as exc:  # commit itself failed (the drive went away, read-only, full journal)
-        raise DriveError(f"drive {serial} at {mount}: {exc.strerror or exc} ({getattr(exc, 'filename', '')}); "
+        raise DriveError(f"drive {serial} at {mount}: write failed: {_errno_text(exc)}"
+                         f"{f' ({exc.filename})' if getattr(exc, 'filename', None) else ''}; "
                          f"{len(done):,} completed file(s) are journaled, re-run to resume") from None
     finally:
-        for _, tmp, pending in group:  # after a failure: let the workers finish, drop the rest
+        for _, tmp, pending in group:  # after a failure: let the worker finish, drop the rest
             try:
                 pending.result()
-            except (SourceError, TargetError):
+            except (SourceError, TargetError, Cancelled):
                 pass
-            engine.discard(tmp)
+            try:
+                engine.discard(tmp)
+            except OSError:
+                pass
         engine.close()
         fs.close()
     return copied, engine.bytes_read
@@ -353,18 +491,21 @@ def _copy_all(mount: Path, serial: str, staging_root: Path, to_copy: list[Staged
 def _commit_quietly(commit: object) -> None:
     try:
         commit()  # type: ignore[operator]
-    except (OSError, SourceError, TargetError):
+    except (OSError, SourceError, TargetError, Cancelled, DriveError):
         pass  # the original error is the one to report
 
 
 def _finish_manifest(mount: Path, serial: str, files: Sequence[StagedFile], done: dict[str, FileRecord],
-                     journal: Journal, state: object, stats: tuple[int, int]) -> PreparedDrive:
+                     journal: Journal, state: JournalState | None, stats: tuple[int, int]) -> PreparedDrive:
+    """Write the manifest unless the one on the drive is current; stream it, hashing as it is written.
+
+    The journal is not read again: its last manifest record still holds only if this run appended
+    no file, pending or removed record (`journal.changed`), and then it is the one read at the start."""
     copied, bytes_read = stats
-    digest = fileset_digest([(f.rel_path, done[f.rel_path].md5_hex) for f in files])
+    digest = fileset_digest(((f.rel_path, done[f.rel_path].md5_hex) for f in files), presorted=_sorted(files))
     total = sum(f.size for f in files)
-    previous = read_journal(mount)
     path = mount / MANIFEST_NAME
-    m = previous.manifest if previous else None
+    m = state.manifest if state is not None and not journal.changed else None
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -373,7 +514,12 @@ def _finish_manifest(mount: Path, serial: str, files: Sequence[StagedFile], done
             and st.st_size == m.size and st.st_mtime_ns == m.mtime_ns:
         hash_hex = m.manifest_hash  # unchanged since written: nothing to do
     else:
-        hash_hex = write_manifest(_manifest_for(serial, files, done), path)
+        hash_hex = write_manifest((serial, _manifest_blobs(files, done)), path)
         st = os.stat(path)
         journal.add_manifest(ManifestRecord(hash_hex, len(files), total, digest, st.st_size, st.st_mtime_ns))
     return PreparedDrive(serial, MANIFEST_FILE, hash_hex, DRIVE_HEADER_HASH, len(files), total, copied, bytes_read)
+
+
+def _sorted(files: Sequence[StagedFile]) -> bool:
+    """Whether `files` is in relative-path order already (the allocator keeps scan order)."""
+    return all(files[i - 1].rel_path < files[i].rel_path for i in range(1, len(files)))

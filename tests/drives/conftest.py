@@ -74,7 +74,8 @@ class LoopDrive:
 
 
 @contextlib.contextmanager
-def loop_drive(base: Path, *, size_mb: int = 64, serial: str | None = None, read_only: bool = False):
+def loop_drive(base: Path, *, size_mb: int = 64, serial: str | None = None, read_only: bool = False,
+               options: str = ""):
     """An ext4 image, attached to a loop device and mounted; always unmounted and detached afterwards."""
     if not loop_available():
         pytest.skip("needs root, losetup, mkfs.ext4 and /dev/loop-control")
@@ -90,7 +91,8 @@ def loop_drive(base: Path, *, size_mb: int = 64, serial: str | None = None, read
                             text=True).stdout.strip()
     mounted = False
     try:
-        opts = ["-o", "ro"] if read_only else []
+        wanted = ",".join(o for o in ("ro" if read_only else "", options) if o)
+        opts = ["-o", wanted] if wanted else []
         subprocess.run(["mount", *opts, device, str(mount)], check=True, capture_output=True)
         mounted = True
         if not read_only:

@@ -2,14 +2,17 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from seedctl.drives import create_simulated_drive, prepare_drive, read_drive_state, scan_staging, verify_drive
 
-from .conftest import pseudo, write_tree
+from .conftest import loop_drive, pseudo, write_tree
 
 CHILD = r"""
 import json, sys, time
@@ -50,3 +53,96 @@ def test_kill_9_mid_file_then_resume_rereads_only_the_file_in_flight(tmp_path: P
     # ... and is redone: the resumed run read exactly the file in flight and the one after it
     assert result.bytes_read == (40 << 20) + 1000 and result.files_copied == 2 and result.files == 12
     assert not list((drive / ".seedctl/tmp").iterdir()) and verify_drive(drive).ok
+
+
+# -- well-filled drives (issue 12 acceptance): >= 85 % full, the largest file >= 40 % of the drive,
+# kills inside the large files (one near the end), resumed after each; the drive converges.
+
+CHILD_AT = r"""
+import json, sys, time
+from pathlib import Path
+import seedctl.drives.prepare as P
+from seedctl.drives import prepare_drive, scan_staging
+P.PROGRESS_INTERVAL = 0.0
+staging, drive, serial, target, frac = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+files = scan_staging(staging, container="backup").files
+size = next(f.size for f in files if f.rel_path == target)
+start = None
+def progress(e):
+    global start
+    if e.phase != "copying" or e.current_file != target:
+        return
+    if start is None:
+        start = e.bytes_done - min(size, 4 << 20)  # the first event comes after the file's first buffer
+    if e.bytes_done - start >= frac * size:
+        print(json.dumps({"done": e.bytes_done - start}), flush=True)
+        time.sleep(60)  # the parent kills us here, inside the file
+prepare_drive(drive, serial, files, staging, owner_id="crash", allow_simulated=True, progress=progress)
+print(json.dumps({"finished": True}), flush=True)
+"""
+
+
+def _kill_inside(staging: Path, drive: Path, serial: str, target: str, frac: float) -> int:
+    proc = subprocess.Popen([sys.executable, "-c", CHILD_AT, str(staging), str(drive), serial, target, str(frac)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"the child ended before {target} reached {frac:.0%}: {proc.stderr.read()[-2000:]}"
+        event = json.loads(line)
+        assert "done" in event, f"the child finished before {target} reached {frac:.0%}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    return event["done"]
+
+
+def _well_filled_set(root: Path, total: int) -> dict[str, int]:
+    """Sizes for a set filling 87 % of `total`: one file of 42 %, one of 25 %, the rest in small files."""
+    sizes = {"big1.vhd": int(total * 0.42) // 4096 * 4096 + 1234, "big2.vhd": int(total * 0.25)}
+    rest, i = int(total * 0.20), 0
+    while rest > 0:
+        size = min(rest, 200_000 + (i * 7919) % 900_000)
+        sizes[f"small/s{i:03d}.bin"] = size
+        rest -= size
+        i += 1
+    write_tree(root, {rel: pseudo(size, n) for n, (rel, size) in enumerate(sizes.items())})
+    return sizes
+
+
+def _crash_and_converge(staging: Path, drive: Path, serial: str, capacity: int) -> None:
+    files = scan_staging(staging, container="backup").files
+    total = sum(f.size for f in files)
+    assert total >= 0.85 * capacity and max(f.size for f in files) >= 0.40 * capacity
+    for target, frac in (("big1.vhd", 0.6), ("big1.vhd", 0.97), ("big2.vhd", 0.5), ("big2.vhd", 0.99)):
+        done = _kill_inside(staging, drive, serial, target, frac)
+        assert done >= frac * 0.9 * next(f.size for f in files if f.rel_path == target)
+        state = read_drive_state(drive)
+        assert target not in (state.completed if state else {})  # killed inside it, never journaled
+    result = prepare_drive(drive, serial, files, staging, owner_id="crash", allow_simulated=True, verify=True)
+    assert result.files == len(files) and result.bytes == total and result.verify_report.ok
+    assert not list((drive / ".seedctl/tmp").iterdir())
+    again = prepare_drive(drive, serial, files, staging, owner_id="crash", allow_simulated=True)
+    assert again == result and again.bytes_read == 0
+
+
+def test_well_filled_simulated_drive_killed_inside_large_files_converges(tmp_path: Path) -> None:
+    capacity = 96 << 20
+    staging = tmp_path / "s"
+    _well_filled_set(staging, capacity)
+    drive = tmp_path / "drive"
+    create_simulated_drive(drive, "SIM-FULL", capacity)
+    _crash_and_converge(staging, drive, "SIM-FULL", capacity)
+
+
+@pytest.mark.loopdev
+def test_well_filled_ext4_drive_killed_inside_large_files_converges(tmp_path: Path) -> None:
+    with loop_drive(tmp_path / "img", size_mb=128, serial="LOOPFULL1") as d:
+        usage = shutil.disk_usage(d.mount)
+        staging = tmp_path / "s"
+        _well_filled_set(staging, usage.total)
+        _crash_and_converge(staging, d.mount, "LOOPFULL1", usage.total)
+        used = shutil.disk_usage(d.mount)
+        assert used.used >= 0.85 * used.total  # really well filled, as the filesystem counts it

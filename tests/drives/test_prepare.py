@@ -1,5 +1,6 @@
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -154,7 +155,8 @@ def test_disk_full_mid_copy_then_resume_after_freeing_space(tmp_path: Path, monk
     with pytest.raises(DriveError) as info:
         run(drive, staging)
     text = str(info.value)
-    assert "is full while writing f3.bin" in text and "SIM-0001" in text and "re-run to resume" in text
+    assert "is full while writing f3.bin: No space left on device (ENOSPC)" in text and "SIM-0001" in text
+    assert "re-run to resume" in text and "staging file" not in text
     assert set(read_journal(drive).files) == {"f0.bin", "f1.bin", "f2.bin"}
     assert not list((drive / ".seedctl/tmp").iterdir())
     monkeypatch.undo()
@@ -242,3 +244,83 @@ def test_crash_between_rename_and_journal_is_redone(sim_drive: Path, staging: Pa
     assert read_drive_state(sim_drive).in_flight == ("a/two.bin",)
     result = run(sim_drive, staging, verify=True)
     assert result.files == 4 and result.bytes_read == scan.total_bytes - 10_000
+
+
+def test_disk_full_inside_a_large_file_names_the_drive_and_errno_not_the_staging_file(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    # Issue 12-7: a write error in the middle of a multi-block file was reported as "staging file X
+    # read N bytes but the file has M".
+    staging = write_tree(tmp_path / "s", {"a.bin": pseudo(1 << 20, 1), "big.bin": pseudo(12 << 20, 2)})
+    drive = tmp_path / "small"
+    create_simulated_drive(drive, "SIM-0001", 7 << 20)  # a.bin fits, big.bin fails in its second block
+    monkeypatch.setattr(prepare_mod, "check_safe_to_write", lambda *a, **k: None)
+    with pytest.raises(DriveError) as info:
+        run(drive, staging)
+    text = str(info.value)
+    assert text.startswith(f"drive SIM-0001 at {drive} is full while writing big.bin: ")
+    assert "(ENOSPC)" in text and "staging file" not in text and "read " not in text
+    assert set(read_journal(drive).files) == {"a.bin"} and not list((drive / ".seedctl/tmp").iterdir())
+
+
+def test_drive_folder_replaced_mid_write_gets_nothing(tmp_path: Path, monkeypatch) -> None:
+    # Issue 12-6 on a simulated drive: the folder at the mount point is swapped for another "drive"
+    # with the same serial while files are being copied; nothing more is written to either path.
+    staging = write_tree(tmp_path / "s", {f"d{i % 3}/f{i:02d}.bin": pseudo(1 << 20, i) for i in range(40)})
+    drive, moved = tmp_path / "drive", tmp_path / "drive-moved"
+    create_simulated_drive(drive, "SIM-0001", 1 << 30)
+    files = scan_staging(staging, container="backup").files
+    progress, fired = _fault_during(monkeypatch, files[35].rel_path, lambda: (
+        os.rename(drive, moved), create_simulated_drive(drive, "SIM-0001", 1 << 30)))
+    with pytest.raises(DriveError, match=r"drive SIM-0001 at .*: the mount point now leads to another "
+                                         r"filesystem or folder .* unmounted or replaced") as info:
+        run(drive, staging, files=files, progress=progress)
+    assert fired and "nothing more was written" in str(info.value)
+    assert sorted(p.name for p in drive.iterdir()) == [".seedctl-sandbox-drive.json"]  # not even seed/
+    committed = set(read_journal(moved).files)  # the first group (32 MiB) was committed before the swap
+    assert committed == {f.rel_path for f in files[:32]}
+    shutil.rmtree(drive)
+    os.rename(moved, drive)  # the right drive is back: resume finishes it
+    result = run(drive, staging, files=files, verify=True)
+    assert result.files == 40 and result.files_copied == 8 and result.verify_report.ok
+
+
+def test_cancel_stops_inside_a_large_file_and_resume_redoes_only_it(tmp_path: Path, monkeypatch) -> None:
+    # Issue 12-8, in process: the token the CLI's signal handlers set stops the copy within a buffer.
+    from seedctl.interrupt import CancelToken, DriveInterrupted
+
+    small = {f"a/s{i}.bin": pseudo(100_000, i) for i in range(5)}
+    staging = write_tree(tmp_path / "s", {**small, "big.bin": pseudo(40 << 20, 9), "z.bin": b"z" * 10})
+    drive = tmp_path / "drive"
+    create_simulated_drive(drive, "SIM-0001", 1 << 30)
+    files = scan_staging(staging, container="backup").files
+    token = CancelToken()
+    monkeypatch.setattr(prepare_mod, "PROGRESS_INTERVAL", 0.0)
+    seen = []
+
+    def progress(event) -> None:
+        seen.append(event.bytes_done)
+        if event.current_file == "big.bin" and not token.is_set() and event.bytes_done > (12 << 20):
+            token.cancel("SIGINT")
+            seen.append("cancelled")
+
+    with pytest.raises(DriveInterrupted, match=r"drive SIM-0001 at .*: stopped \(SIGINT\) while writing big.bin; "
+                                               r"5 completed file\(s\) are journaled .* `seedctl apply` again") as info:
+        run(drive, staging, files=files, progress=progress, cancel=token)
+    assert info.value.exit_code == 130
+    after = seen[seen.index("cancelled") + 1:]
+    assert len(after) <= 1  # at most the buffer already being read when the token was set
+    state = read_journal(drive)
+    assert set(state.files) == set(small) and not state.pending
+    assert not list((drive / ".seedctl/tmp").iterdir()) and not (drive / "seed/big.bin").exists()
+    result = run(drive, staging, files=files)
+    assert result.files_copied == 2 and result.bytes_read == (40 << 20) + 10 and verify_drive(drive).ok
+
+
+def test_cancelled_before_starting_writes_nothing(sim_drive: Path, staging: Path) -> None:
+    from seedctl.interrupt import CancelToken, DriveInterrupted
+
+    token = CancelToken()
+    token.cancel("SIGTERM")
+    with pytest.raises(DriveInterrupted, match="not started"):
+        run(sim_drive, staging, cancel=token)
+    assert sorted(p.name for p in sim_drive.iterdir()) == [".seedctl-sandbox-drive.json"]

@@ -1,0 +1,98 @@
+"""The drive being written, held by an open folder descriptor from the moment its identity is proven.
+
+`check_safe_to_write` proves once that the mount point holds the right drive. A write that takes
+hours can outlive that proof: the drive may be lazily unmounted (the path then leads to the folder
+underneath, often on the system disk) or swapped for another disk at the same mount point. So:
+
+- the drive's root folder is opened *before* the identity check and re-checked right after it, so
+  the descriptor is the filesystem that was proven;
+- every write goes through that descriptor (`dir_fd`), never through the path, so no byte and no
+  folder can land on whatever is mounted there later;
+- before each write phase (journal, clean-up, every group commit, the manifest) `check` compares
+  what the path leads to now with the descriptor (device and inode of the root folder, and of the
+  journal once it exists), and stops with a DriveError naming the drive when they differ.
+
+Where folders cannot be opened (Windows), the path is used and only the device/inode check remains.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from seedctl.drives.layout import SEEDCTL_DIR, journal_path
+from seedctl.errors import DriveError
+
+DIR_FDS = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+
+
+class DriveAnchor:
+    """Root folder descriptor of one drive; `rel(...)` + `dir_fd` address files through it."""
+
+    def __init__(self, mount: Path, serial: str) -> None:
+        self.mount = Path(mount)
+        self.serial = serial
+        self.fd = -1
+        try:
+            if DIR_FDS:
+                self.fd = os.open(self.mount, os.O_RDONLY | os.O_DIRECTORY)
+                st = os.fstat(self.fd)
+            else:  # pragma: no cover - Windows
+                st = os.stat(self.mount)
+        except OSError as exc:
+            raise DriveError(f"drive {serial} at {mount}: cannot open it: {exc.strerror or exc}") from None
+        self._root = (st.st_dev, st.st_ino)
+        self._journal: tuple[int, int] | None = None
+
+    @property
+    def dir_fd(self) -> int | None:
+        return self.fd if self.fd >= 0 else None
+
+    def rel(self, *parts: str) -> str:
+        """A path under the drive root, relative to `dir_fd` (or absolute where there are no dir fds)."""
+        rel = "/".join(parts)
+        return rel if self.fd >= 0 else str(Path(self.mount, *rel.split("/")))
+
+    def pin_journal(self) -> None:
+        """Remember the journal file as seen through the descriptor (checked by `check` from now on)."""
+        st = os.stat(self.rel(SEEDCTL_DIR, journal_path(self.mount).name), dir_fd=self.dir_fd)
+        self._journal = (st.st_dev, st.st_ino)
+
+    def check(self, before: str) -> None:
+        """Refuse to go on if the mount point no longer leads to the drive this descriptor holds."""
+        name = f"drive {self.serial} at {self.mount}"
+        tail = (f"nothing more was written (stopped before {before}). Re-attach drive {self.serial}, mount it "
+                "there and re-run to resume")
+        try:
+            st = os.stat(self.mount)
+        except OSError as exc:
+            raise DriveError(f"{name}: the mount point is gone ({exc.strerror or exc}); {tail}") from None
+        if (st.st_dev, st.st_ino) != self._root:
+            raise DriveError(f"{name}: the mount point now leads to another filesystem or folder (device "
+                             f"{_dev(st.st_dev)} inode {st.st_ino}; the drive was device {_dev(self._root[0])} "
+                             f"inode {self._root[1]}): it was unmounted or replaced while seedctl was writing; "
+                             f"{tail}")
+        if self._journal is not None:
+            try:
+                js = os.stat(journal_path(self.mount))
+                seen: tuple[int, int] | None = (js.st_dev, js.st_ino)
+            except OSError:
+                seen = None
+            if seen != self._journal:
+                raise DriveError(f"{name}: the drive's journal is no longer the one seedctl opened: another disk "
+                                 f"is mounted there; {tail}")
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> DriveAnchor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _dev(dev: int) -> str:
+    return f"{os.major(dev)}:{os.minor(dev)}" if hasattr(os, "major") else str(dev)
