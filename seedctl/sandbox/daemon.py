@@ -22,7 +22,7 @@ from seedctl.sandbox.certs import ensure_certificates
 from seedctl.sandbox.connection import STATE_FILE, pid_alive
 from seedctl.sandbox.ops_storage import ACCOUNT_TYPE
 from seedctl.sandbox.server import ArmServer, make_ssl_context
-from seedctl.sandbox.store import Store
+from seedctl.sandbox.store import Store, private_dir
 
 TOKEN_FILE = "token"
 
@@ -48,7 +48,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def run(directory: Path, parent_pid: int | None = None) -> int:
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     ca, cert, key = ensure_certificates(directory)
     token = ensure_token(directory)
     azurite_port = free_port()

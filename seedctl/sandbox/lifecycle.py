@@ -13,6 +13,7 @@ from typing import Any
 
 from seedctl.errors import SandboxError
 from seedctl.sandbox.connection import STATE_FILE, SandboxConnection, load_connection, pid_alive, read_state
+from seedctl.sandbox.store import private_dir
 
 # Daemons started by this process, so `down` can reap them (no zombies in long test sessions).
 _children: dict[int, subprocess.Popen] = {}
@@ -23,7 +24,7 @@ def up(directory: Path, *, timeout: float = 15.0, parent_pid: int | None = None)
     directory = directory.expanduser().resolve()
     if read_state(directory) is not None:
         return load_connection(directory), False
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     (directory / STATE_FILE).unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "seedctl.sandbox.daemon", "--dir", str(directory)]
     if parent_pid:

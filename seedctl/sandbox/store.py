@@ -9,6 +9,7 @@ request's read-modify-write, which makes concurrent requests safe without SQLite
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -57,9 +58,32 @@ class Operation:
     done: bool
 
 
+def private_dir(directory: Path) -> None:
+    """The sandbox folder: 0700 whatever the umask (it holds keys, the token and the store)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(directory, 0o700)
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, so it is private from its first byte
+    (SQLite gives the -wal and -shm files the database file's mode, less the umask: 0600 at most).
+    An existing store from an older sandbox is made private too."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists() and not side.is_symlink():
+            os.chmod(side, 0o600)
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         self.lock = threading.RLock()
+        private_dir(path.parent)
+        _private_file(path)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
