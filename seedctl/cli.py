@@ -2,73 +2,164 @@
 
 Each command lives in `seedctl/commands/<name>.py` and exposes `register(subparsers)`, which adds
 its parser and sets `handler(args, env) -> int`. Logic stays in the library modules.
+
+Startup is kept cheap (`seedctl --version` and every shell-completion TAB run this): command
+modules import only argparse-level things at the top and their heavy dependencies (the Azure SDKs,
+rich, jsonschema) inside their handlers. `tests/test_cli_conventions.py` keeps it that way.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import os
 import sys
-import traceback
 from collections.abc import Sequence
+from typing import IO, NoReturn
 
 from seedctl import __version__
-from seedctl.azure.errors import redact
 from seedctl.env import Env
 from seedctl.errors import ExitCode, SeedctlError
-from seedctl.logs import configure as configure_logging
 
 # Order is the order of `seedctl --help`.
 COMMAND_MODULES = (
     "validate", "init", "schema", "plan", "show", "apply", "status", "verify", "repair", "destroy",
-    "sandbox",
+    "sandbox", "completion",
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error exits 1 (not 2): 2 is `plan --detailed-exitcode`'s
+    "changes present", and a CI job must never read a typo as drift."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.ERROR), f"{self.prog}: error: {message}\n")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """-v, --no-color and --chdir, accepted before or after the command (`seedctl -v plan` and
+    `seedctl plan -v`). On subcommands the defaults are SUPPRESS, so a flag given only before the
+    command is not reset by the subcommand's own default."""
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options") if not top else parser
+    group.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                       help="debug logs and, on an error, the traceback (secrets redacted)")
+    group.add_argument("--no-color", action="store_true", default=default(False),
+                       help="no colour, as with NO_COLOR set (colour is used only on a terminal anyway)")
+    group.add_argument("-C", "--chdir", metavar="DIR", default=default(None),
+                       help="run as if started in DIR (relative spec, plan and output paths are taken from it)")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public accessor
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for sub in dict.fromkeys(action.choices.values()):
+                found.append(sub)
+                found.extend(_subparsers(sub))
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="seedctl",
         description="Declarative plan/apply for Azure Backup offline seeding (Import/Export and Data Box disks).",
+        epilog="Exit codes: 0 success, 1 error or usage error, 2 changes (plan --detailed-exitcode), "
+               "3/4 status needs attention/critical, 130 interrupted. Docs: docs/commands.md",
     )
-    parser.add_argument("--version", action="version", version=f"seedctl {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and debug logs")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"seedctl {__version__}",
+                        help="print the version and exit")
+    _add_global_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="the command to run (`seedctl COMMAND -h`)")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"seedctl.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"seedctl.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"seedctl.commands.{name}").register(sub)
+    for child in _subparsers(parser):
+        _add_global_options(child, top=False)
     return parser
 
 
+def _autocomplete(parser: argparse.ArgumentParser) -> None:
+    """Answer a shell-completion request (argcomplete sets _ARGCOMPLETE) and exit; else nothing."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:
+        return
+    argcomplete.autocomplete(parser)
+
+
+def _version_only(argv: Sequence[str]) -> bool:
+    return list(argv) == ["--version"]
+
+
+def _print_error(env: Env, exc: SeedctlError, verbose: bool) -> None:
+    from seedctl.azure.redact import redact
+
+    if verbose:
+        import traceback
+
+        env.stderr.write(redact("".join(traceback.format_exception(exc))))
+    print(f"Error: {redact(str(exc))}", file=env.stderr)
+
+
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    own_process = env is None
     env = env or Env()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _version_only(argv):  # the common scripted check, without building every parser
+        print(f"seedctl {__version__}", file=env.stdout)
+        return ExitCode.OK
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if own_process:
+        _autocomplete(parser)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (exit 1), --help and --version (exit 0)
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else ExitCode.ERROR
+    if args.chdir:
+        where = os.path.abspath(os.path.join(env.cwd, os.path.expanduser(args.chdir)))
+        if not os.path.isdir(where):
+            print(f"Error: --chdir {args.chdir}: no such folder", file=env.stderr)
+            return ExitCode.ERROR
+        if own_process:
+            os.chdir(where)
+        env = dataclasses.replace(env, cwd=where)
+    if args.no_color:
+        env = dataclasses.replace(env, no_color=True)
+    from seedctl.logs import configure as configure_logging
+
     configure_logging(env.stderr, verbose=args.verbose)
     if not getattr(args, "handler", None):
         parser.print_help(env.stderr)
         return ExitCode.ERROR
+    from seedctl.interrupt import stop_on_signals
+
     try:
-        return int(args.handler(args, env))
+        with stop_on_signals():  # Ctrl-C and SIGTERM also stop drive writes in worker threads
+            return int(args.handler(args, env))
     except SeedctlError as exc:
-        if args.verbose:
-            env.stderr.write(redact("".join(traceback.format_exception(exc))))
-        print(f"Error: {exc}", file=env.stderr)
+        _print_error(env, exc, args.verbose)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("Interrupted.", file=env.stderr)
+        print(f"Interrupted. Completed work is kept (drives journal every finished file; the file in flight "
+              f"is redone): run `seedctl {args.command}` again to resume.", file=env.stderr)
         return ExitCode.INTERRUPTED
 
 
-def run() -> None:
+def _utf8(stream: IO[str]) -> None:
     # Plans use "→" and "…"; a redirected stream on Windows defaults to a code page without them.
+    if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
+        stream.reconfigure(encoding="utf-8", errors="replace")
+
+
+def run() -> None:
     for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() not in ("utf-8", "utf8"):
-            stream.reconfigure(encoding="utf-8", errors="replace")
+        _utf8(stream)
     sys.exit(main())
 
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import IO
 
 
@@ -26,6 +27,7 @@ class Env:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Callable[[], datetime] = _utcnow
     cwd: str = field(default_factory=os.getcwd)
+    no_color: bool = False  # --no-color
 
     @property
     def stdout_isatty(self) -> bool:
@@ -41,13 +43,34 @@ class Env:
 
     @property
     def color(self) -> bool:
-        """Colour only on a terminal, never with NO_COLOR set (any value, per no-color.org)."""
-        if "NO_COLOR" in self.environ:
+        """Colour only on a terminal, never with --no-color or NO_COLOR set to a non-empty value
+        (per no-color.org an empty NO_COLOR counts as unset)."""
+        if self.no_color or self.environ.get("NO_COLOR"):
             return False
         return self.stdout_isatty
 
     def now(self) -> datetime:
         return self.clock()
+
+
+def user_dir(kind: str, environ: Mapping[str, str], *, platform: str | None = None,
+             home: Path | None = None) -> Path:
+    """seedctl's per-user folder of `kind` ("state" or "data"), where each OS keeps such things:
+    Windows %LOCALAPPDATA%\\seedctl, macOS ~/Library/Application Support/seedctl, elsewhere the XDG
+    base directories ($XDG_STATE_HOME or ~/.local/state, $XDG_DATA_HOME or ~/.local/share)."""
+    platform = platform or sys.platform
+    home = home or Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
+    if platform.startswith("win"):
+        base = environ.get("LOCALAPPDATA")
+        return (Path(base) if base else home / "AppData" / "Local") / "seedctl"
+    if platform == "darwin":
+        return home / "Library" / "Application Support" / "seedctl"
+    variable, fallback = {"state": ("XDG_STATE_HOME", (".local", "state")),
+                          "data": ("XDG_DATA_HOME", (".local", "share"))}[kind]
+    base = environ.get(variable)
+    # XDG: a relative path in these variables is invalid and must be ignored
+    root = Path(base) if base and os.path.isabs(base) else home.joinpath(*fallback)
+    return root / "seedctl"
 
 
 def _isatty(stream: IO[str]) -> bool:

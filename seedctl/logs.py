@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import IO
 
-from seedctl.azure.errors import redact
+from seedctl.azure.redact import redact
 
 SDK_LOGGERS = ("azure", "msrest", "msrestazure", "urllib3", "adal")
 
@@ -24,9 +24,34 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PlainFormatter(logging.Formatter):
+    """Without -v: an INFO line is just its message ("ARM 503 … retry 2/5 in 4 s"); a warning or
+    error says so, as the CLI's own "Error: …" lines do."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            return f"Error: {text}"
+        if record.levelno >= logging.WARNING:
+            return f"Warning: {text}"
+        return text
+
+
+class ConsoleHandler(logging.StreamHandler):
+    """Writes through the live console while progress bars are shown (seedctl.reporter), so a log
+    line lands above the bars instead of inside them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from seedctl import reporter
+
+        if reporter.print_above_bars(self.format(record), stream=self.stream):
+            return
+        super().emit(record)
+
+
 def configure(stream: IO[str], *, verbose: bool) -> None:
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler = ConsoleHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose else PlainFormatter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     for old in list(root.handlers):

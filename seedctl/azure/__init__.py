@@ -1,7 +1,22 @@
-"""Talking to Azure: clouds and credentials, one client factory, error translation, retries."""
+"""Talking to Azure: clouds and credentials, one client factory, error translation, retries.
 
-from seedctl.azure.clients import AzureClients, build_clients
-from seedctl.azure.errors import is_not_found, translate_error
-from seedctl.azure.retry import RetryPolicy, call_with_retry
+Names are loaded on first use: importing `seedctl.azure.redact` (the CLI's error path) must not
+pull in the Azure SDKs."""
 
-__all__ = ["AzureClients", "build_clients", "is_not_found", "translate_error", "RetryPolicy", "call_with_retry"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AzureClients": "seedctl.azure.clients", "build_clients": "seedctl.azure.clients",
+    "is_not_found": "seedctl.azure.errors", "translate_error": "seedctl.azure.errors",
+    "RetryPolicy": "seedctl.azure.retry", "call_with_retry": "seedctl.azure.retry",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'seedctl.azure' has no attribute {name!r}")

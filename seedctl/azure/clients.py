@@ -15,6 +15,7 @@ from azure.core.exceptions import HttpResponseError
 
 from seedctl.azure.clouds import Cloud, get_cloud
 from seedctl.azure.credentials import StaticTokenCredential, TrackOneCredential, default_credential
+from seedctl.azure.redact import remember
 from seedctl.azure.retry import RetryPolicy
 
 
@@ -123,6 +124,7 @@ class AzureClients:
             try:
                 keys = self.storage.storage_accounts.list_keys(resource_group, account_name)
                 key = dict(keys)["keys"][0]["value"]
+                remember(key)
                 credential = {"account_name": account_name, "account_key": key}
             except HttpResponseError as exc:
                 # Only "not allowed to list keys" means: use the identity's data-plane role instead.

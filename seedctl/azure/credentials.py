@@ -14,6 +14,9 @@ class StaticTokenCredential:
     """A TokenCredential for the sandbox, which accepts one fixed local token."""
 
     def __init__(self, token: str) -> None:
+        from seedctl.azure.redact import remember
+
+        remember(token)
         self._token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:

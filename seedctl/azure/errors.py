@@ -14,25 +14,71 @@ from azure.core.exceptions import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from seedctl.azure.redact import redact
 from seedctl.errors import AzureError
+
+__all__ = ["redact", "root_cause", "is_not_found", "is_transient", "translate_error", "describe_failure"]
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceGroupNotFound", "NotFound", "ContainerNotFound",
                              "JobNotFound", "ParentResourceNotFound", "StorageAccountNotFound"})
 
-# A BitLocker recovery password (8 groups of 6 digits), an account key or a bearer token could in
-# principle be echoed back by a service message; strip anything that looks like one.
-_SECRET_PATTERNS = (
-    re.compile(r"\b\d{6}(?:-\d{6}){7}\b"),
-    re.compile(r"[A-Za-z0-9+/]{40,}={0,2}"),
-    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/-]+=*"),
-)
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything under it: __cause__/__context__, azure-core's
+    inner_exception, msrest's inner_exception, urllib3's `reason`, and the args of wrapper errors."""
+    seen: list[BaseException] = []
+    stack = [exc]
+    while stack and len(seen) < 30:
+        current = stack.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        for attr in ("__cause__", "__context__", "inner_exception", "reason", "exc_value"):
+            nested = getattr(current, attr, None)
+            if isinstance(nested, BaseException):
+                stack.append(nested)
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    return seen
 
 
-def redact(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub("(redacted)", text)
-    return text
+_HOST = re.compile(r"host='([^']+)'|(?:https?://)([^/:\s'\"]+)")
+
+
+def root_cause(exc: BaseException) -> str | None:
+    """A short, specific reason for a network-level failure (DNS, TLS, proxy, refused, timeout),
+    found anywhere in the exception chain or its text; None when there is none."""
+    import socket
+    import ssl
+
+    chain = _chain(exc)
+    text = " | ".join(f"{type(e).__name__}: {e}" for e in chain)
+    host_match = _HOST.search(text)
+    host = next((g for g in host_match.groups() if g), None) if host_match else None
+    at = f" for {host}" if host else ""
+    lowered = text.lower()
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(s in lowered for s in (
+            "name or service not known", "nodename nor servname", "getaddrinfo failed",
+            "temporary failure in name resolution", "no address associated", "failed to resolve",
+            "nameresolutionerror")):
+        return f"DNS lookup failed{at} (no network, or the name cannot be resolved)"
+    if "proxyerror" in lowered or "unable to connect to proxy" in lowered or "tunnel connection failed" in lowered:
+        return f"the proxy refused or could not reach{at or ' the host'} (check HTTPS_PROXY / NO_PROXY)"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "certificate verify failed" in lowered \
+            or "sslerror" in lowered:
+        why = "certificate verify failed" if "certificate verify failed" in lowered else "TLS handshake failed"
+        return (f"TLS: {why}{at} (a TLS-inspecting proxy needs its CA in REQUESTS_CA_BUNDLE; "
+                "check the system clock)")
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "connection refused" in lowered:
+        return f"connection refused{at}"
+    if any(isinstance(e, (TimeoutError, socket.timeout)) for e in chain) or "timed out" in lowered:
+        return f"timed out{at}"
+    if "connection reset" in lowered or "connection aborted" in lowered or "remotedisconnected" in lowered:
+        return f"the connection was dropped{at}"
+    return None
+
+
+_ACTION = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 
 
 def _status_and_code(exc: BaseException) -> tuple[int | None, str | None, str]:
@@ -78,13 +124,26 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
     status, code, message = _status_and_code(exc)
     message = redact(message.strip().splitlines()[0] if message.strip() else "")
     where = f" on {scope}" if scope else ""
-    if isinstance(exc, ClientAuthenticationError) or status == 401:
+    cause = root_cause(exc)
+    network = isinstance(exc, (ServiceRequestError, ServiceResponseError, ClientRequestError, ConnectionError))
+    if cause and (network or isinstance(exc, ClientAuthenticationError)):
+        # sign-in fails too when the network does; the cause, not "not signed in", is what to fix
+        text = (f"{what} failed: could not reach Azure: {cause}. Check the network or proxy and run the "
+                "command again; seedctl resumes where it stopped.")
+    elif isinstance(exc, ClientAuthenticationError) or status == 401:
         text = (f"{what} failed: not signed in or the token was refused ({message}). "
                 "Sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID with a secret or "
                 "federated token (workload identity in CI).")
     elif status == 403 or code in {"AuthorizationFailed", "LinkedAuthorizationFailed"}:
         role = "Reader" if what.startswith(("read", "get", "list")) else "Contributor"
-        text = (f"{what} failed: permission denied{where} ({code or 403}). The signed-in identity needs "
+        denied = _ACTION.search(message)
+        if denied:
+            action, denied_scope = denied.groups()
+            where = f" on {denied_scope}"
+            detail = f"{code or 403}: the identity may not perform {action}"
+        else:
+            detail = f"{code or 403}"
+        text = (f"{what} failed: permission denied{where} ({detail}). The signed-in identity needs "
                 f"the {role} role{where or ' on the resource group'}; ask an owner to grant it.")
     elif code == "MissingSubscriptionRegistration":
         text = (f"{what} failed: the resource provider is not registered on the subscription. "
@@ -92,10 +151,23 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
                 "`az provider register --namespace <name>`.")
     elif is_not_found(exc):
         text = f"{what} failed: not found ({code or 404}): {message}"
-    elif isinstance(exc, (ServiceRequestError, ServiceResponseError, ClientRequestError, ConnectionError)):
+    elif network:
         text = (f"{what} failed: could not reach Azure ({type(exc).__name__}: {redact(str(exc))[:200]}). "
                 "Check the network or proxy and run the command again; seedctl resumes where it stopped.")
     else:
         label = " ".join(str(part) for part in (status, code) if part)
         text = f"{what} failed: {label + ': ' if label else ''}{message}"
     return AzureError(text, code=code, status=status, retryable=is_transient(exc))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A few words for a retry line: "ARM 503 ServerBusy", "DNS lookup failed for …"."""
+    if isinstance(exc, AzureError):
+        return " ".join(str(p) for p in ("ARM", exc.status, exc.code) if p) if exc.status else str(exc)[:80]
+    cause = root_cause(exc)
+    if cause:
+        return cause
+    status, code, _ = _status_and_code(exc)
+    if status:
+        return " ".join(str(p) for p in ("ARM", status, code) if p)
+    return type(exc).__name__

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from seedctl.apply import execute
-from seedctl.commands.common import add_spec_arguments, load_spec_from_args, resolve_path
+from seedctl.commands.common import DEFAULT_SPEC, add_spec_arguments, load_spec_from_args, resolve_path
 from seedctl.env import Env
 from seedctl.errors import ApplyError, ExitCode, PlanError
-from seedctl.lock import ApplyLock, lock_path_for
-from seedctl.planner import build_plan, make_context
-from seedctl.render import render
-from seedctl.reporter import Reporter
-from seedctl.savedplan import load_plan, stale_nodes
-from seedctl.spec import DEFAULT_SPEC
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Plan, show the plan, ask for confirmation, then carry it out in dependency order. "
                     "With a saved plan (from `seedctl plan --out`), apply exactly that plan, refusing if "
                     "the world or the spec changed since. Safe to run again after any interruption.")
-    parser.add_argument("plan", nargs="?", help="a saved plan file to apply")
+    parser.add_argument("plan", nargs="?", metavar="PLAN",
+                        help="a saved plan file (from `seedctl plan --out`) to apply exactly; default: plan now")
     add_spec_arguments(parser)
     parser.set_defaults(file=None)  # with a saved plan, the plan names its spec unless -f says otherwise
     parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
@@ -51,6 +45,13 @@ def _confirm(env: Env) -> bool:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.apply import execute
+    from seedctl.lock import ApplyLock, lock_path_for
+    from seedctl.planner import build_plan, make_context
+    from seedctl.render import render
+    from seedctl.reporter import Reporter
+    from seedctl.savedplan import load_plan, stale_nodes
+
     saved = None
     if args.plan:
         saved = load_plan(resolve_path(env, args.plan))

@@ -1,4 +1,8 @@
-"""Flags and steps that several commands share: which spec, which cloud, loading it."""
+"""Flags and steps that several commands share: which spec, which cloud, loading it.
+
+Kept free of heavy imports (the spec loader pulls in jsonschema and PyYAML): the parser is built on
+every run, including `--version` and shell completion. The few constants the parser needs are
+repeated here; tests/test_cli_conventions.py checks they match seedctl.spec."""
 
 from __future__ import annotations
 
@@ -6,10 +10,16 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seedctl.env import Env
-from seedctl.spec import DEFAULT_SPEC, load_spec
-from seedctl.spec.model import CLOUDS, SeedingSpec
+
+if TYPE_CHECKING:
+    from seedctl.spec.model import SeedingSpec
+
+DEFAULT_SPEC = "seed.yaml"  # = seedctl.spec.DEFAULT_SPEC
+CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud", "sandbox")  # = seedctl.spec.model.CLOUDS
+JOB_APIS = ("importexport", "databox")  # = seedctl.spec.model.JOB_APIS
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +35,31 @@ def add_local_state_argument(parser: argparse.ArgumentParser) -> None:
              "(default); skip = never look (CI runners); require = fail unless everything is here")
 
 
+OUTPUTS = ("table", "json", "yaml")
+
+
+def add_output_argument(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """az-style `-o/--output table|json|yaml` (`--json` stays as the short form of `-o json`)."""
+    parser.add_argument("-o", "--output", choices=OUTPUTS, default=None,
+                        help=f"how to print {what}: table (for people, default), json or yaml (exact values)")
+    parser.add_argument("--json", action="store_true", help="same as --output json")
+
+
+def output_of(args: argparse.Namespace) -> str:
+    return "json" if args.json else (args.output or "table")
+
+
+def dump_data(data: object, output: str, *, indent: int | None = 2) -> str:
+    """`data` as JSON or YAML text (for -o json|yaml), ending with a newline."""
+    import json
+
+    if output == "yaml":
+        import yaml
+
+        return yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
+    return json.dumps(data, sort_keys=True, indent=indent) + "\n"
+
+
 def resolve_path(env: Env, file: str) -> Path:
     path = Path(file)
     if path.is_absolute():
@@ -35,6 +70,8 @@ def resolve_path(env: Env, file: str) -> Path:
 
 
 def load_spec_from_args(args: argparse.Namespace, env: Env, *, check_secrets: bool = False) -> SeedingSpec:
+    from seedctl.spec import load_spec
+
     spec = load_spec(resolve_path(env, args.file), check_secrets=check_secrets, environ=env.environ,
                      display_name=args.file)
     cloud = getattr(args, "cloud", None)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from seedctl.commands.common import DEFAULT_SPEC, JOB_APIS
 from seedctl.commands.validate import in_cwd
 from seedctl.env import Env
 from seedctl.errors import ExitCode, SeedctlError
-from seedctl.spec import DEFAULT_SPEC
-from seedctl.spec.model import JOB_APIS
-from seedctl.spec.schema import SCHEMA_FILENAME, schema_text
-from seedctl.spec.starter import starter_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.spec.schema import SCHEMA_FILENAME, schema_text
+    from seedctl.spec.starter import starter_spec
+
     target = in_cwd(env, args.file)
     if target.exists() and not args.force:
         raise SeedctlError(f"{args.file} already exists; use --force to overwrite it")

@@ -7,9 +7,6 @@ import argparse
 from seedctl.commands.common import add_local_state_argument, add_spec_arguments, load_spec_from_args
 from seedctl.env import Env
 from seedctl.errors import ExitCode
-from seedctl.planner import build_plan, make_context
-from seedctl.render import render
-from seedctl.savedplan import save_plan
 
 
 def add_format_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_spec_arguments(parser)
     add_local_state_argument(parser)
     add_format_arguments(parser)
-    parser.add_argument("--out", metavar="FILE", help="save the plan for `seedctl apply FILE`")
+    parser.add_argument("--out", metavar="FILE",
+                        help="save the plan for `seedctl apply FILE` (refused, exit 1, when the plan has errors)")
     parser.add_argument("--detailed-exitcode", action="store_true",
                         help="exit 2 when the plan has changes, 0 when none")
     parser.add_argument("--allow-drive-deletions", action="store_true",
@@ -43,6 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.planner import build_plan, make_context
+    from seedctl.render import render
+    from seedctl.savedplan import save_plan
+
     spec = load_spec_from_args(args, env)
     ctx = make_context(spec, env, local_state=args.local_state)
     ctx.apply_options["allow_drive_deletions"] = args.allow_drive_deletions
@@ -53,7 +55,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
     # a PR comment should not show a runner's folders
     plan.spec_path = args.file
     env.stdout.write(render(plan, output_format(args), color=env.color))
-    if args.out:
+    if args.out and plan.has_errors:
+        # a plan with errors cannot be applied; saving it would only invite `seedctl apply FILE`
+        print(f"Not saving the plan to {args.out}: it has errors (above). Fix them and run plan again.",
+              file=env.stderr)
+    elif args.out:
         save_plan(plan, args.out, cwd=env.cwd)
         print(f"Saved the plan to {args.out}. Apply exactly this plan with: seedctl apply {args.out}",
               file=env.stderr)

@@ -6,7 +6,6 @@ import argparse
 
 from seedctl.env import Env
 from seedctl.errors import ExitCode
-from seedctl.spec.schema import schema_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.spec.schema import schema_text
+
     text = schema_text()
     env.stdout.write(text if text.endswith("\n") else text + "\n")
     return ExitCode.OK

@@ -9,7 +9,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from seedctl.commands.common import add_spec_arguments, load_spec_from_args
+from seedctl.commands.common import (
+    add_output_argument,
+    add_spec_arguments,
+    dump_data,
+    load_spec_from_args,
+    output_of,
+)
 from seedctl.env import Env
 from seedctl.errors import SeedctlError
 
@@ -24,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--watch", action="store_true", help="refresh until the job reaches a final state")
     parser.add_argument("--interval", type=float, default=300.0, metavar="SECONDS",
                         help="seconds between refreshes with --watch (default 300)")
-    parser.add_argument("--json", action="store_true", help="print JSON (one object per refresh with --watch)")
+    add_output_argument(parser, what="the report (with --watch: one JSON line, or one YAML document, per refresh)")
     parser.set_defaults(handler=run)
 
 
@@ -71,8 +77,11 @@ def run(args: argparse.Namespace, env: Env) -> int:
     ctx = make_context(spec, env, local_state="skip")
 
     def show(report: Any) -> None:
-        if args.json:
+        output = output_of(args)
+        if output == "json":
             env.stdout.write(json.dumps(report.to_json(), sort_keys=True) + "\n")
+        elif output == "yaml":
+            env.stdout.write(("---\n" if args.watch else "") + dump_data(report.to_json(), "yaml"))
         else:
             if args.watch:
                 env.stdout.write(f"--- {report.now:%Y-%m-%d %H:%M:%S} UTC ---\n")

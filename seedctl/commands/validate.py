@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from seedctl.commands.common import DEFAULT_SPEC
 from seedctl.env import Env
 from seedctl.errors import ExitCode
-from seedctl.spec import DEFAULT_SPEC, validate_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +29,8 @@ def in_cwd(env: Env, file: str) -> Path:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.spec import validate_spec
+
     result = validate_spec(in_cwd(env, args.file), check_secrets=args.check_secrets, environ=env.environ,
                            display_name=args.file)
     for warning in result.warnings:

@@ -4,9 +4,14 @@ drive's manifest once the job is completed. Exit 0 when everything arrived intac
 from __future__ import annotations
 
 import argparse
-import json
 
-from seedctl.commands.common import add_spec_arguments, load_spec_from_args
+from seedctl.commands.common import (
+    add_output_argument,
+    add_spec_arguments,
+    dump_data,
+    load_spec_from_args,
+    output_of,
+)
 from seedctl.env import Env
 from seedctl.lifecycle import LifecycleExit
 
@@ -22,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--deep", action="store_true",
                         help="also download every blob and compare its MD5 (reads all the data)")
     parser.add_argument("--all", action="store_true", help="list every file, not only the failures")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_output_argument(parser, what="the report")
     parser.set_defaults(handler=run)
 
 
@@ -33,8 +38,8 @@ def run(args: argparse.Namespace, env: Env) -> int:
     spec = load_spec_from_args(args, env)
     ctx = make_context(spec, env, local_state="skip")
     report = verify(spec, ctx, deep=args.deep)
-    if args.json:
-        env.stdout.write(json.dumps(report.to_json(), sort_keys=True, indent=2) + "\n")
+    if output_of(args) != "table":
+        env.stdout.write(dump_data(report.to_json(), output_of(args)))
     else:
         env.stdout.write(render_text(report, all_files=args.all))
     return LifecycleExit.OK if report.ok else LifecycleExit.ERROR

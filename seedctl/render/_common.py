@@ -29,7 +29,7 @@ from seedctl.plan import (
     UPDATE,
     Plan,
 )
-from seedctl.spec.sizes import format_size
+from seedctl.units import format_bytes, is_size_name
 
 __all__ = [
     "safe_view", "view_counts", "shown_changes", "format_value", "attribute_line", "summary_text",
@@ -182,6 +182,8 @@ def _shown(attr: dict[str, Any], side: str) -> str:
         return KNOWN_AFTER_APPLY
     if attr["sensitive"] and value is not None:
         return SENSITIVE
+    if is_size_name(str(attr["name"])) and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return format_bytes(value)  # people read sizes; JSON keeps the exact bytes
     return format_value(value)
 
 
@@ -215,7 +217,7 @@ def _count(value: Any) -> str | None:
 def _size(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
-    return format_size(value)
+    return format_bytes(value)
 
 
 def _ratio(value: Any) -> str | None:

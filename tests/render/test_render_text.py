@@ -35,7 +35,7 @@ def test_symbols_and_summary():
                  '      ~ storage_account: "stold" → "stseed01"  # forces replacement',
                  '      + id: (known after apply)',
                  '      + access_key: (sensitive)',
-                 '      # 12,345 files, 1.6 TB of 2.0 TB, 82.5% full; to write: 12,345 files, 1.6 TB',
+                 '      # 12,345 files, 1.5 TiB of 1.8 TiB, 82.5% full; to write: 12,345 files, 1.5 TiB',
                  "Plan: 3 to add, 2 to change, 2 to destroy.",
                  "1 error, 2 deferred to apply, 2 changed outside seedctl."):
         assert line + "\n" in out, line
@@ -98,8 +98,9 @@ def test_colour_codes():
 @pytest.mark.parametrize(("stream", "environ", "expected"), [
     (io.StringIO(), {}, False),
     (TTY(), {}, True),
-    (TTY(), {"NO_COLOR": ""}, False),
+    (TTY(), {"NO_COLOR": ""}, True),  # no-color.org: an empty NO_COLOR counts as unset
     (TTY(), {"NO_COLOR": "1"}, False),
+    (TTY(), {"NO_COLOR": "0"}, False),  # any non-empty value, even "0"
 ])
 def test_env_colour_drives_render(stream, environ, expected):
     env = Env(stdout=stream, environ=environ)
@@ -158,3 +159,7 @@ def test_noop_constant_not_shown():
     out = render_text(plan_of(Change('c["a"]', "container", "a", NOOP)), color=False)
     assert 'c["a"]' not in out
     assert "1 node unchanged (not shown)." in out
+
+
+def test_no_color_flag_turns_colour_off_on_a_terminal():
+    assert Env(stdout=TTY(), environ={}, no_color=True).color is False
