@@ -392,7 +392,10 @@ def read_journal(mount: Path) -> JournalState | None:
     Streamed line by line; every record is checked against its schema (types, ranges, paths confined
     to the drive) before it is used, and a bad one is a JournalError naming the file, line and field."""
     path = journal_path(mount)
-    check_own_folder(mount)
+    try:
+        check_own_folder(mount)
+    except DriveError as exc:
+        raise JournalError(str(exc)) from None
     try:
         fd = _open_regular(path)
     except FileNotFoundError:
