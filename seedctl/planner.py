@@ -137,7 +137,27 @@ def build_plan(spec: SeedingSpec, ctx: Context, *, targets: list[str] | None = N
             if change.deferred_reason and change.action in ("deferred", "no-op"):
                 change.action = "error"
                 change.errors.append(f"--local-state=require: {change.deferred_reason}")
+    if ctx.local_state != "skip":
+        _refuse_what_this_computer_cannot_do(spec, changes)
     local = "skipped" if ctx.local_state == "skip" else "observed"
     plan = Plan(spec_name=spec.name, spec_path=spec.source_path, spec_fingerprint=spec_fingerprint(spec),
                 cloud=spec.azure.cloud, local_state=local, changes=changes, seedctl_version=__version__)
     return plan, graph
+
+
+def _refuse_what_this_computer_cannot_do(spec: SeedingSpec, changes: list[Change]) -> None:
+    """Fail early (issue 15): `bitlocker.manage: true` needs manage-bde, i.e. Windows. A plan for
+    this computer (local state observed) says so now, instead of apply creating the resource group,
+    vault, account and container before the drive fails. Plans with --local-state=skip (a CI runner
+    planning for a Windows copy computer) are not affected."""
+    import sys
+
+    if sys.platform.startswith("win"):
+        return
+    managed = {d.serial for d in spec.drives if d.bitlocker is not None and d.bitlocker.manage}
+    for change in changes:
+        if change.kind == "drive" and change.name in managed:
+            change.action = "error"
+            change.errors.append(f"drive {change.name}: bitlocker.manage: true needs Windows (manage-bde), and "
+                                 f"this computer runs {sys.platform}; encrypt the drive on Windows and give its "
+                                 "key instead (bitlocker: {key: {env: NAME}} or {key: {file: PATH}})")

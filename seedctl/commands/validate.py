@@ -33,10 +33,24 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
     result = validate_spec(in_cwd(env, args.file), check_secrets=args.check_secrets, environ=env.environ,
                            display_name=args.file)
-    for warning in result.warnings:
-        print(f"Warning: {warning}", file=env.stderr)
     spec = result.spec
+    warnings = list(result.warnings) + _platform_warnings(spec)
+    for warning in warnings:
+        print(f"Warning: {warning}", file=env.stderr)
     job = f"import job {spec.import_job.name} (api: {spec.import_job.api})" if spec.import_job else "no import job"
     count = len(spec.drives)
     print(f"{args.file} is valid: {count} drive{'s' if count != 1 else ''}, {job}.", file=env.stdout)
     return ExitCode.OK
+
+
+def _platform_warnings(spec: object) -> list[str]:
+    """What this computer cannot do, though the spec is valid (it may be meant for another one):
+    `plan` and `apply` here refuse it (seedctl.planner)."""
+    import sys
+
+    if sys.platform.startswith("win"):
+        return []
+    managed = [d.serial for d in getattr(spec, "drives", ()) if d.bitlocker is not None and d.bitlocker.manage]
+    return [f"drive {serial}: bitlocker.manage: true needs Windows (manage-bde); plan and apply on this "
+            f"computer ({sys.platform}) will refuse it — run them on the Windows copy computer, or give the key "
+            "of a drive encrypted elsewhere" for serial in managed]

@@ -13,6 +13,7 @@ from seedctl.render._common import (
     SYMBOLS,
     attribute_line,
     clean,
+    drifted,
     extras_line,
     has_changes,
     headline,
@@ -120,6 +121,11 @@ def render_text(plan: Plan, *, color: bool) -> str:
     if counts["unchanged"]:
         out.append("")
         out.append(plural(counts["unchanged"], "node") + " unchanged (not shown).")
+        if view["local_state"] == "observed":
+            # an input that is not here (a staging folder) is "no change", but never silently so
+            for change in view["changes"]:
+                if change["action"] == NOOP and change.get("deferred_reason") and not drifted(change):
+                    out.append(f"Not observed here: {clean(change['address'])}: {clean(change['deferred_reason'])}.")
     out.append("")
     if not has_changes(view) and not counts["error"]:
         out.append(paint(NO_CHANGES, GREEN, BOLD))

@@ -76,12 +76,19 @@ class StagingNode(Node):
         # what the drives already hold: an empty staging folder is then a fault, never "nothing wanted"
         held = [obs.get("written_files", 0) for address, obs in ctx.observations.items()
                 if address.startswith('drive["') and isinstance(obs, dict)]
-        return {"drives_hold_files": sum(held), "strict": ctx.spec.staging.strict}
+        return {"drives_hold_files": sum(held), "strict": ctx.spec.staging.strict,
+                # drives attached here make this the copy computer: the staging folder must be here too
+                "drives_here": len(held) if ctx.local_state != "skip" else 0}
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
         if isinstance(observed, Unobservable):
             # An input, never changed: not seeing it here is not a change. The drives that need
-            # its files are deferred (or fail at apply) on their own.
+            # its files are deferred (or fail at apply) on their own. But with drives attached here,
+            # this is the copy computer and apply would fail: say so now (issue 15, fail early).
+            if desired.get("drives_here"):
+                return self.error(f"{observed.reason}, but {desired['drives_here']} of the spec's drives are "
+                                  "attached here: mount or copy the staging folder (or fix staging.path) and plan "
+                                  "again")
             return self.change(NOOP, deferred_reason=observed.reason)
         if observed is None:
             return self.error("staging folder not found")
