@@ -113,39 +113,42 @@ def ntfs_drive(base: Path, serial: str) -> Iterator[RealDrive]:
 
 
 @contextlib.contextmanager
-def bitlocker_drive(base: Path, serial: str, *, ntfs_on_loop: bool = False) -> Iterator[RealDrive]:
+def bitlocker_drive(base: Path, serial: str, *, ntfs_on_loop: bool = False, writable: bool = False,
+                    fresh: bool = True) -> Iterator[RealDrive]:
     """A real BitLocker volume (cryptsetup's test image) holding a fresh NTFS, unlocked with
     dislocker and mounted read-only with ntfs-3g: on dislocker's file (`fuse`), or on a loop
-    device over it (`fuseblk`) when `ntfs_on_loop`."""
+    device over it (`fuseblk`) when `ntfs_on_loop`. `writable` mounts it read-write (as a Linux
+    copy computer does); `fresh=False` reuses the image already at base/serial.img."""
     need("losetup", "mkntfs", "ntfs-3g", "dislocker-fuse", "cryptsetup")
     conf = image_conf()
     rp = conf["RP"]
     image, mount, clear = base / f"{serial}.img", base / f"mnt-{serial}", base / f"dislocker-{serial}"
-    mount.mkdir(parents=True)
-    clear.mkdir()
-    shutil.copyfile(IMAGES / f"{IMAGE}.img", image)
-    Path(str(image) + LOOP_SERIAL_SUFFIX).write_text(serial + "\n")
-    # Set-up (writes): format NTFS inside the BitLocker volume. The password is on dislocker's
-    # command line only because it is the published password of a public test image.
-    stack = _Stack()
-    try:
-        dev = _attach(image, stack)
-        run("dislocker-fuse", "-V", dev, f"-p{rp}", "--", str(clear))
-        stack.push("umount", str(clear))
-        run("mkntfs", "-F", "-Q", "-q", "-L", "SEED", str(clear / "dislocker-file"))
-    finally:
-        stack.close()
+    mount.mkdir(parents=True, exist_ok=True)
+    clear.mkdir(exist_ok=True)
+    if fresh:
+        shutil.copyfile(IMAGES / f"{IMAGE}.img", image)
+        Path(str(image) + LOOP_SERIAL_SUFFIX).write_text(serial + "\n")
+        # Set-up (writes): format NTFS inside the BitLocker volume. The password is on dislocker's
+        # command line only because it is the published password of a public test image.
+        stack = _Stack()
+        try:
+            dev = _attach(image, stack)
+            run("dislocker-fuse", "-V", dev, f"-p{rp}", "--", str(clear))
+            stack.push("umount", str(clear))
+            run("mkntfs", "-F", "-Q", "-q", "-L", "SEED", str(clear / "dislocker-file"))
+        finally:
+            stack.close()
     # The drive as a Linux copy computer sees it: the BitLocker loop device read-write (so a write
     # by anything under test would show in the image's hash), its clear view and NTFS read-only.
     stack = _Stack()
     try:
         dev = _attach(image, stack)
-        run("dislocker-fuse", "-r", "-V", dev, f"-p{rp}", "--", str(clear))
+        run("dislocker-fuse", *([] if writable else ["-r"]), "-V", dev, f"-p{rp}", "--", str(clear))
         stack.push("umount", str(clear))
         source = str(clear / "dislocker-file")
         if ntfs_on_loop:
-            source = _attach(Path(source), stack, read_only=True)
-        run("ntfs-3g", "-o", "ro", source, str(mount))
+            source = _attach(Path(source), stack, read_only=not writable)
+        run("ntfs-3g", "-o", "rw" if writable else "ro", source, str(mount))
         stack.push("umount", str(mount))
         yield RealDrive(mount, image, serial, rp)
     finally:

@@ -146,3 +146,22 @@ def test_key_goes_on_stdin_never_argv(tmp_path: Path, monkeypatch) -> None:
         assert opens and all(d.recovery_password not in " ".join(a) for a, _ in calls)
         assert opens[-1][1] == d.recovery_password + "\n"
         assert opens[-1][0][:5] == [opens[-1][0][0], "open", "--test-passphrase", "--type", "bitlk"]
+
+
+def test_prepare_a_real_bitlocker_ntfs_drive_on_linux(tmp_path: Path, staging: Path) -> None:
+    """The Linux copy computer's whole path: ntfs-3g writes through dislocker, the data lands
+    encrypted in the BitLocker volume, and reads back intact after a fresh unlock."""
+    from seedctl.drives import prepare_drive, scan_staging, verify_drive
+
+    marker = b"seedctl-plaintext-marker-" * 200
+    (staging / "marker.bin").write_bytes(marker)
+    files = scan_staging(staging, container="backup").files
+    with bitlocker_drive(tmp_path, "BITLKRW", writable=True) as d:
+        result = prepare_drive(d.mount, "BITLKRW", files, staging, owner_id="o", allow_simulated=True, verify=True)
+        assert result.files == len(files) and result.verify_report.ok
+        assert (d.mount / "DriveManifest.xml").is_file()
+    raw = d.image.read_bytes()
+    assert marker[:100] not in raw  # encrypted on the way to the disk
+    with bitlocker_drive(tmp_path, "BITLKRW", fresh=False) as again:
+        assert verify_drive(again.mount).ok
+        assert (again.mount / "seed" / "marker.bin").read_bytes() == marker
