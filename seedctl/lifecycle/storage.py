@@ -146,15 +146,26 @@ def read_blob_uri(ctx: Any, spec: Any, uri: str) -> bytes:
 @dataclass
 class LogEntry:
     blob_path: str
-    status: str
-    detail: str  # e.g. "block at offset 4194304: Corrupted"
+    status: str  # DriveLog: the blob's Status; 2021-08-01 copy log: the error Category
+    detail: str  # e.g. "block at offset 4194304: Corrupted", or "ErrorCode 23: CRC computed ..."
+
+
+@dataclass
+class LogFile:
+    """A file the service imported, from a 2021-08-01 verbose log."""
+    blob_path: str
+    size: int
+    crc64: int
 
 
 @dataclass
 class DriveLog:
     drive_id: str
-    status: str
-    blobs: list[LogEntry] = field(default_factory=list)
+    status: str  # the classic words: Completed, CompletedWithErrors, ... ("Succeeded" reads as Completed)
+    blobs: list[LogEntry] = field(default_factory=list)  # what failed
+    version: str = ""  # "2014-11-01", "2018-10-01" (DriveLog@Version) or "2021-08-01" (copy log)
+    files: list[LogFile] = field(default_factory=list)  # what succeeded, when the log lists it
+    raw_status: str = ""  # the log's own word
 
 
 def _child_text(el: ET.Element, name: str) -> str:
@@ -164,28 +175,93 @@ def _child_text(el: ET.Element, name: str) -> str:
     return ""
 
 
+MAX_LOG_BYTES = 512 * 1024 * 1024  # a copy log larger than this is not parsed (it is untrusted input)
+
+
 def parse_drive_log(data: bytes) -> DriveLog:
-    """The service's `DriveLog` (reference §1.3): the drive's final Status and, per blob, its
-    Status and the first failed block, page range, metadata or properties item."""
+    """A copy log in any of the service's formats (sources in docs/sandbox.md, "Copy logs"):
+
+    - `DriveLog` (Version 2014-11-01, the REST-era format, and 2018-10-01, Data Box Disk's
+      `_error.xml` / `_verbose.xml`): the drive's final Status and, per blob, its Status and the
+      first failed block, page range, metadata or properties item;
+    - the 2021-08-01 copy log (`databoxcopylog/..._CopyLog_<job>.xml`): `ErroredEntity` elements
+      (Path, Category, ErrorCode, ErrorMessage) and the closing `CopyLog Summary`;
+    - the 2021-08-01 verbose log: `File` elements (Path, Size, crc64).
+
+    The 2021-08-01 documents have several top-level elements, so they are read inside a wrapper."""
+    if len(data) > MAX_LOG_BYTES:
+        raise SeedctlError(f"copy log is {len(data)} bytes, more than the {MAX_LOG_BYTES} seedctl reads")
     try:
         root = ET.fromstring(data)
+    except ET.ParseError:
+        root = _wrapped(data)
+    name = local_name(root.tag)
+    if name == "DriveLog":
+        return _classic_log(root)
+    if name in ("CopyLog", "ErroredEntity", "File", "_log"):
+        return _copy_log_2021(root if name == "_log" else _wrapped(data))
+    raise SeedctlError(f"copy log root element is {name!r}, expected DriveLog, ErroredEntity, CopyLog or File")
+
+
+def _wrapped(data: bytes) -> ET.Element:
+    text = data.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("<?xml"):
+        text = text[text.find("?>") + 2:]
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise SeedctlError("copy log holds a DOCTYPE or ENTITY declaration; the service writes none")
+    try:
+        return ET.fromstring(f"<_log>{text}</_log>")
     except ET.ParseError as exc:
         raise SeedctlError(f"copy log is not well-formed XML: {exc}") from None
-    if local_name(root.tag) != "DriveLog":
-        raise SeedctlError(f"copy log root element is {local_name(root.tag)!r}, expected DriveLog")
-    log = DriveLog(_child_text(root, "DriveId"), _child_text(root, "Status"))
+
+
+def _classic_log(root: ET.Element) -> DriveLog:
+    status = _child_text(root, "Status")
+    log = DriveLog(_child_text(root, "DriveId"), status, version=root.get("Version") or "", raw_status=status)
     for el in root.iter():
-        if local_name(el.tag) != "Blob":
+        if local_name(el.tag) not in ("Blob", "File"):
             continue
         details = []
         for item in el.iter():
-            status = item.get("Status")
-            if item is el or status in (None, "Completed", "Committed", "Created", "Overwritten"):
+            item_status = item.get("Status")
+            if item is el or item_status in (None, "Completed", "Committed", "Created", "Overwritten"):
                 continue
             where = f"offset {item.get('Offset')}" if item.get("Offset") else ""
-            details.append(f"{local_name(item.tag)} {where}: {status}".replace("  ", " "))
-        log.blobs.append(LogEntry(_child_text(el, "BlobPath"), el.get("Status") or "", "; ".join(details[:3])))
+            details.append(f"{local_name(item.tag)} {where}: {item_status}".replace("  ", " "))
+        path = _child_text(el, "BlobPath") or _child_text(el, "FileStoragePath")
+        log.blobs.append(LogEntry(path, el.get("Status") or "", "; ".join(details[:3])))
     return log
+
+
+def _copy_log_2021(root: ET.Element) -> DriveLog:
+    log = DriveLog("", "", version="", files=[])
+    for el in root:
+        name = local_name(el.tag)
+        if name == "ErroredEntity":
+            code, message = _child_text(el, "ErrorCode"), _child_text(el, "ErrorMessage")
+            detail = f"ErrorCode {code}: {message}" if code else message
+            log.blobs.append(LogEntry(_service_path(el.get("Path") or ""), _child_text(el, "Category"), detail))
+        elif name == "File":
+            try:
+                log.files.append(LogFile(_service_path(el.get("Path") or ""), int(el.get("Size") or 0),
+                                         int(el.get("crc64") or 0)))
+            except ValueError:
+                raise SeedctlError(f"verbose log entry for {el.get('Path')!r} has a Size or crc64 that is "
+                                   "not a number") from None
+        elif name == "CopyLog":
+            log.version = _child_text(el, "DriveLogVersion")
+            log.drive_id = _child_text(el, "DriveId")
+            log.raw_status = _child_text(el, "Status")
+            log.status = "Completed" if log.raw_status == "Succeeded" else log.raw_status
+    if not log.version and (log.files or log.blobs):
+        log.version = "2021-08-01"  # a verbose log (or a truncated copy log) carries no version
+    return log
+
+
+def _service_path(path: str) -> str:
+    # The published samples write some paths with Windows separators ("iso\\samsungssd.iso"); a
+    # blob path uses "/".
+    return path.replace("\\", "/")
 
 
 _BLOB_PATH = re.compile(r"<BlobPath>(.*?)</BlobPath>", re.S)

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from seedctl.sandbox import datacenter_databox, ops_databox, ops_importexport
 from seedctl.sandbox.arm import ArmError
-from seedctl.sandbox.drive_import import DriveOutcome, LogWriter, process_drive, storage_account
+from seedctl.sandbox.drive_import import ClassicLogs, DriveOutcome, blob_store, process_drive, storage_account
 from seedctl.sandbox.state import SandboxState
 from seedctl.sandbox.store import Row
 
@@ -140,19 +140,18 @@ def _save_props(app: SandboxState, row: Row, props: dict[str, Any], drives: dict
 
 def _process_classic_drive(app: SandboxState, row: Row, drive: dict[str, Any]) -> DriveOutcome:
     props = row.body["properties"]
-    return process_drive(app, account=storage_account(app, props["storageAccountId"]), job_name=row.body["name"],
-                         drive_id=drive["driveId"], job_key=drive["bitLockerKey"],
+    store = blob_store(app, storage_account(app, props["storageAccountId"]))
+    logs = ClassicLogs(store, props.get("diagnosticsPath") or "waimportexport", row.body["name"])
+    return process_drive(app, store=store, logs=logs, drive_id=drive["driveId"], job_key=drive["bitLockerKey"],
                          manifest_file=drive["manifestFile"], manifest_hash=drive["manifestHash"],
-                         diagnostics=props.get("diagnosticsPath") or "waimportexport",
                          verbose=props.get("logLevel") == "Verbose",
                          backup_manifest=bool(props.get("backupDriveManifest")))
 
 
 def _write_incomplete_list(app: SandboxState, row: Row, blob_paths: list[str]) -> str:
     props = row.body["properties"]
-    account = storage_account(app, props["storageAccountId"])
-    logs = LogWriter(app, account, props.get("diagnosticsPath") or "waimportexport", row.body["name"], "job")
+    store = blob_store(app, storage_account(app, props["storageAccountId"]))
+    logs = ClassicLogs(store, props.get("diagnosticsPath") or "waimportexport", row.body["name"])
     body = "\n".join(["<IncompleteBlobList>"] + [f"  <BlobPath>{escape(p)}</BlobPath>" for p in blob_paths]
                      + ["</IncompleteBlobList>", ""])
-    return logs.write("incompleteblobs", body.encode("utf-8"))
-
+    return logs.write("job", "incompleteblobs", body.encode("utf-8"))

@@ -15,9 +15,11 @@ stays Cancelled.
   copyStatus in Data Box words; copyLogDetails gets the error / verbose log links. The Data Box
   enum has no words for a wrong key or a bad manifest, so those disks are `Failed` /
   `MetadataFilesModifiedOrRemoved` with the classic reason as copyProgress.error.code.
-- Logs are written as for classic jobs (the `DriveLog` format) into the `databoxcopylog`
-  container of the storage account (sandbox: where Data Box puts its copy logs); manifest backups
-  when enableManifestBackup is set (backupManifestCloudPath on the disk).
+- Logs: the copy log (drive log version 2021-08-01: ErroredEntity per failed file, then the
+  `CopyLog Summary`) always, the verbose log (File entries with CRC-64) when logCollectionLevel is
+  Verbose, as `databoxcopylog/{order}_{serial}_CopyLog_{jobID}.xml` / `_VerboseLog_` — the names
+  and formats of the Import/Export and Data Box Disk log pages (docs/sandbox.md, "Copy logs");
+  manifest backups when enableManifestBackup is set (backupManifestCloudPath on the disk).
 """
 
 from __future__ import annotations
@@ -27,13 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from seedctl.sandbox.arm import ArmError, json_copy, now_iso
-from seedctl.sandbox.drive_import import DriveOutcome, process_drive, storage_account
+from seedctl.sandbox.drive_import import (
+    DataBoxLogs,
+    DriveOutcome,
+    blob_store,
+    job_guid,
+    process_drive,
+    storage_account,
+)
 from seedctl.sandbox.ops_databox import render_job
 from seedctl.sandbox.state import SandboxState
 from seedctl.sandbox.store import Row
 
 TYPE_KEY = "microsoft.databox/jobs"
-LOG_CONTAINER = "databoxcopylog"
 STEPS = ("ShippedToAzureDC", "AtAzureDC", "DataCopy", "Completed")
 TARGETS = STEPS + ("CompletedWithErrors",)
 # process_drive's verdicts (classic words) → the Data Box copyStatus enum
@@ -44,14 +52,7 @@ COPY_STATUS = {
     "ManifestFormatInvalid": "MetadataFilesModifiedOrRemoved",
     "ManifestDriveIdMismatch": "MetadataFilesModifiedOrRemoved",
 }
-REASONS = {
-    "BitLockerKeyInvalid": "The BitLocker key in the job does not unlock the disk.",
-    "ManifestNotFound": "The manifest file named in the job is not on the disk.",
-    "ManifestCorrupted": "The manifest file on the disk does not match the manifest hash in the job.",
-    "ManifestFormatInvalid": "The manifest file on the disk could not be read.",
-    "ManifestDriveIdMismatch": "The manifest file on the disk names another disk.",
-    "DiskNotFound": "The disk was not in the package.",
-}
+REASONS = DataBoxLogs.REASONS
 
 
 def advance(app: SandboxState, row: Row, to_state: str | None) -> dict[str, Any]:
@@ -114,7 +115,8 @@ def _copy(app: SandboxState, row: Row) -> dict[str, Any]:
     details = p["details"]
     imports = details["dataImportDetails"][0]
     account_id = imports["accountDetails"]["storageAccountId"]
-    account = storage_account(app, account_id)
+    store = blob_store(app, storage_account(app, account_id))
+    sink = DataBoxLogs(store, row.body["name"], job_guid(row.id))
     keys = row.secret.get("bitLockerKeys", {})
     verbose = imports.get("logCollectionLevel") == "Verbose"
     backup = bool(details.get("enableManifestBackup"))
@@ -126,9 +128,8 @@ def _copy(app: SandboxState, row: Row) -> dict[str, Any]:
             progress.append(previous[serial])
             continue
         disk = disks[serial]
-        outcome = process_drive(app, account=account, job_name=row.body["name"], drive_id=serial,
-                                job_key=keys.get(serial, ""), manifest_file=disk["manifestFile"],
-                                manifest_hash=disk["manifestHash"], diagnostics=LOG_CONTAINER,
+        outcome = process_drive(app, store=store, logs=sink, drive_id=serial, job_key=keys.get(serial, ""),
+                                manifest_file=disk["manifestFile"], manifest_hash=disk["manifestHash"],
                                 verbose=verbose, backup_manifest=backup)
         progress.append(_outcome_progress(account_id, serial, outcome))
         if outcome.error_log_uri or outcome.verbose_log_uri:

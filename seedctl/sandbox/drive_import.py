@@ -1,23 +1,43 @@
 """Reading one received drive, for both back ends' datacenters: the BitLocker key, the manifest
 (presence, MD5 against the job's hash, format, DriveId), then every blob of the manifest imported
 into Azurite with Put Block under the manifest's block ids (each block's bytes checked against the
-manifest's MD5) and Put Block List. A block whose bytes do not match fails its blob (left
-uncommitted); the other blobs are still imported, as in real life. Copy logs are written by the
-caller's log writer.
+manifest's MD5, Content-MD5 sent so Azurite checks the transfer too) and Put Block List with the
+whole-file MD5 as the blob's Content-MD5. A block whose bytes do not match fails its blob (left
+uncommitted, later blocks Cancelled); the other blobs are still imported, as in real life.
+
+Speed (issue 17): the blobs are imported by a small thread pool, each thread with its own
+keep-alive HTTP connection to Azurite, authorised by one account SAS (no per-request signing and
+no SDK pipeline per request); each container is created once and listed once (ImportDisposition
+needs to know which blobs exist), so a one-block file costs two requests: Put Block and Put
+Block List. Copy logs are written by the caller's `LogSink` (classic DriveLog or the 2021-08-01
+copy log).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import http.client
+import threading
 import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
 
 from seedctl.sandbox.arm import ArmError
-from seedctl.sandbox.copylog import BlobResult, BlockResult, drive_log
+from seedctl.sandbox.copylog import BlobResult, BlockResult, copy_log, drive_log, verbose_log
+from seedctl.sandbox.crc64 import crc64
 from seedctl.sandbox.state import SandboxState
 from seedctl.sandbox.store import Row
+
+WORKERS = 8  # Azurite answers one request at a time per connection; 8 keep it busy on 2 cores
+X_MS_VERSION = "2021-08-06"
 
 
 @dataclass
@@ -44,36 +64,217 @@ def storage_account(app: SandboxState, account_id: str) -> Row:
     return row
 
 
-def process_drive(app: SandboxState, *, account: Row, job_name: str, drive_id: str, job_key: str,
-                  manifest_file: str, manifest_hash: str, diagnostics: str, verbose: bool,
-                  backup_manifest: bool) -> DriveOutcome:
+# -- Azurite, directly ----------------------------------------------------------------------------
+class BlobRequestError(Exception):
+    """Azurite could not be reached (after one reconnect)."""
+
+
+class BlobStore:
+    """Block-blob calls on one Azurite account over raw HTTP with an account SAS; thread-safe
+    (one connection per thread)."""
+
+    def __init__(self, blob_endpoint: str, account: str, key: str) -> None:
+        from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+        parts = urlsplit(blob_endpoint)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.account = account
+        self.endpoint = f"{blob_endpoint}/{account}"
+        self.sas = generate_account_sas(
+            account, key, ResourceTypes(service=True, container=True, object=True),
+            AccountSasPermissions(read=True, write=True, create=True, list=True, add=True),
+            datetime.now(timezone.utc) + timedelta(hours=12))
+        self._local = threading.local()
+
+    def _conn(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            self._local.conn = conn
+        return conn
+
+    def call(self, method: str, path: str, query: str, body: bytes = b"",
+             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        url = f"/{self.account}/{quote(path, safe='/')}?{query + '&' if query else ''}{self.sas}"
+        hdrs = {"x-ms-version": X_MS_VERSION, "Content-Length": str(len(body)), **(headers or {})}
+        for attempt in (1, 2):  # a keep-alive connection Azurite closed: reconnect once
+            conn = self._conn()
+            try:
+                conn.request(method, url, body=body, headers=hdrs)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (http.client.HTTPException, OSError) as exc:
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise BlobRequestError(f"{method} {path}: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def create_container(self, name: str) -> None:
+        status, body = self.call("PUT", name, "restype=container")
+        if status not in (201, 409):
+            raise OSError(f"create container {name}: HTTP {status} {body[:200]!r}")
+
+    def names(self, container: str) -> set[str]:
+        """Every blob name in the container (one listing, 5,000 a page)."""
+        found: set[str] = set()
+        marker = ""
+        while True:
+            query = "restype=container&comp=list&maxresults=5000" + (f"&marker={quote(marker)}" if marker else "")
+            status, body = self.call("GET", container, query)
+            if status == 404:
+                return found
+            if status != 200:
+                raise OSError(f"list {container}: HTTP {status}")
+            root = ET.fromstring(body)
+            found.update((el.text or "") for el in root.iter("Name"))
+            marker = (root.findtext("NextMarker") or "").strip()
+            if not marker:
+                return found
+
+    def put_block(self, blob: str, block_id: str, data: bytes, md5: bytes) -> int:
+        status, _ = self.call("PUT", blob, f"comp=block&blockid={quote(block_id, safe='')}", data,
+                              {"Content-MD5": base64.b64encode(md5).decode()})
+        return status
+
+    def put_block_list(self, blob: str, block_ids: list[str], content_md5_hex: str | None) -> int:
+        xml = "".join(["<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>",
+                       *(f"<Latest>{i}</Latest>" for i in block_ids), "</BlockList>"]).encode()
+        headers = {"Content-Type": "application/xml"}
+        if content_md5_hex:
+            headers["x-ms-blob-content-md5"] = base64.b64encode(bytes.fromhex(content_md5_hex)).decode()
+        status, _ = self.call("PUT", blob, "comp=blocklist", xml, headers)
+        return status
+
+    def upload(self, blob: str, data: bytes) -> str:
+        status, body = self.call("PUT", blob, "", data, {"x-ms-blob-type": "BlockBlob"})
+        if status != 201:
+            raise OSError(f"upload {blob}: HTTP {status} {body[:200]!r}")
+        return f"{self.endpoint}/{quote(blob, safe='/')}"
+
+
+# -- the copy logs --------------------------------------------------------------------------------
+class LogSink(Protocol):
+    def drive_failed(self, drive_id: str, copy_status: str) -> str | None: ...
+    def finished(self, outcome: DriveOutcome, verbose: bool) -> tuple[str | None, str | None]: ...
+    def manifest(self, drive_id: str, data: bytes) -> str: ...
+
+
+class ClassicLogs:
+    """Import/Export (classic) jobs: DriveLog error / verbose logs and manifest backups under the
+    job's diagnostics path, named `waies/{job}_{drive}_{time}_{error|verbose|manifest}.xml` as in
+    the classic examples (myjob_9WM35C2V_20130921-034307-902_error.xml)."""
+
+    def __init__(self, store: BlobStore, diagnostics: str, job: str) -> None:
+        container, _, prefix = diagnostics.strip("/").partition("/")
+        self.store, self.container = store, container or "waimportexport"
+        self.prefix = (prefix + "/" if prefix else "") + "waies/"
+        self.job = job
+        self._created = False
+
+    def write(self, drive_id: str, kind: str, data: bytes) -> str:
+        if not self._created:
+            self.store.create_container(self.container)
+            self._created = True
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}"
+        return self.store.upload(f"{self.container}/{self.prefix}{self.job}_{drive_id}_{stamp}_{kind}.xml", data)
+
+    def drive_failed(self, drive_id: str, copy_status: str) -> str | None:
+        return self.write(drive_id, "error", drive_log(drive_id, copy_status, [], errors_only=True))
+
+    def finished(self, o: DriveOutcome, verbose: bool) -> tuple[str | None, str | None]:
+        error = None
+        if o.copy_status != "Completed":
+            error = self.write(o.drive_id, "error", drive_log(o.drive_id, o.copy_status, o.blobs, errors_only=True))
+        detail = self.write(o.drive_id, "verbose", drive_log(o.drive_id, o.copy_status, o.blobs,
+                                                             errors_only=False)) if verbose else None
+        return error, detail
+
+    def manifest(self, drive_id: str, data: bytes) -> str:
+        return self.write(drive_id, "manifest", data)
+
+
+class DataBoxLogs:
+    """Data Box customer-disk jobs: the copy log is always written, the verbose log on request, both
+    in the `databoxcopylog` container named `{order}_{serial}_CopyLog_{jobID}.xml` /
+    `..._VerboseLog_...` as the docs give them (jobID: a GUID fixed per job)."""
+
+    CONTAINER = "databoxcopylog"
+    REASONS = {  # a disk that failed as a whole → (validation category, description)
+        "BitLockerKeyInvalid": "The BitLocker key in the job does not unlock the disk.",
+        "ManifestNotFound": "The manifest file named in the job is not on the disk.",
+        "ManifestCorrupted": "The manifest file on the disk does not match the manifest hash in the job.",
+        "ManifestFormatInvalid": "The manifest file on the disk could not be read.",
+        "ManifestDriveIdMismatch": "The manifest file on the disk names another disk.",
+        "DiskNotFound": "The disk was not in the package.",
+    }
+
+    def __init__(self, store: BlobStore, order: str, job_guid: str) -> None:
+        self.store, self.order, self.guid = store, order, job_guid
+        self._created = False
+
+    def write(self, serial: str, kind: str, data: bytes) -> str:
+        if not self._created:
+            self.store.create_container(self.CONTAINER)
+            self._created = True
+        return self.store.upload(f"{self.CONTAINER}/{self.order}_{serial}_{kind}_{self.guid}.xml", data)
+
+    def drive_failed(self, drive_id: str, copy_status: str) -> str | None:
+        reason = (copy_status, self.REASONS.get(copy_status, copy_status))
+        return self.write(drive_id, "CopyLog", copy_log(drive_id, [], failure=reason))
+
+    def finished(self, o: DriveOutcome, verbose: bool) -> tuple[str | None, str | None]:
+        failure = (o.copy_status, self.REASONS[o.copy_status]) if o.copy_status in self.REASONS else None
+        error = self.write(o.drive_id, "CopyLog", copy_log(o.drive_id, o.blobs, failure=failure))
+        detail = self.write(o.drive_id, "VerboseLog", verbose_log(o.blobs)) if verbose else None
+        return error, detail
+
+    def manifest(self, drive_id: str, data: bytes) -> str:
+        return self.write(drive_id, "Manifest", data)
+
+
+def job_guid(resource_id: str) -> str:
+    """The job ID in Data Box log names: a GUID fixed for the job (derived from its resource id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, resource_id.lower()))
+
+
+# -- reading a drive ------------------------------------------------------------------------------
+def blob_store(app: SandboxState, account: Row) -> BlobStore:
+    return BlobStore(app.blob_endpoint, account.body["name"], account.secret["key1"])
+
+
+def process_drive(app: SandboxState, *, store: BlobStore, logs: LogSink, drive_id: str, job_key: str,
+                  manifest_file: str, manifest_hash: str, verbose: bool, backup_manifest: bool) -> DriveOutcome:
     """Check and import one received drive; writes its copy logs. Never raises for drive faults."""
     from seedctl.drives.manifest import ManifestError, read_manifest
 
     found = app.store.drive(drive_id)
     outcome = DriveOutcome(drive_id, "DiskNotFound")
-    logs = LogWriter(app, account, diagnostics, job_name, drive_id)
     if found is None or not Path(found[0]).is_dir():
-        outcome.error_log_uri = logs.write("error", drive_log(drive_id, "DiskNotFound", [], errors_only=True))
+        outcome.error_log_uri = logs.drive_failed(drive_id, outcome.copy_status)
         return outcome
     root, registered_key = Path(found[0]), found[1]
-    if job_key.strip() != registered_key.strip():
-        outcome.copy_status = "BitLockerKeyInvalid"
-        outcome.error_log_uri = logs.write("error", drive_log(drive_id, outcome.copy_status, [], errors_only=True))
-        return outcome
-    manifest_path = _on_drive(root, manifest_file)
+    checks = (("BitLockerKeyInvalid", lambda: job_key.strip() == registered_key.strip()),)
+    for status, ok in checks:
+        if not ok():
+            outcome.copy_status = status
+            outcome.error_log_uri = logs.drive_failed(drive_id, status)
+            return outcome
+    manifest_path = on_drive(root, manifest_file)
     try:
+        if manifest_path is None:
+            raise OSError("outside the drive")
         manifest_bytes = manifest_path.read_bytes()
     except OSError:
         outcome.copy_status = "ManifestNotFound"
-        outcome.error_log_uri = logs.write("error", drive_log(drive_id, outcome.copy_status, [], errors_only=True))
+        outcome.error_log_uri = logs.drive_failed(drive_id, outcome.copy_status)
         return outcome
     if hashlib.md5(manifest_bytes).hexdigest().upper() != manifest_hash.upper():
         outcome.copy_status = "ManifestCorrupted"
-        outcome.error_log_uri = logs.write("error", drive_log(drive_id, outcome.copy_status, [], errors_only=True))
+        outcome.error_log_uri = logs.drive_failed(drive_id, outcome.copy_status)
         return outcome
     if backup_manifest:
-        outcome.manifest_uri = logs.write("manifest", manifest_bytes)
+        outcome.manifest_uri = logs.manifest(drive_id, manifest_bytes)
     try:
         manifest = read_manifest(manifest_path)
     except ManifestError:
@@ -82,124 +283,130 @@ def process_drive(app: SandboxState, *, account: Row, job_name: str, drive_id: s
         if manifest.drive_id != drive_id:
             outcome.copy_status = "ManifestDriveIdMismatch"
         else:
-            service = app.blob_service(account.body["name"], account.secret["key1"])
-            outcome.blobs = [_import_blob(service, root, blob) for blob in manifest.blobs]
+            outcome.blobs = import_blobs(store, root, manifest.blobs, crc=verbose)
             outcome.bytes_succeeded = sum(b.length for b in outcome.blobs if b.ok)
             outcome.failed_blobs = [b.blob_path for b in outcome.blobs if not b.ok]
             outcome.copy_status = "CompletedWithErrors" if outcome.failed_blobs else "Completed"
             outcome.percent = 100
-    if outcome.copy_status != "Completed":
-        outcome.error_log_uri = logs.write("error", drive_log(drive_id, outcome.copy_status, outcome.blobs,
-                                                              errors_only=True))
-    if verbose:
-        outcome.verbose_log_uri = logs.write("verbose", drive_log(drive_id, outcome.copy_status, outcome.blobs,
-                                                                  errors_only=False))
+    outcome.error_log_uri, outcome.verbose_log_uri = logs.finished(outcome, verbose)
     return outcome
 
 
-def _on_drive(root: Path, drive_relative: str) -> Path:
-    parts = [p for p in PureWindowsPath(drive_relative).parts if p not in ("\\", "/")]
+def on_drive(root: Path, drive_relative: str) -> Path | None:
+    """A drive-relative path from the manifest (untrusted: it came on the drive) as a path under
+    `root`, or None when it would leave the drive (`..`, a drive letter or UNC anchor)."""
+    win = PureWindowsPath(drive_relative)
+    if win.drive:
+        return None
+    parts = [p for p in win.parts if p not in ("\\", "/")]
+    if any(p in ("..", ".") for p in parts) or not parts:
+        return None
     return root.joinpath(*parts)
 
 
-def _import_blob(service: Any, root: Path, blob: Any) -> BlobResult:
-    from azure.core.exceptions import HttpResponseError, ResourceExistsError
-    from azure.storage.blob import BlobBlock, ContentSettings
+def import_blobs(store: BlobStore, root: Path, blobs: Any, *, crc: bool = False) -> list[BlobResult]:
+    """Import every blob of a manifest; results in manifest order."""
+    blobs = list(blobs)
+    containers = sorted({b.blob_path.partition("/")[0] for b in blobs})
+    existing: dict[str, set[str]] = {}
+    for container in containers:
+        store.create_container(container)
+        existing[container] = store.names(container)
+    # Dispositions are decided up front, in manifest order, so that concurrent imports cannot race
+    # for a rename's free name.
+    plans = [_plan(blob, existing) for blob in blobs]
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="dc-import") as pool:
+        return list(pool.map(lambda pair: _import_blob(store, root, *pair, crc=crc), zip(blobs, plans, strict=True)))
 
+
+def _plan(blob: Any, existing: dict[str, set[str]]) -> BlobResult:
+    """The blob's result so far: its disposition and target name (None when skipped)."""
     container, _, name = blob.blob_path.partition("/")
     result = BlobResult(blob.blob_path, blob.file_path, blob.length, "Completed",
                         disposition=blob.import_disposition or "overwrite")
-    path = _on_drive(root, blob.file_path)
-    if not path.is_file():
-        result.status, result.disposition_status = "FileNotFound", "Cancelled"
+    taken = existing[container]
+    if name not in taken:
+        result.disposition_status, result.target = "Created", name
+    elif result.disposition == "no-overwrite":
+        result.disposition_status = "Skipped"
+    elif result.disposition == "rename":
+        leaf = name.rsplit("/", 1)[-1]
+        stem, dot, ext = name.rpartition(".") if "." in leaf else (name, "", "")
+        n = 2
+        while f"{stem} ({n}){dot}{ext}" in taken:
+            n += 1
+        result.disposition_status, result.target = "Renamed", f"{stem} ({n}){dot}{ext}"
+    else:
+        result.disposition_status, result.target = "Overwritten", name
+    if result.target is not None:
+        taken.add(result.target)
+    return result
+
+
+def _blocks(fh: Any, blocks: Any) -> Iterator[tuple[Any, bytes]]:
+    for block in blocks:
+        fh.seek(block.offset)
+        yield block, fh.read(block.length)
+
+
+def _import_blob(store: BlobStore, root: Path, blob: Any, result: BlobResult, *, crc: bool) -> BlobResult:
+    if result.target is None:  # no-overwrite and the blob exists: nothing to do
         return result
+    path = on_drive(root, blob.file_path)
+    container = blob.blob_path.partition("/")[0]
+    target = f"{container}/{result.target}"
     try:
-        container_client = service.get_container_client(container)
-        try:
-            container_client.create_container()
-        except ResourceExistsError:
-            pass
-        target = _target_name(container_client, name, result)
-        if target is None:
-            return result
-        client = container_client.get_blob_client(target)
-        failed = False
-        with open(path, "rb") as fh:
-            for block in blob.blocks:
+        with open(path, "rb") if path is not None else _missing() as fh:
+            failed, running = False, 0
+            for block, data in _blocks(fh, blob.blocks):
                 if failed:
                     result.blocks.append(BlockResult(block.offset, block.length, block.block_id,
                                                      block.md5_hex, "Cancelled"))
                     continue
-                fh.seek(block.offset)
-                data = fh.read(block.length)
+                digest = hashlib.md5(data).digest()
                 if len(data) != block.length:
                     status = "FileUnexpectedEnd"
-                elif hashlib.md5(data).hexdigest().upper() != block.md5_hex.upper():
+                elif digest.hex().upper() != block.md5_hex.upper():
                     status = "Corrupted"
                 else:
-                    client.stage_block(block.block_id, data, validate_content=True)
-                    status = "Committed"
+                    http_status = store.put_block(target, block.block_id, data, digest)
+                    status = "Committed" if http_status == 201 else "BlobRequestFailed"
+                    if status != "Committed":
+                        result.http_status = http_status
+                    if crc:
+                        running = crc64(data, running)
                 result.blocks.append(BlockResult(block.offset, block.length, block.block_id, block.md5_hex,
                                                  status))
                 failed = status != "Committed"
-        if failed:
-            result.status = "CompletedWithErrors"
-            result.disposition_status = "Cancelled"
-            return result
-        settings = None
-        if blob.content_md5_hex:
-            settings = ContentSettings(content_md5=bytearray(bytes.fromhex(blob.content_md5_hex)))
-        client.commit_block_list([BlobBlock(b.block_id) for b in blob.blocks], content_settings=settings)
-    except HttpResponseError:
-        result.status = "BlobRequestFailed"
-        result.disposition_status = result.disposition_status or "Cancelled"
+    except FileNotFoundError:
+        result.status, result.disposition_status = "FileNotFound", "Cancelled"
+        return result
+    except BlobRequestError:
+        result.status, result.disposition_status = "BlobRequestFailed", "Cancelled"
+        return result
     except OSError:
-        result.status = "IOFailed"
-        result.disposition_status = result.disposition_status or "Cancelled"
+        result.status, result.disposition_status = "IOFailed", "Cancelled"
+        return result
+    if failed:
+        result.status = "BlobRequestFailed" if result.http_status else "CompletedWithErrors"
+        result.disposition_status = "Cancelled"
+        return result
+    try:
+        http_status = store.put_block_list(target, [b.block_id for b in blob.blocks], blob.content_md5_hex)
+    except BlobRequestError:
+        http_status = 0
+    if http_status != 201:
+        result.status, result.http_status, result.disposition_status = "BlobRequestFailed", http_status, "Cancelled"
+        return result
+    result.crc64 = running if crc else None
     return result
 
 
-def _target_name(container_client: Any, name: str, result: BlobResult) -> str | None:
-    """Apply ImportDisposition: overwrite (default), no-overwrite (skip), rename ("a (2).txt")."""
-    exists = container_client.get_blob_client(name).exists()
-    if not exists:
-        result.disposition_status = "Created"
-        return name
-    if result.disposition == "no-overwrite":
-        result.disposition_status = "Skipped"
+class _missing:
+    """A context manager standing for a file outside the drive: it does not exist there."""
+
+    def __enter__(self) -> Any:
+        raise FileNotFoundError("outside the drive")
+
+    def __exit__(self, *exc: object) -> None:
         return None
-    if result.disposition == "rename":
-        stem, dot, ext = name.rpartition(".") if "." in name.rsplit("/", 1)[-1] else (name, "", "")
-        n = 2
-        while True:
-            candidate = f"{stem} ({n}){dot}{ext}"
-            if not container_client.get_blob_client(candidate).exists():
-                result.disposition_status = "Renamed"
-                return candidate
-            n += 1
-    result.disposition_status = "Overwritten"
-    return name
-
-
-class LogWriter:
-    """Writes copy logs (and manifest backups) as block blobs under the diagnostics path."""
-
-    def __init__(self, app: SandboxState, account: Row, diagnostics: str, job: str, drive_id: str) -> None:
-        self.app, self.account = app, account
-        container, _, prefix = diagnostics.strip("/").partition("/")
-        self.container = container or "waimportexport"
-        self.prefix = (prefix + "/" if prefix else "") + "waies/"
-        self.stem = f"{job}_{drive_id}_{time.strftime('%Y%m%d-%H%M%S')}-{int(time.time() * 1000) % 1000:03d}"
-
-    def write(self, kind: str, data: bytes) -> str:
-        from azure.core.exceptions import ResourceExistsError
-
-        service = self.app.blob_service(self.account.body["name"], self.account.secret["key1"])
-        container = service.get_container_client(self.container)
-        try:
-            container.create_container()
-        except ResourceExistsError:
-            pass
-        name = f"{self.prefix}{self.stem}_{kind}.xml"
-        container.upload_blob(name, data, overwrite=True)
-        return f"{self.app.blob_endpoint}/{self.account.body['name']}/{self.container}/{name}"

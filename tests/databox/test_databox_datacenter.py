@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import re
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -47,11 +48,22 @@ def test_a_job_goes_through_every_status_and_its_blobs_arrive(dbx, tmp_path):
     assert p["copyStatus"] == "Completed" and p["bytesProcessed"] == p["totalBytesToProcess"] == total
     assert p["filesProcessed"] == p["totalFilesToProcess"] == 3 and p["filesErroredOut"] == 0
     assert p["accountId"] == dbx.account_id and p["storageAccountName"] == dbx.account
-    (log,) = d["copyLogDetails"]  # logCollectionLevel Verbose: a verbose log even when all went well
+    (log,) = d["copyLogDetails"]  # the copy log always, the verbose log as logCollectionLevel is Verbose
     assert log["copyLogDetailsType"] == "DataBoxCustomerDisk" and log["serialNumber"] == serial
-    assert "errorLogLink" not in log
+    # named as the docs give them: databoxcopylog/<order>_<serial>_CopyLog_<job ID>.xml
+    guid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    assert re.search(rf"/databoxcopylog/full_{serial}_CopyLog_{guid}\.xml$", log["errorLogLink"])
+    assert re.search(rf"/databoxcopylog/full_{serial}_VerboseLog_{guid}\.xml$", log["verboseLogLink"])
+    copy = read_link(dbx, log["errorLogLink"]).decode()
+    assert "<ErroredEntity" not in copy and "<DriveLogVersion>2021-08-01</DriveLogVersion>" in copy
+    assert "<Status>Succeeded</Status>" in copy and "<TotalFiles_Blobs>3</TotalFiles_Blobs>" in copy
+    assert "<FilesErrored>0</FilesErrored>" in copy
     verbose = read_link(dbx, log["verboseLogLink"]).decode()
-    assert "<Status>Completed</Status>" in verbose and "backup/a.vhd" in verbose
+    from seedctl.sandbox.crc64 import crc64  # the verbose log names each file with its CRC-64
+
+    for rel, data in FILES.items():
+        assert f'<File CloudFormat="BlockBlob" Path="seed/{rel}" Size="{len(data)}" crc64="{crc64(data)}">' \
+            in verbose
     backup = d["importDiskDetailsCollection"][serial]["backupManifestCloudPath"]
     assert read_link(dbx, backup) == (path / MANIFEST_NAME).read_bytes()
 
@@ -110,8 +122,17 @@ def test_failed_disks_end_completed_with_errors(dbx, tmp_path):
     assert bad["bytesProcessed"] == sum(len(v) for v in FILES.values()) - 300_000 < bad["totalBytesToProcess"]
     logs = {entry["serialNumber"]: entry for entry in job["properties"]["details"]["copyLogDetails"]}
     error_log = read_link(dbx, logs[f"{s}-BAD"]["errorLogLink"]).decode()
-    assert 'Status="Corrupted"' in error_log and "backup/a.vhd" in error_log
-    assert "BitLockerKeyInvalid" in read_link(dbx, logs[f"{s}-KEY"]["errorLogLink"]).decode()
+    assert '<ErroredEntity CloudFormat="BlockBlob" Path="seed/backup/a.vhd">' in error_log
+    assert "<Category>UploadErrorDataValidationError</Category>" in error_log
+    assert "<Status>Failed</Status>" in error_log and "<FilesErrored>1</FilesErrored>" in error_log
+    key_log = read_link(dbx, logs[f"{s}-KEY"]["errorLogLink"]).decode()
+    assert '<BitLockerKeyInvalid Count="1"' in key_log and "<TotalFiles_Blobs>0</TotalFiles_Blobs>" in key_log
+    # seedctl's reader gets the per-file reason out of it
+    from seedctl.lifecycle.storage import parse_drive_log
+
+    parsed = parse_drive_log(error_log.encode())
+    assert parsed.version == "2021-08-01" and parsed.drive_id == f"{s}-BAD" and parsed.status == "Failed"
+    assert [(e.blob_path, e.status) for e in parsed.blobs] == [("seed/backup/a.vhd", "UploadErrorDataValidationError")]
     # the damaged blob was not committed; the others of that disk were
     container = blob_service(dbx).get_container_client("seed")
     assert container.get_blob_client("backup/meta/b.xml").exists()
