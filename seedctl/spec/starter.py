@@ -106,3 +106,70 @@ import_job:
 #   ship_date: 2026-01-31
 #   drive_count: 2
 """
+
+
+SANDBOX_SERIALS = ("SANDBOX-DRIVE-01", "SANDBOX-DRIVE-02")
+SANDBOX_CAPACITY = "128MiB"
+
+
+def sandbox_spec(api: str = "databox", *, schema: str = "seeding-spec.schema.json") -> str:
+    """A spec that runs as written against the local sandbox (`seedctl init --sandbox`): cloud
+    sandbox, everything created, a staging folder and drives beside the spec, key files that
+    `seedctl sandbox drive -f` writes."""
+    fields = _DATABOX_FIELDS if api == "databox" else _CLASSIC_FIELDS
+    drives = "\n".join(f"""\
+  - serial: {serial}
+    mount_point: ./drives/{serial}   # a folder that plays the drive
+    capacity: {SANDBOX_CAPACITY}
+    bitlocker:
+      key: {{file: ./keys/{serial}.key}}   # `seedctl sandbox drive -f` writes it (mode 0600)""" for serial in SANDBOX_SERIALS)
+    return f"""\
+{SCHEMA_MODELINE.format(schema=schema)}
+#
+# A seeding spec for the local sandbox (`seedctl sandbox up`): nothing leaves this computer.
+# Relative paths are taken from this file's folder. For a real subscription start from
+# `seedctl init` instead; field reference: `seedctl schema` or docs/spec-reference.md.
+version: 1
+name: sandbox-seed
+
+azure:
+  cloud: sandbox                    # the local ARM server and Azurite
+  subscription_id: 00000000-0000-0000-0000-000000000000
+  resource_group: seed-sandbox-rg
+  location: westus
+
+vault:
+  name: seed-sandbox-vault
+  create: true
+
+storage_account:
+  name: seedsandboxstore
+  kind: StorageV2
+  create: true
+
+container:
+  name: offline-seed
+
+staging:
+  path: ./staging                   # `seedctl init --sandbox` put sample data here
+
+drives:                             # make them with: seedctl sandbox drive -f <this file>
+{drives}
+
+import_job:
+  name: sandbox-seed-job
+  api: {api}
+  return_address:
+    recipient: Sandbox User
+    street1: 1 Sandbox Street
+    city: Redmond
+    state_or_province: WA
+    postal_code: "98052"
+    country_or_region: US
+    phone: "+1 425 555 0100"
+    email: you@example.com
+  return_shipping:
+    carrier_name: FedEx
+    carrier_account_number: "000000000"
+{fields}
+"""

@@ -93,3 +93,45 @@ def test_validate_lists_every_problem_with_positions(tmp_path: Path) -> None:
     assert "3 problems" in err
     for fragment in ("seed.yaml:27:9: storage_account.name", "drives[1].serial", "return_shipping.carrier_name"):
         assert fragment in err, err
+
+
+@pytest.mark.parametrize("api", ["databox", "importexport"])
+def test_init_sandbox_writes_a_spec_ready_for_the_sandbox(tmp_path: Path, api: str) -> None:
+    code, out, _ = run(["init", "--sandbox", "--api", api], cwd=tmp_path)
+    assert code == 0, out
+    result = validate_spec(tmp_path / "seed.yaml", check_secrets=False, environ={})
+    spec = result.spec
+    assert spec.azure.cloud == "sandbox" and spec.import_job.api == api
+    assert spec.vault.create and spec.storage_account.create
+    staged = [p for p in (tmp_path / "staging").rglob("*") if p.is_file()]
+    assert len(staged) > 100 and "Wrote sample staging data" in out
+    for drive in spec.drives:
+        # the printed drive lines name what the spec names: serial, folder, capacity, key file
+        line = f"seedctl sandbox drive {drive.serial} drives/{drive.serial} --capacity 128MiB " \
+               f"--key-out keys/{drive.serial}.key"
+        assert line in out
+        assert drive.mount_point == f"./drives/{drive.serial}"
+        assert drive.bitlocker.key.file == f"./keys/{drive.serial}.key"
+    assert "seedctl sandbox drive -f seed.yaml" in out
+
+
+def test_init_sandbox_leaves_an_existing_staging_folder_alone(tmp_path: Path) -> None:
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "staging" / "mine.txt").write_text("keep me")
+    code, out, _ = run(["init", "--sandbox"], cwd=tmp_path)
+    assert code == 0 and "left as it is" in out
+    assert [p.name for p in (tmp_path / "staging").iterdir()] == ["mine.txt"]
+
+
+def test_sandbox_datacenter_without_a_job_or_spec_says_what_to_give(tmp_path: Path) -> None:
+    code, _, err = run(["sandbox", "datacenter", "--to", "Completed"], cwd=tmp_path,
+                       environ={"SEEDCTL_SANDBOX_DIR": str(tmp_path / "none")})
+    assert code == 1
+    assert "seed.yaml not found: name the job" in err
+
+
+def test_sandbox_drive_needs_serial_and_path_or_a_spec(tmp_path: Path) -> None:
+    code, _, err = run(["sandbox", "drive", "ONLY-SERIAL"], cwd=tmp_path)
+    assert code == 1 and "give both SERIAL and PATH" in err
+    code, _, err = run(["sandbox", "drive"], cwd=tmp_path)
+    assert code == 1 and "-f SPEC" in err
