@@ -2,7 +2,10 @@
 
 What it may delete: the blobs named in the shipped manifests (exactly those), the container when
 seedctl created it for this spec and nothing else is left in it, and with `--staging` the staging
-files those manifests carried (when their size still matches). What it never deletes: the vault,
+files those manifests carried — each only when its content is proven imported: its MD5 equals the
+whole-file MD5 of the manifest entry that verify confirmed in Azure (hashed when the clean-up is
+planned, and its size and mtime checked again, or it is re-hashed, right before it is deleted). A
+staging file rewritten under the same name and size is kept. What it never deletes: the vault,
 the storage account, the import job (the service keeps it 90 days as the record of the import),
 the service's copy logs, other blobs. It refuses while the job is active and when the data was not
 verified (`seedctl verify` records a digest of what it checked; destroy recomputes it).
@@ -13,6 +16,7 @@ left and does nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +49,8 @@ class DestroyPlan:
     blob_bytes: int = 0
     delete_container: bool = False
     staging_files: list[Path] = field(default_factory=list)
+    # what each staging file was proven to be: (size, mtime_ns, MD5 it must have, upper-case hex)
+    staging_proof: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)           # what stays, and why
     refusal: str | None = None
     verified_at: str | None = None
@@ -96,17 +102,7 @@ def plan_destroy(spec: Any, ctx: Any, *, staging: bool) -> DestroyPlan:
         else:
             plan.kept.append(f"container {spec.container.name}: not created by this spec")
     if staging:
-        root = spec.staging_root()
-        for b in wanted.values():
-            path = root / PurePosixPath(rel_path_of(b))
-            try:
-                size = path.stat().st_size
-            except OSError:
-                continue  # already gone (or never here): nothing to delete
-            if size == b.length:
-                plan.staging_files.append(path)
-            else:
-                plan.kept.append(f"staging file {path}: {size:,} bytes, the drive held {b.length:,} (changed)")
+        _plan_staging(spec, plan, list(wanted.values()))
     plan.kept.extend([f"storage account {spec.storage_account.name}, the vault and the import job: never deleted "
                       "by destroy", "the service's copy logs in the diagnostics container"])
     if plan.empty:
@@ -123,6 +119,64 @@ def plan_destroy(spec: Any, ctx: Any, *, staging: bool) -> DestroyPlan:
     return plan
 
 
+def file_md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest().upper()
+
+
+def _plan_staging(spec: Any, plan: DestroyPlan, blobs: list[Any]) -> None:
+    """Staging files proven imported, by content: absence of a difference in size is no proof."""
+    root = spec.staging_root()
+
+    def prove(blob: Any) -> tuple[Path, Any, str | None]:
+        path = root / PurePosixPath(rel_path_of(blob))
+        try:
+            st = path.stat()
+        except OSError:
+            return path, None, None  # already gone (or never here): nothing to delete
+        if st.st_size != blob.length:
+            return path, st, f"{st.st_size:,} bytes, the drive held {blob.length:,} (changed)"
+        if not blob.content_md5_hex:
+            return path, st, "the manifest holds no whole-file MD5 for it, so its import cannot be proven"
+        try:
+            got = file_md5(path)
+        except OSError as exc:
+            return path, st, f"cannot be read ({exc.strerror or exc})"
+        if got != blob.content_md5_hex.upper():
+            return path, st, (f"its content differs from what was imported (MD5 {got}, the verified blob's "
+                              f"{blob.content_md5_hex.upper()})")
+        return path, st, None
+
+    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="destroy-hash") as pool:
+        for (path, st, problem), blob in zip(pool.map(prove, blobs), blobs, strict=True):
+            if st is None:
+                continue
+            if problem:
+                plan.kept.append(f"staging file {path}: {problem}")
+            else:
+                plan.staging_files.append(path)
+                plan.staging_proof[path] = (st.st_size, st.st_mtime_ns, blob.content_md5_hex.upper())
+    plan.staging_files.sort()
+
+
+def _still_proven(path: Path, proof: tuple[int, int, str] | None) -> str | None:
+    """Right before deleting: the file is still the one hashed (same size and mtime), or it is
+    re-hashed. Returns why it is kept, or None."""
+    if proof is None:
+        return "no proof of import recorded for it"
+    size, mtime_ns, md5 = proof
+    st = path.stat()
+    if st.st_size == size and st.st_mtime_ns == mtime_ns:
+        return None
+    got = file_md5(path) if st.st_size == size else None
+    if got == md5:
+        return None
+    return "it changed since the clean-up was planned; it no longer matches the imported blob"
+
+
 def render_plan(plan: DestroyPlan) -> str:
     lines = [f"Clean-up plan for import job {plan.job_name}:"]
     if plan.blobs:
@@ -134,7 +188,8 @@ def render_plan(plan: DestroyPlan) -> str:
     if plan.delete_container:
         lines.append(f"  - delete container {plan.container} (created by seedctl, nothing else in it)")
     if plan.staging_files:
-        lines.append(f"  - delete {len(plan.staging_files):,} staging file(s)")
+        lines.append(f"  - delete {len(plan.staging_files):,} staging file(s), each proven imported by content "
+                     "(its MD5 equals the verified blob's)")
         lines.extend(f"      {p}" for p in plan.staging_files[:20])
         if len(plan.staging_files) > 20:
             lines.append(f"      ... and {len(plan.staging_files) - 20:,} more")
@@ -184,6 +239,10 @@ def execute(spec: Any, ctx: Any, plan: DestroyPlan) -> list[str]:
     root = spec.staging_root()
     for path in plan.staging_files:
         try:
+            why = _still_proven(path, plan.staging_proof.get(path))
+            if why:
+                failures.append(f"kept {path}: {why}")
+                continue
             path.unlink()
         except FileNotFoundError:
             pass

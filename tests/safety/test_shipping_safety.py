@@ -227,3 +227,24 @@ def test_more_drives_than_files_names_the_drive_that_is_not_needed(tmp_path, san
     plan = world.cli("plan")
     assert plan.code == 1, plan.out
     assert world.serials[1] in plan.out and "not needed" in plan.out, plan.out
+
+
+# -- 4. destroy --staging deletes only what is proven imported ------------------------------------------
+
+@pytest.mark.parametrize("api", APIS)
+def test_destroy_staging_keeps_a_file_rewritten_with_the_same_name_and_size(tmp_path, sandbox, api):
+    world = make_world(tmp_path, sandbox, api=api, shipment=True)
+    assert world.cli("apply", "--auto-approve").code == 0
+    sandbox.control.advance_job(world.resource_group, world.job_name, "Completed", subscription=world.subscription_id)
+    verified = world.cli("verify")
+    assert verified.code == 0, verified.out + verified.err
+    rewritten = world.staging() / "backup" / "full-0002.vhd"
+    st = rewritten.stat()
+    rewritten.write_bytes(b"\x01" * st.st_size)  # new data under the old name and size
+    os.utime(rewritten, ns=(st.st_atime_ns, st.st_mtime_ns))  # even the mtime is the old one
+    result = world.cli("destroy", "--auto-approve", "--staging")
+    assert result.code == 0, result.out + result.err
+    assert "full-0002.vhd" in result.out and "differs from what was imported" in result.out, result.out
+    assert rewritten.read_bytes() == b"\x01" * st.st_size
+    left = sorted(p.relative_to(world.staging()).as_posix() for p in world.staging().rglob("*") if p.is_file())
+    assert left == ["backup/full-0002.vhd"]
