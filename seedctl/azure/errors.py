@@ -136,7 +136,7 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
                 "federated token (workload identity in CI).")
     elif status == 403 or code in {"AuthorizationFailed", "LinkedAuthorizationFailed"}:
         role = "Reader" if what.startswith(("read", "get", "list")) else "Contributor"
-        denied = _ACTION.search(message)
+        denied = _ACTION.search(message) or _ACTION.search(str(exc))
         if denied:
             action, denied_scope = denied.groups()
             where = f" on {denied_scope}"
