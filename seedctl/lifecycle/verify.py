@@ -1,10 +1,19 @@
 """`seedctl verify`: did every file on every drive arrive in the container, whole and unchanged?
 
 Per blob of every shipped manifest: present; the same length; the same content. Content is
-checked without downloading (unless `--deep`): the committed block list must be the manifest's
-block list — each block id is "MD5/" + the block's MD5, so equal ids and sizes in order mean equal
-blocks — and the blob's Content-MD5, where set, must equal the manifest's whole-file MD5. The
-service's copy logs and incomplete-blob list are read to say *why* a file is missing.
+decided by the best evidence available, and each file names the evidence it was decided by:
+
+- `content-md5`: the blob's Content-MD5 (read from the container listing, so it costs no request
+  per blob) equals the file's MD5 in the manifest. A different Content-MD5 is damage.
+- `block-ids`: no Content-MD5 to compare, so the committed block list is read: the manifest's
+  block ids are "MD5/" + each block's MD5, so the same ids and sizes in order mean the same blocks.
+  The service is not documented to commit blocks under the manifest's ids (the Data Box-era
+  service documents CRC64 checks instead): blocks under other ids prove nothing either way, so
+  such a file is `unverified`, not damaged, and `--deep` decides it.
+- `download` (`--deep`): the blob is downloaded and hashed (whole file, or block by block when
+  the manifest has no whole-file MD5); this overrides the cheaper evidence.
+
+The service's copy logs and incomplete-blob list are read to say *why* a file is missing.
 
 A passing verification is recorded in the container's metadata (storage.record_verified) with a
 digest of exactly what was verified, so `destroy` can refuse to delete data nobody checked.
@@ -21,7 +30,7 @@ from pathlib import PureWindowsPath
 from typing import Any
 
 from seedctl.drives.layout import DATA_DIR
-from seedctl.drives.manifest import ManifestBlob
+from seedctl.drives.manifest import ManifestBlob, ManifestBlock
 from seedctl.errors import SeedctlError
 from seedctl.lifecycle import JSON_VERSION
 from seedctl.lifecycle.manifests import ShippedManifest, load_manifests
@@ -41,7 +50,9 @@ from seedctl.lifecycle.storage import (
 )
 from seedctl.resources.jobs import base as phases
 
-OK, MISSING, LENGTH, CONTENT = "ok", "missing", "wrong-length", "damaged"
+OK, MISSING, LENGTH, CONTENT, UNVERIFIED = "ok", "missing", "wrong-length", "damaged", "unverified"
+# the evidence a file's verdict rests on (FileResult.evidence)
+BY_CONTENT_MD5, BY_BLOCK_IDS, BY_DOWNLOAD, BY_LENGTH = "content-md5", "block-ids", "download", "empty"
 VERIFIABLE_PHASES = frozenset({phases.COMPLETED, phases.COMPLETED_WITH_ERRORS, phases.FAILED})
 PARALLEL = 8
 
@@ -55,10 +66,15 @@ class FileResult:
     status: str = OK
     detail: str = ""
     service: str = ""  # what the service's logs say about it
+    evidence: str = ""  # what the verdict rests on: BY_CONTENT_MD5, BY_BLOCK_IDS, BY_DOWNLOAD, BY_LENGTH
 
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    def reset(self) -> FileResult:
+        self.status, self.detail, self.evidence = OK, "", ""
+        return self
 
 
 @dataclass
@@ -90,11 +106,21 @@ class VerifyReport:
                         "missing": sum(f.status == MISSING for f in self.files),
                         "wrong_length": sum(f.status == LENGTH for f in self.files),
                         "damaged": sum(f.status == CONTENT for f in self.files),
-                        "bytes": sum(f.length for f in self.files), "extra_blobs": self.extra_blobs},
+                        "unverified": sum(f.status == UNVERIFIED for f in self.files),
+                        "bytes": sum(f.length for f in self.files), "extra_blobs": self.extra_blobs,
+                        "evidence": self.evidence_counts()},
             "digest": self.digest, "manifest_sources": self.manifest_sources, "drive_notes": self.drive_notes,
             "files": [{"blob_path": f.blob_path, "rel_path": f.rel_path, "drive": f.drive, "length": f.length,
-                       "status": f.status, "detail": f.detail, "service": f.service} for f in self.files],
+                       "status": f.status, "detail": f.detail, "service": f.service, "evidence": f.evidence}
+                      for f in self.files],
         }
+
+    def evidence_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.files:
+            if f.evidence:
+                counts[f.evidence] = counts.get(f.evidence, 0) + 1
+        return dict(sorted(counts.items()))
 
 
 def rel_path_of(blob: ManifestBlob) -> str:
@@ -142,53 +168,132 @@ def _same_id(wire: str, manifest_id: str) -> bool:
     return wire == manifest_id or wire == base64.b64encode(manifest_id.encode()).decode()
 
 
-def _check_blob(spec: Any, ctx: Any, cc: Any, blob: ManifestBlob, listed: Any, result: FileResult,
-                deep: bool) -> None:
+def _listed_md5(listed: Any) -> str | None:
+    md5 = getattr(getattr(listed, "content_settings", None), "content_md5", None)
+    return bytes(md5).hex().upper() if md5 else None
+
+
+def _is_block_blob(listed: Any) -> bool:
+    kind = getattr(listed, "blob_type", None)
+    return kind is None or str(getattr(kind, "value", kind)) == "BlockBlob"
+
+
+def decide_from_listing(blob: ManifestBlob, listed: Any, result: FileResult) -> bool:
+    """Decide a file from its container listing alone (no request of its own), if the listing
+    holds the evidence: presence, length, Content-MD5. False: a per-blob look is needed."""
     if listed is None:
         result.status, result.detail = MISSING, "not in the container"
-        return
+        return True
     if int(listed.size) != blob.length:
         result.status, result.detail = LENGTH, f"{int(listed.size):,} bytes, the drive held {blob.length:,}"
+        return True
+    if blob.length == 0:
+        result.evidence, result.detail = BY_LENGTH, "empty file"
+        return True
+    md5_hex, want = _listed_md5(listed), _file_md5(blob)
+    if md5_hex and want:
+        result.evidence = BY_CONTENT_MD5
+        if md5_hex != want.upper():
+            result.status, result.detail = CONTENT, f"Content-MD5 {md5_hex}, the file's MD5 is {want}"
+        else:
+            result.detail = "Content-MD5 matches the file's MD5"
+        return True
+    return False
+
+
+def _check_block_ids(ctx: Any, client: Any, blob: ManifestBlob, result: FileResult) -> None:
+    committed = retry(ctx, lambda: _committed_blocks(client), f"read the block list of {blob.blob_path}")
+    same_ids = len(committed) == len(blob.blocks) and all(
+        _same_id(wire, want.block_id) for (wire, _), want in zip(committed, blob.blocks, strict=False))
+    if not same_ids:
+        # other ids say nothing about the content: only a download can tell
+        result.status = UNVERIFIED
+        result.detail = (f"committed under other block ids than the manifest's ({len(committed)} blocks, the "
+                         f"manifest lists {len(blob.blocks)}) and no Content-MD5 to compare: run "
+                         "`seedctl verify --deep`")
         return
-    name = _blob_name(spec, blob.blob_path)
-    client = cc.get_blob_client(name)
-    md5 = getattr(getattr(listed, "content_settings", None), "content_md5", None)
-    md5_hex = bytes(md5).hex().upper() if md5 else None
-    if md5_hex and blob.content_md5_hex and md5_hex != blob.content_md5_hex.upper():
-        result.status, result.detail = CONTENT, f"Content-MD5 {md5_hex}, the file's MD5 is {blob.content_md5_hex}"
-        return
-    checked = []
-    if getattr(listed, "blob_type", "BlockBlob") in ("BlockBlob", None) or str(listed.blob_type).endswith("BlockBlob"):
-        committed = retry(ctx, lambda: _committed_blocks(client), f"read the block list of {blob.blob_path}")
-        if committed or blob.blocks:
-            if len(committed) != len(blob.blocks):
-                result.status = CONTENT
-                result.detail = f"{len(committed)} committed blocks, the manifest lists {len(blob.blocks)}"
-                return
-            for i, ((wire, size), want) in enumerate(zip(committed, blob.blocks, strict=True)):
-                if size != want.length or not _same_id(wire, want.block_id):
-                    result.status = CONTENT
-                    result.detail = f"block {i} (offset {want.offset:,}) differs from the drive's"
-                    return
-            checked.append("block MD5s")
-    if md5_hex and blob.content_md5_hex:
-        checked.append("Content-MD5")
-    if deep:
-        digest = hashlib.md5()
-        stream = retry(ctx, lambda: client.download_blob(), f"download {blob.blob_path}")
-        for chunk in stream.chunks():
-            digest.update(chunk)
-        actual = digest.hexdigest().upper()
-        expected = blob.content_md5_hex or _md5_from_blocks(blob)
-        if expected and actual != expected.upper():
-            result.status, result.detail = CONTENT, f"downloaded content MD5 {actual}, the file's is {expected}"
+    result.evidence = BY_BLOCK_IDS
+    for i, ((_, size), want) in enumerate(zip(committed, blob.blocks, strict=True)):
+        if size != want.length:
+            result.status = CONTENT
+            result.detail = f"block {i} (offset {want.offset:,}) is {size:,} bytes, the drive's is {want.length:,}"
             return
-        checked.append("downloaded MD5")
-    if not checked and blob.length:
+    result.detail = "block ids (block MD5s) match the manifest"
+
+
+class _BlockHasher:
+    """The MD5 of each manifest block as the downloaded bytes stream past (blocks are contiguous
+    from offset 0 in a block blob's manifest)."""
+
+    def __init__(self, blocks: tuple[ManifestBlock, ...]) -> None:
+        self.blocks, self.index, self.fill, self.md5 = blocks, 0, 0, hashlib.md5()
+        self.bad: ManifestBlock | None = None
+
+    def update(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while self.index < len(self.blocks) and len(view):
+            block = self.blocks[self.index]
+            take = min(len(view), block.length - self.fill)
+            self.md5.update(view[:take])
+            self.fill += take
+            view = view[take:]
+            if self.fill == block.length:
+                if self.bad is None and self.md5.hexdigest().upper() != block.md5_hex.upper():
+                    self.bad = block
+                self.index, self.fill, self.md5 = self.index + 1, 0, hashlib.md5()
+
+
+def _check_download(ctx: Any, client: Any, blob: ManifestBlob, result: FileResult) -> None:
+    """Download and hash: the whole file against its MD5, or each block against the manifest's
+    block MD5s when the manifest has no whole-file MD5."""
+    want = _file_md5(blob)
+
+    def download() -> tuple[str, ManifestBlock | None]:
+        # a retried download starts over, with fresh hashes
+        whole, blocks = hashlib.md5(), _BlockHasher(blob.blocks)
+        for chunk in client.download_blob().chunks():
+            whole.update(chunk)
+            if not want:
+                blocks.update(chunk)
+        return whole.hexdigest().upper(), blocks.bad
+
+    actual, bad_block = retry(ctx, download, f"download {blob.blob_path}")
+    result.evidence = BY_DOWNLOAD
+    if want and actual != want.upper():
+        result.status, result.detail = CONTENT, f"downloaded content MD5 {actual}, the file's is {want}"
+    elif bad_block is not None:
         result.status = CONTENT
-        result.detail = "no block list or Content-MD5 to compare: run `seedctl verify --deep`"
+        result.detail = f"downloaded block at offset {bad_block.offset:,} differs from the drive's"
+    else:
+        result.detail = "downloaded MD5 matches the " + ("file's MD5" if want else "manifest's block MD5s")
+
+
+def check_blob(spec: Any, ctx: Any, cc: Any, blob: ManifestBlob, listed: Any, result: FileResult,
+               deep: bool) -> None:
+    """Decide one file: from the listing when it can, else from the block list; with `deep`,
+    always by downloading it (the strongest evidence, which overrides the others)."""
+    decided = decide_from_listing(blob, listed, result)
+    if result.status in (MISSING, LENGTH) or result.evidence == BY_LENGTH:
         return
-    result.detail = ", ".join(checked) if checked else "empty file"
+    client = cc.get_blob_client(_blob_name(spec, blob.blob_path))
+    if deep:
+        listed_verdict = result.detail if result.status == CONTENT else ""
+        result.reset()
+        _check_download(ctx, client, blob, result)
+        if listed_verdict and result.ok:
+            result.detail += f" (its {listed_verdict}: the property is wrong, the content is right)"
+        return
+    if decided:
+        return
+    if _is_block_blob(listed) and blob.blocks:
+        _check_block_ids(ctx, client, blob, result)
+        return
+    result.status = UNVERIFIED
+    result.detail = "no Content-MD5 and no block list to compare: run `seedctl verify --deep`"
+
+
+def _file_md5(blob: ManifestBlob) -> str | None:
+    return blob.content_md5_hex or _md5_from_blocks(blob)
 
 
 def _md5_from_blocks(blob: ManifestBlob) -> str | None:
@@ -261,16 +366,22 @@ def verify(spec: Any, ctx: Any, *, deep: bool = False, record: bool = True) -> V
             result = FileResult(blob.blob_path, rel_path_of(blob), m.serial, blob.length)
             checks.append((blob, result))
             expected.add(blob.blob_path)
-    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="verify") as pool:
-        futures = []
-        for blob, result in checks:
-            name_in = _blob_name(spec, blob.blob_path)
-            if name_in is None:
-                result.status, result.detail = MISSING, "the manifest sends it to another container"
-                continue
-            futures.append(pool.submit(_check_blob, spec, ctx, cc, blob, listing.get(name_in), result, deep))
-        for f in futures:
-            f.result()
+    # per-blob requests only for the files the listing cannot decide, a bounded number at a time
+    remote: list[tuple[ManifestBlob, Any, FileResult]] = []
+    for blob, result in checks:
+        name_in = _blob_name(spec, blob.blob_path)
+        if name_in is None:
+            result.status, result.detail = MISSING, "the manifest sends it to another container"
+            continue
+        listed = listing.get(name_in)
+        if not deep and decide_from_listing(blob, listed, result):
+            continue
+        remote.append((blob, listed, result))
+    if remote:
+        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="verify") as pool:
+            for f in [pool.submit(check_blob, spec, ctx, cc, blob, listed, result.reset(), deep)
+                      for blob, listed, result in remote]:
+                f.result()
     for _, result in checks:
         said = per_blob.get(result.blob_path)
         if said:
@@ -286,6 +397,10 @@ def verify(spec: Any, ctx: Any, *, deep: bool = False, record: bool = True) -> V
     elif record:
         forget_verified(spec, ctx)
     return report
+
+
+_EVIDENCE_WORDS = {BY_CONTENT_MD5: "Content-MD5", BY_BLOCK_IDS: "block ids", BY_DOWNLOAD: "download and hash",
+                   BY_LENGTH: "length (empty)"}
 
 
 def render_text(report: VerifyReport, *, all_files: bool = False) -> str:
@@ -305,11 +420,19 @@ def render_text(report: VerifyReport, *, all_files: bool = False) -> str:
     s = report.to_json()["summary"]
     lines.append(f"{s['files']:,} files ({s['bytes']:,} bytes): {s['ok']:,} ok, {s['missing']:,} missing, "
                  f"{s['wrong_length']:,} wrong length, {s['damaged']:,} damaged"
+                 + (f", {s['unverified']:,} unverified" if s["unverified"] else "")
                  + (f"; {s['extra_blobs']:,} other blob(s) in the container (not this job's)" if s["extra_blobs"] else ""))
+    if s["evidence"]:
+        lines.append("evidence: " + ", ".join(f"{n:,} by {_EVIDENCE_WORDS.get(k, k)}" for k, n in s["evidence"].items()))
     if report.ok:
         lines.append(f"Verified: every file arrived intact (recorded on container {report.container}, "
                      f"{report.checked_at}).")
+    elif s["unverified"] and s["unverified"] == len(report.failed):
+        lines.append("NOT VERIFIED: some files cannot be checked without reading them. Run "
+                     "`seedctl verify --deep` to download and hash them.")
     else:
         lines.append("Verification FAILED. Send the missing and damaged files again with "
-                     "`seedctl repair --out repair.yaml`.")
+                     "`seedctl repair --out repair.yaml`"
+                     + (" (run `seedctl verify --deep` first: the unverified ones may be intact)."
+                        if s["unverified"] else "."))
     return "\n".join(lines) + "\n"

@@ -73,11 +73,13 @@ def test_import_verify_and_clean_up(workspace: Any) -> None:
     assert r.rc == 0, r.out + r.err
     assert report["ok"] and report["summary"]["files"] == 4 and report["summary"]["ok"] == 4
     assert report["manifest_sources"] == {ws.drives[0]: "service backup", ws.drives[1]: "local copy"}
-    assert {f["detail"] for f in report["files"]} == {"block MD5s, Content-MD5"}
+    # every file decided from the container listing's Content-MD5, and says so
+    assert {f["evidence"] for f in report["files"]} == {"content-md5"}
+    assert report["summary"]["evidence"] == {"content-md5": 4}
     assert any(k.startswith("seedctlverified_") for k in container(ws).get_container_properties().metadata)
     assert "imported and verified (4 files" in ws.run("status").out
     r = ws.run("verify", "--deep", "--all")
-    assert r.rc == 0 and r.out.count("downloaded MD5") == 4, r.out + r.err
+    assert r.rc == 0 and r.out.count("downloaded MD5") == 4 and "4 by download and hash" in r.out, r.out + r.err
 
     # a stranger's blob keeps the container; destroy removes exactly the imported ones
     container(ws).upload_blob("not-ours.txt", b"keep me")
@@ -108,17 +110,22 @@ def test_import_verify_and_clean_up(workspace: Any) -> None:
 def test_damaged_file_is_caught_and_repaired(workspace: Any) -> None:
     ws = workspace
     assert ws.run("apply", "--auto-approve").rc == 0
+    ws.add_shipment()
+    assert ws.run("apply", "--auto-approve").rc == 0
+    # damaged on its way (after the last apply, which would otherwise rewrite it from staging)
     damaged = drive_file(ws, "big.bin")
     data = bytearray(damaged.read_bytes())
     data[5 * 1024 * 1024] ^= 0xFF  # one byte in the second block, same size: only MD5s can tell
     damaged.write_bytes(bytes(data))
-    ship_and_import(ws)
+    ws.advance("Completed")
 
     r = ws.run("status")
     assert r.rc == LifecycleExit.ATTENTION and "CompletedWithErrors" in r.out, r.out
     r = ws.run("verify")
     assert r.rc == 1, r.out + r.err
-    assert "offline-seed/big.bin" in r.out and "missing" in r.out and "Corrupted" in r.out
+    assert "offline-seed/big.bin" in r.out and "missing" in r.out, r.out
+    # the service's reason from its copy log (the block that failed its check)
+    assert "service: " in r.out and "offset 4194304" in r.out, r.out
     assert "3 ok, 1 missing" in r.out
     r = ws.run("destroy", "--auto-approve")
     assert r.rc == 1 and "not verified" in r.err
