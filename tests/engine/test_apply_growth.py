@@ -28,7 +28,7 @@ def test_a_fresh_diff_may_shrink_but_not_grow():
 
 
 def test_a_change_the_plan_did_not_show_stops_the_shipment(tmp_path, sandbox):
-    """A drive repair rewrites a file from staging; staging was changed silently (same size and
+    """A saved plan may not grow. A drive repair rewrites a file from staging; staging was changed silently (same size and
     mtime), so the repaired drive gets a new manifest. The plan showed the job unchanged, so apply
     refuses to update it, and the shipment after it is not recorded."""
     world = make_world(tmp_path, sandbox)
@@ -45,7 +45,8 @@ def test_a_change_the_plan_did_not_show_stops_the_shipment(tmp_path, sandbox):
     plan = {c["address"]: c for c in json.loads(world.cli("plan", "--json").out)["changes"]}
     assert plan[f'drive["{serial}"]']["action"] == "update"
     assert plan[f'import_job["{world.job_name}"]']["action"] == "no-op"
-    result = world.cli("apply", "--auto-approve")
+    assert world.cli("plan", "--out", "reviewed.json").code == 0
+    result = world.cli("apply", "reviewed.json")  # the saved, reviewed plan
     assert result.code == 1, result.out + result.err
     text = result.out + result.err
     assert "the reviewed plan did not show" in text and "seedctl plan" in text, text
