@@ -86,19 +86,25 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
     `pinned` maps a serial to the relative paths its journal says are already on it; those stay
     put when they still fit. Raises AllocationError with figures when a file fits on no drive or
     the data exceeds the drives.
+
+    Works on file indexes: each file's cost is computed once, a drive's files come out in scan
+    order by construction (no re-sort), and filling an empty drive looks back from the end of the
+    scan order (a few steps), not through every file (a plan of a million files spent most of its
+    allocation time on those three).
     """
     if not drives:
         if files:
             raise AllocationError(f"no drives in the spec for {len(files):,} files ({_gib(sum(f.size for f in files))})")
         return Allocation(())
+    costs = [cost_on_drive(f.size) for f in files]
     largest = max(u for _, u in drives)
-    too_big = [f for f in files if cost_on_drive(f.size) > largest]
-    if too_big:
+    if costs and max(costs) > largest:
+        too_big = [f for f, c in zip(files, costs, strict=True) if c > largest]
         f = too_big[0]
         raise AllocationError(
             f"{f.rel_path} is {f.size:,} bytes ({_gib(f.size)}), larger than the largest drive's usable "
             f"{largest:,} bytes ({_gib(largest)}); {len(too_big)} file(s) fit on no drive. Use larger drives")
-    total_cost = sum(cost_on_drive(f.size) for f in files)
+    total_cost = sum(costs)
     total_usable = sum(u for _, u in drives)
     if total_cost > total_usable:
         short = total_cost - total_usable
@@ -107,55 +113,67 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
             f"offer {total_usable:,} ({_gib(total_usable)}); {short:,} bytes ({_gib(short)}) short: add at least "
             f"{-(-short // largest)} drive(s) of {_gib(largest)}")
     serials = [s for s, _ in drives]
-    free = {s: u for s, u in drives}
-    placed: dict[str, list[StagedFile]] = {s: [] for s in serials}
-    remaining: list[StagedFile] = []
-    where = {rel: s for s, rels in (pinned or {}).items() if s in free for rel in rels}
-    stay: set[str] = set()  # written files kept where they are: never moved to fill an empty drive
-    for f in files:
-        s = where.get(f.rel_path)
-        if s is not None and cost_on_drive(f.size) <= free[s]:
-            placed[s].append(f)
-            free[s] -= cost_on_drive(f.size)
-            stay.add(f.rel_path)
-        else:
-            remaining.append(f)
-    index = 0
-    for f in remaining:
-        cost = cost_on_drive(f.size)
+    free = [u for _, u in drives]
+    number = {s: d for d, s in enumerate(serials)}
+    drive_of = [-1] * len(files)  # file index -> drive index
+    stay = bytearray(len(files))  # 1: written file kept where it is, never moved to fill an empty drive
+    where = {rel: number[s] for s, rels in (pinned or {}).items() if s in number for rel in rels}
+    if where:
+        remaining = []
+        for i, f in enumerate(files):
+            d = where.get(f.rel_path)
+            if d is not None and costs[i] <= free[d]:
+                drive_of[i] = d
+                free[d] -= costs[i]
+                stay[i] = 1
+            else:
+                remaining.append(i)
+    else:
+        remaining = range(len(files))
+    index, last = 0, len(serials)
+    for i in remaining:
+        cost = costs[i]
         start = index
-        while cost > free[serials[index]]:
+        while cost > free[index]:
             index += 1
-            if index == len(serials):
+            if index == last:
                 # fragmentation: fall back to any drive with room (first fit from the start)
-                fit = next((s for s in serials if cost <= free[s]), None)
+                fit = next((d for d in range(last) if cost <= free[d]), None)
                 if fit is None:
                     raise AllocationError(
-                        f"{f.rel_path} ({f.size:,} bytes) fits on no drive once the files before it are placed "
-                        f"(free: {', '.join(f'{s} {free[s]:,}' for s in serials)}); add a drive")
-                placed[fit].append(f)
+                        f"{files[i].rel_path} ({files[i].size:,} bytes) fits on no drive once the files before it "
+                        f"are placed (free: {', '.join(f'{s} {free[d]:,}' for d, s in enumerate(serials))}); "
+                        "add a drive")
+                drive_of[i] = fit
                 free[fit] -= cost
                 index = start
                 break
         else:
-            placed[serials[index]].append(f)
-            free[serials[index]] -= cost
-    order = {f.rel_path: i for i, f in enumerate(files)}
-    _fill_empty_drives(serials, placed, free, stay, order)
-    return Allocation(tuple(
-        DriveAllocation(s, u, tuple(sorted(placed[s], key=lambda f: order[f.rel_path]))) for s, u in drives))
+            drive_of[i] = index
+            free[index] -= cost
+    _fill_empty_drives(drive_of, costs, free, stay)
+    placed: list[list[StagedFile]] = [[] for _ in serials]
+    for f, d in zip(files, drive_of, strict=True):
+        placed[d].append(f)  # in scan order: files are visited in it
+    return Allocation(tuple(DriveAllocation(s, u, tuple(placed[d])) for d, (s, u) in enumerate(drives)))
 
 
-def _fill_empty_drives(serials: list[str], placed: dict[str, list[StagedFile]], free: dict[str, int],
-                       stay: set[str], order: Mapping[str, int]) -> None:
-    """Give each empty drive one file: the last movable one in scan order (see the module doc)."""
-    for empty in reversed([s for s in serials if not placed[s]]):
-        candidates = [(order[f.rel_path], s, f) for s in serials if len(placed[s]) > 1
-                      for f in placed[s] if f.rel_path not in stay and cost_on_drive(f.size) <= free[empty]]
-        if not candidates:
-            continue
-        _, donor, f = max(candidates, key=lambda c: c[0])
-        placed[donor].remove(f)
-        free[donor] += cost_on_drive(f.size)
-        placed[empty].append(f)
-        free[empty] -= cost_on_drive(f.size)
+def _fill_empty_drives(drive_of: list[int], costs: list[int], free: list[int], stay: bytearray) -> None:
+    """Give each empty drive one file: the last movable one in scan order (see the module doc).
+
+    Movable: not kept in place from the journal, on a drive that keeps at least one file, and
+    fitting the empty drive. Looking back from the end of the scan order, the first such file is
+    the one; usually a step or two."""
+    counts = [0] * len(free)
+    for d in drive_of:
+        counts[d] += 1
+    for empty in reversed([d for d, n in enumerate(counts) if n == 0]):
+        for i in range(len(drive_of) - 1, -1, -1):
+            donor = drive_of[i]
+            if not stay[i] and counts[donor] > 1 and costs[i] <= free[empty]:
+                drive_of[i] = empty
+                counts[donor] -= 1
+                counts[empty] += 1
+                free[donor] += costs[i]
+                free[empty] -= costs[i]
+                break
