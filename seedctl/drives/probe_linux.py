@@ -352,11 +352,13 @@ class _Walk:
 
     def dislocker_volume(self, mount_point: str) -> str | None:
         """The volume the dislocker daemon serving `mount_point` has open (from its fds)."""
-        candidates: list[tuple[bool, str]] = []
+        # (argv names the mount point exactly, argv names a folder of the same name, an open volume)
+        candidates: list[tuple[bool, bool, str]] = []
         try:
             pids = [d for d in os.listdir(self.p.proc_root) if d.isdigit()]
         except OSError:
             return None
+        name = os.path.basename(mount_point.rstrip("/"))
         for pid in pids:
             base = self.p.proc_root / pid
             comm = LinuxProbe._read(base / "comm") or ""
@@ -365,23 +367,21 @@ class _Walk:
             try:
                 # argv is only compared with the mount point, never shown (it may hold a password)
                 argv = (base / "cmdline").read_bytes().split(b"\0")
-                targets = {os.fsdecode(a) for a in argv if a}
+                targets = {os.fsdecode(a).rstrip("/") for a in argv if a}
                 links = [os.readlink(base / "fd" / fd) for fd in os.listdir(base / "fd")]
             except OSError:
                 continue
             if "/dev/fuse" not in links:
                 continue
-            name = os.path.basename(mount_point.rstrip("/"))
-            matches = mount_point in targets or any(t.rstrip("/").endswith("/" + name) or t.rstrip("/") == name
-                                                    for t in targets)
+            exact = mount_point.rstrip("/") in targets
+            similar = any(t == name or t.endswith("/" + name) for t in targets)
             for link in links:
                 if link.startswith("/") and link not in ("/dev/fuse", "/dev/null") and not link.startswith("/dev/pts"):
-                    candidates.append((matches, link))
-        exact = [c for m, c in candidates if m]
-        if len(set(exact)) == 1:
-            return exact[0]
-        if not exact and len(set(c for _, c in candidates)) == 1:
-            return candidates[0][1]
+                    candidates.append((exact, similar, link))
+        for chosen in ([c for e, _, c in candidates if e], [c for _, s, c in candidates if s],
+                       [c for _, _, c in candidates]):
+            if chosen:
+                return chosen[0] if len(set(chosen)) == 1 else None
         return None
 
     def _sidecar(self, image: str) -> str | None:

@@ -217,3 +217,24 @@ def test_cryptsetup_missing(tmp_path: Path) -> None:
 def test_mountinfo_escapes() -> None:
     (entry,) = parse_mountinfo("40 22 8:17 / /mnt/a\\040b\\134c ro,relatime - ntfs3 /dev/sdb1 rw\n")
     assert entry.mount_point == "/mnt/a b\\c" and entry.read_only and entry.fs_type == "ntfs3"
+
+
+def test_dislocker_daemon_found_by_its_mount_point(tmp_path: Path) -> None:
+    """Two dislocker daemons (two drives): each mount is matched to its own by argv, the volume by
+    its open descriptors; the password in argv is never read into a message."""
+    from seedctl.drives.probe_linux import _Walk
+
+    proc = tmp_path / "proc"
+    for pid, target, volume in (("101", "/mnt/a/dislocker-D1", "/dev/sdb1"), ("202", "/mnt/b/dislocker-D1", "/dev/sdc1")):
+        (proc / pid / "fd").mkdir(parents=True)
+        (proc / pid / "comm").write_text("dislocker-fuse\n")
+        (proc / pid / "cmdline").write_bytes(b"\0".join([b"dislocker-fuse", b"-V", volume.encode(),
+                                                          b"-pXXXXXX", b"--", target.encode()]) + b"\0")
+        for fd, link in (("0", "/dev/null"), ("5", volume), ("6", "/dev/fuse")):
+            (proc / pid / "fd" / fd).symlink_to(link)
+    (proc / "303").mkdir()
+    (proc / "303" / "comm").write_text("bash\n")
+    walk = _Walk(LinuxProbe(tmp_path / "mountinfo", tmp_path / "sys", proc_root=proc))
+    assert walk.dislocker_volume("/mnt/a/dislocker-D1") == "/dev/sdb1"
+    assert walk.dislocker_volume("/mnt/b/dislocker-D1/") == "/dev/sdc1"
+    assert walk.dislocker_volume("/elsewhere/dislocker-D1") is None  # two look alike: refuse to guess

@@ -95,29 +95,30 @@ def test_ntfs_without_bitlocker_refused(tmp_path: Path, monkeypatch) -> None:
 @pytest.mark.parametrize("ntfs_on_loop", [False, True], ids=["ntfs-3g-on-dislocker-file", "ntfs-3g-on-loop"])
 def test_real_bitlocker_volume_right_key_passes_wrong_key_refused(tmp_path: Path, monkeypatch,
                                                                    ntfs_on_loop: bool) -> None:
-    with bitlocker_drive(tmp_path, "BITLKREAL", ntfs_on_loop=ntfs_on_loop) as d:
+    serial = "BITLKLOOP" if ntfs_on_loop else "BITLKREAL"
+    with bitlocker_drive(tmp_path, serial, ntfs_on_loop=ntfs_on_loop) as d:
         before = sha256(d.image)
         info = LinuxProbe().describe(d.mount)
         assert info.filesystem == "ntfs"
         assert info.bitlocker is not None and info.bitlocker.via == "dislocker"
         assert info.bitlocker.volume.startswith("/dev/loop")
         assert info.bitlocker.has_recovery_password and info.bitlocker.protection_on is True
-        assert info.serial == "BITLKREAL" and info.is_loop  # the image's sidecar serial, found through 3 layers
+        assert info.serial == serial and info.is_loop  # the image's sidecar serial, found through 3 layers
         assert any("dislocker" in layer for layer in info.layers)
 
         spec = BitLockerSpec(key=SecretRef(env="SEEDCTL_TEST_KEY"))
         monkeypatch.setenv("SEEDCTL_TEST_KEY", d.recovery_password)
         # only the loop-device refusal is left: a real disk would pass
-        right = inspect_drive(d.mount, "BITLKREAL", allow_simulated=False, bitlocker=spec)
+        right = inspect_drive(d.mount, serial, allow_simulated=False, bitlocker=spec)
         assert right.requirement_errors == () and right.warnings == ()
         assert [p for p in right.problems if "loop device" not in p] == []
 
         wrong_key = other_recovery_password(d.recovery_password)
         monkeypatch.setenv("SEEDCTL_TEST_KEY", wrong_key)
-        wrong = inspect_drive(d.mount, "BITLKREAL", allow_simulated=False, bitlocker=spec)
+        wrong = inspect_drive(d.mount, serial, allow_simulated=False, bitlocker=spec)
         assert len(wrong.requirement_errors) == 1
         assert "the key does not unlock this volume" in wrong.requirement_errors[0]
-        change = plan_drive(tmp_path, d.mount, "BITLKREAL")
+        change = plan_drive(tmp_path, d.mount, serial)
         assert change.action == ERROR and any("the key does not unlock this volume" in e for e in change.errors)
         shown = " ".join([*wrong.problems, *change.errors, repr(wrong)])
         assert wrong_key not in shown and d.recovery_password not in shown
@@ -141,7 +142,7 @@ def test_key_goes_on_stdin_never_argv(tmp_path: Path, monkeypatch) -> None:
         info = probe.describe(d.mount)
         from seedctl.drives.encryption import BitLockerKey
 
-        assert probe.test_key(info, BitLockerKey(d.recovery_password, "test")) [0] == "unlocks"
+        assert probe.test_key(info, BitLockerKey(d.recovery_password, "test"))[0] == "unlocks"
         opens = [c for c in calls if "--test-passphrase" in c[0]]
         assert opens and all(d.recovery_password not in " ".join(a) for a, _ in calls)
         assert opens[-1][1] == d.recovery_password + "\n"
