@@ -150,7 +150,7 @@ def test_a_file_removed_from_staging_is_deleted_from_the_drive_only_when_asked(t
     assert any("backup/full-0002.vhd" in blobs_on(world, s) for s in world.serials)
     result = world.cli("apply", "--auto-approve", "--allow-drive-deletions")
     assert result.code == 0, result.out + result.err
-    assert "destroy" in result.out
+    assert "1 to destroy" in result.out and "- files_deleted: 1" in result.out, result.out
     assert not any("backup/full-0002.vhd" in blobs_on(world, s) for s in world.serials)
     listed, _ = job_drives(world, "importexport")
     assert all(listed[s] == on_drive(world, s) for s in world.serials)
