@@ -16,8 +16,9 @@ file is read: the worker finishes its whole-file MD5 while the next file is copi
 Writes happen on the calling thread, so an error writing the drive (ENOSPC, EIO, EROFS) surfaces at
 once as a TargetError carrying the errno, never as a short read of the source.
 
-The source's size and mtime are checked before and after reading (on the open descriptor and on the
-path), so a file that changed or was replaced during the copy is caught. A `CancelToken` is checked
+The source's size and mtime are checked before and after reading on the open descriptor (and, for a
+file of more than one block, on the path too), so a file that changed or was replaced during the
+copy is caught. A `CancelToken` is checked
 before every buffer: a cancelled copy stops within one buffer and raises `Cancelled`.
 
 Destinations are opened relative to `dir_fd` when given (the drive's root folder, opened once after
@@ -191,15 +192,20 @@ class CopyEngine:
             else:
                 self._copy_blocks(fd_in, pending, expected_size)
             after = os.fstat(fd_in)
-            try:
-                by_path = os.stat(src)
-            except FileNotFoundError:
-                raise SourceError(rel_path, "the file vanished from the staging folder during the copy") from None
-            for label, s in (("during the copy", after), ("(replaced) during the copy", by_path)):
-                if s.st_size != expected_size or s.st_mtime_ns != expected_mtime_ns:
-                    raise SourceError(rel_path, f"changed {label}; re-run plan once the staging data is stable")
-            if by_path.st_ino != st.st_ino or by_path.st_dev != st.st_dev:
-                raise SourceError(rel_path, "was replaced during the copy; re-run plan once the staging data is stable")
+            if after.st_size != expected_size or after.st_mtime_ns != expected_mtime_ns:
+                raise SourceError(rel_path, "changed during the copy; re-run plan once the staging data is stable")
+            if expected_size > self.buffer_size:
+                # A copy that took many reads also checks the path: a file replaced or deleted meanwhile
+                # is reported now rather than at the next plan. (A one-block file is read in one call;
+                # what was read is the file the descriptor checks above describe.)
+                try:
+                    by_path = os.stat(src)
+                except FileNotFoundError:
+                    raise SourceError(rel_path, "the file vanished from the staging folder during the copy") from None
+                if by_path.st_ino != st.st_ino or by_path.st_dev != st.st_dev or \
+                        by_path.st_size != expected_size or by_path.st_mtime_ns != expected_mtime_ns:
+                    raise SourceError(rel_path, "was replaced during the copy; re-run plan once the staging data "
+                                                "is stable")
         except BaseException as exc:
             pending.error = exc
             if pending._done is not None:

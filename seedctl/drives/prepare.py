@@ -45,7 +45,6 @@ from seedctl.drives.layout import (
     TMP_DIR,
     Confinement,
     check_own_folder,
-    drive_file_path,
     journal_path,
     local_path,
     tmp_dir,
@@ -426,7 +425,7 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: lis
                 for p in parents:
                     fsync_dir(Path(mount, p) if dir_fd is not None else Path(p))
             # the copy's mtime as the drive stored it was read when it was closed: no stat per file here
-            records = [FileRecord(f.rel_path, f.blob_path, drive_file_path(f.rel_path), f.size, f.mtime_ns,
+            records = [FileRecord(f.rel_path, f.blob_path, _file_path(f.rel_path), f.size, f.mtime_ns,
                                   result.md5_hex, engine.buffer_size, result.block_md5s, result.dst_mtime_ns)
                        for f, _, result in finished]
             journal.add_files(records)
@@ -486,6 +485,12 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: lis
         engine.close()
         fs.close()
     return copied, engine.bytes_read
+
+
+def _file_path(rel_path: str) -> str:
+    """layout.drive_file_path for a scanned relative path (normalised: no '.', '..' or empty parts),
+    without its PurePosixPath round trip; FileRecord checks the two agree."""
+    return "\\" + DATA_DIR + "\\" + rel_path.replace("/", "\\")
 
 
 def _commit_quietly(commit: object) -> None:
