@@ -19,7 +19,8 @@ import seedctl.private_files as private_files
 from seedctl.errors import SandboxError, SeedctlError
 from seedctl.private_files import create_private, is_private, private_dir, write_private
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX modes (Windows: ACLs, documented skip)")
+pytestmark = [pytest.mark.reliability,
+              pytest.mark.skipif(os.name == "nt", reason="POSIX modes (Windows: ACLs, documented skip)")]
 
 
 def mode(path: Path) -> int:

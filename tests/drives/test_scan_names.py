@@ -20,6 +20,8 @@ from seedctl.drives.manifest import DriveManifest, ManifestBlob, make_block, to_
 from seedctl.drives.scan import MAX_BLOB_NAME, MAX_SEGMENTS, blob_name_problems, display_path, scan_staging
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="file names as bytes are a POSIX notion")
+pytestmark = pytest.mark.reliability
+EXAMPLES = int(os.environ.get("SEEDCTL_FUZZ_EXAMPLES", "300"))
 
 
 def make(root: Path, name: bytes, data: bytes = b"x") -> None:
@@ -111,7 +113,7 @@ _names = st.one_of(
 
 
 @posix_only
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=_names)
 def test_every_name_is_refused_clearly_or_round_trips(name: bytes) -> None:
     assume(b"/" not in name and b"\x00" not in name and name not in (b".", b"..") and len(name) <= 255)

@@ -20,7 +20,8 @@ from seedctl.spec import load_spec_text
 
 from .conftest import write_tree
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX symlinks, FIFOs and sockets")
+pytestmark = [pytest.mark.reliability,
+              pytest.mark.skipif(os.name == "nt", reason="POSIX symlinks, FIFOs and sockets")]
 
 SPEC = """\
 version: 1

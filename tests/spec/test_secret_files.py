@@ -24,6 +24,7 @@ from seedctl.spec.model import SecretRef
 from seedctl.spec.secretfile import MAX_SECRET_BYTES, read_secret_file
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX file kinds and modes")
+pytestmark = pytest.mark.reliability
 
 SPEC = """\
 version: 1

@@ -12,6 +12,8 @@ from seedctl.spec import validate_spec, validate_spec_text
 from seedctl.spec.schema import schema
 from seedctl.spec.yamlread import MAX_DRIVES
 
+pytestmark = pytest.mark.reliability
+
 HEAD = """\
 version: 1
 name: t
