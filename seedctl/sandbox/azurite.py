@@ -44,6 +44,26 @@ Store.prototype.getAccount = function (name) {
   } catch (err) { /* keep the accounts already known */ }
   return originalGet.call(this, name);
 };
+// Azurite's metadata queries name the account first ({accountName, containerName, name}); LokiJS
+// answers an implicit $and through the index of the first key only and scans the rest, so every
+// request scanned every blob of the account (quadratic in blobs: 50k files took hours). The same
+// $and with the selective keys first is the same query, answered through the name index.
+const loki = require(require.resolve('lokijs', { paths: [root] }));
+const SELECTIVE = ['name', 'blobName'];
+const originalFind = loki.Resultset.prototype.find;
+loki.Resultset.prototype.find = function (query, firstOnly) {
+  if (query && typeof query === 'object' && !Array.isArray(query)) {
+    const keys = Object.keys(query);
+    const first = keys.filter((k) => SELECTIVE.includes(k) && typeof query[k] === 'string');
+    if (keys.length > 1 && first.length && keys[0] !== first[0]) {
+      const ordered = {};
+      for (const k of first) ordered[k] = query[k];
+      for (const k of keys) if (!(k in ordered)) ordered[k] = query[k];
+      query = ordered;
+    }
+  }
+  return originalFind.call(this, query, firstOnly);
+};
 require(path.join(root, 'dist/src/blob/main.js'));
 """
 

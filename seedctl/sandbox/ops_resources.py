@@ -256,7 +256,14 @@ def patch_generic(app: SandboxState, req: Request) -> Response:
 def delete_generic(app: SandboxState, req: Request) -> Response:
     sub, rg, ns, rtype = _generic_parts(app, req)
     require_rg(app, sub, rg)
-    return Response(200 if app.store.delete(_generic_id(req, ns)) else 204)
+    rid = _generic_id(req, ns)
+    row = app.store.get(rid)
+    if row is None or not app.store.delete(rid):
+        return Response(204)
+    # 202 + Location, as the vault description (Vaults_Delete: 202/204) and the generic one
+    # (200/202/204) both allow; the operation is over at once
+    headers = start_operation(app, req, rid + "#deleted", ns, row.body.get("location") or "westus", delay=0)
+    return Response(202, None, {"Location": headers["Location"], **_retry(headers)})
 
 
 def list_generic(app: SandboxState, req: Request) -> Response:

@@ -75,7 +75,13 @@ def document(file: str) -> dict[str, Any]:
 
 
 def example(file: str, name: str) -> dict[str, Any]:
-    return json.loads((SPECS / file).parent.joinpath("examples", f"{name}.json").read_text(encoding="utf-8"))
+    """An example of the description `file`: beside it, or (Microsoft.Resources 2025-04-01, whose
+    examples upstream keeps one folder up) in the same provider's folder for the same version."""
+    path = (SPECS / file).parent.joinpath("examples", f"{name}.json")
+    if not path.exists():
+        version, provider = (SPECS / file).parent.name, (SPECS / file).parents[3]
+        path = next(provider.rglob(f"{version}/examples/{name}.json"))
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # -- x-ms-secret --------------------------------------------------------------------------------

@@ -4,62 +4,11 @@ definitions, resolved with their $refs) and the hand-written Import/Export JSON 
 
 from __future__ import annotations
 
-import json
-import os
-from functools import lru_cache
-from pathlib import Path
-
 import pytest
+from official import BLOB, COMMON_ERROR, IE2016, IE2021, RESOURCES, SPECS, STORAGE, VAULTS, validate
 
-SPECS = Path(os.environ.get("SEEDCTL_AZURE_REST_SPECS")
-             or Path(__file__).resolve().parents[2].parent / "shared" / "azure-rest-specs")
 pytestmark = pytest.mark.skipif(not SPECS.is_dir(), reason=f"official REST descriptions not found at {SPECS} "
                                 "(they are kept in ../shared/azure-rest-specs; set SEEDCTL_AZURE_REST_SPECS)")
-
-SPEC = "specification"
-RESOURCES = f"{SPEC}/resources/resource-manager/Microsoft.Resources/resources/stable/2025-04-01/resources.json"
-STORAGE = f"{SPEC}/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json"
-BLOB = f"{SPEC}/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json"
-VAULTS = f"{SPEC}/recoveryservices/resource-manager/Microsoft.RecoveryServices/stable/2024-04-01/vaults.json"
-IE2016 = f"{SPEC}/storageimportexport/resource-manager/Microsoft.ImportExport/stable/2016-11-01/storageimportexport.json"
-IE2021 = f"{SPEC}/storageimportexport/resource-manager/Microsoft.ImportExport/preview/2021-01-01/storageimportexport.json"
-COMMON_ERROR = f"{SPEC}/common-types/resource-management/v5/types.json"
-
-
-def _relax(node):
-    """x-ms-enum with modelAsString: the enum is open (the SDKs accept other values)."""
-    if isinstance(node, dict):
-        if node.get("x-ms-enum", {}).get("modelAsString"):
-            node = {k: v for k, v in node.items() if k != "enum"}
-        return {k: _relax(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_relax(v) for v in node]
-    return node
-
-
-@lru_cache(maxsize=1)
-def _registry():
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT4, DRAFT202012
-
-    resources = []
-    for path in SPECS.rglob("*.json"):
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        spec = DRAFT202012 if path.name.endswith(".schema.json") else DRAFT4
-        resources.append((path.resolve().as_uri(), spec.create_resource(_relax(doc))))
-    return Registry().with_resources(resources)
-
-
-def validate(body, file: str, definition: str) -> None:
-    from jsonschema import Draft4Validator, Draft202012Validator
-
-    uri = (SPECS / file).resolve().as_uri()
-    if file.endswith(".schema.json"):
-        validator = Draft202012Validator({"$ref": f"{uri}#/$defs/{definition}"}, registry=_registry())
-    else:
-        validator = Draft4Validator({"$ref": f"{uri}#/definitions/{definition}"}, registry=_registry())
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
 
 
 KEY = "-".join(["123453"] * 8)
