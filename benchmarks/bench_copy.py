@@ -36,13 +36,18 @@ MiB = 1 << 20
 SERIAL_SUFFIX = ".seedctl-test-serial"  # seedctl.drives.devices.LOOP_SERIAL_SUFFIX
 
 SEEDCTL = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 from pathlib import Path
+# measure the tree in SEEDCTL_CODE (a snapshot), not the editable install's
+sys.meta_path = [f for f in sys.meta_path if "editable" not in str(getattr(f, "__module__", ""))]
+sys.path.insert(0, os.environ["SEEDCTL_CODE"])
 from seedctl.drives import prepare_drive, scan_staging
 staging, drive, serial = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 files = scan_staging(staging, container="bench").files
 r = prepare_drive(drive, serial, files, staging, owner_id="bench", allow_simulated=True)
-print(json.dumps({"files": r.files, "bytes": r.bytes, "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+import seedctl
+print(json.dumps({"files": r.files, "bytes": r.bytes, "code": seedctl.__file__,
+                  "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 # name -> (files of (count, min size, max size)), large files (count, size)
@@ -134,8 +139,11 @@ def prepare_caches(staging: Path, cold: bool) -> None:
         subprocess.run(f"find '{staging}' -type f -print0 | xargs -0 cat > /dev/null", shell=True, check=True)
 
 
+CODE = ROOT  # the seedctl source tree the seedctl contender imports (--code)
+
+
 def run_one(name: str, argv: list[str], drive: FreshDrive) -> tuple[float, dict]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, SEEDCTL_CODE=str(CODE))
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     subprocess.run(["sync", "-f", str(drive.mount)], check=True)
@@ -183,10 +191,10 @@ def bench_set(name: str, staging: Path, files: int, size: int, work: Path, round
 
 def report(res: dict) -> None:
     name, size = res["set"], res["bytes"]
-    print(f"\n### {name}: {res['files']:,} files, {size / MiB:,.0f} MiB, {res['rounds']} round(s), "
+    print(f"\n#### {name}: {res['files']:,} files, {size / MiB:,.0f} MiB, {res['rounds']} round(s), "
           f"{'cold' if res['cold'] else 'warm'} page cache")
     print(f"load average before {'/'.join(f'{x:.2f}' for x in res['load_before'])}, "
-          f"after {'/'.join(f'{x:.2f}' for x in res['load_after'])} (1/5/15 min; 2 CPUs here)")
+          f"after {'/'.join(f'{x:.2f}' for x in res['load_after'])} (1/5/15 min; 2 CPUs here)\n")
     print("\n| contender | seconds min / median / max | MiB/s at median |\n|---|---|---|")
     for who, times in res["runs"].items():
         print(f"| {who} | {spread(times)} | {size / MiB / statistics.median(times):,.0f} |")
@@ -212,7 +220,10 @@ def main() -> int:
     ap.add_argument("--cold", action="store_true", help="drop the page cache before every run (root)")
     ap.add_argument("--workdir", type=Path, default=Path("/var/tmp/seedctl-bench"))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--code", type=Path, default=ROOT, help="seedctl source tree to measure (a snapshot)")
     args = ap.parse_args()
+    global CODE
+    CODE = args.code.resolve()
     if os.geteuid() != 0:
         print("bench_copy.py needs root (losetup, mount): skipped")
         return 0
