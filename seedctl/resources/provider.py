@@ -23,7 +23,11 @@ class ProviderNode(Node):
                                 f"read resource provider {self.name}", clients.policy)
         if provider is None:
             return None
-        return {"registration_state": provider.registration_state}
+        state = provider.registration_state
+        # ARM's casing of the state is its own ("registered" is Registered)
+        if isinstance(state, str) and state.lower() == REGISTERED.lower():
+            state = REGISTERED
+        return {"registration_state": state}
 
     def desired(self, ctx: Context) -> dict[str, Any]:
         return {"registration_state": REGISTERED}

@@ -22,6 +22,15 @@ from seedctl.resources.resource_group import normalize_location
 IMPORTABLE_KINDS = ("Storage", "StorageV2")
 
 
+KINDS = ("Storage", "StorageV2", "BlobStorage", "FileStorage", "BlockBlobStorage")
+
+
+def _canonical_kind(kind: Any) -> Any:
+    """The kind in its documented spelling: ARM compares enum values without regard to case."""
+    text = str(getattr(kind, "value", kind)) if kind is not None else None
+    return next((k for k in KINDS if text and k.lower() == text.lower()), text)
+
+
 class StorageAccountNode(Node):
     kind = "storage_account"
 
@@ -46,7 +55,7 @@ class StorageAccountNode(Node):
         endpoints = account.primary_endpoints
         return {
             "id": account.id,
-            "kind": account.kind,
+            "kind": _canonical_kind(account.kind),
             "sku": account.sku.name if account.sku else None,
             "location": normalize_location(account.location),
             "tags": dict(account.tags or {}),

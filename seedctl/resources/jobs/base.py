@@ -98,7 +98,7 @@ def provider_registered(ctx: Any, namespace: str) -> bool:
         return True
     provider = read_or_none(lambda: ctx.clients.resource.providers.get(namespace),
                             f"read resource provider {namespace}", ctx.clients.policy)
-    registered = provider is not None and provider.registration_state == "Registered"
+    registered = provider is not None and str(provider.registration_state or "").lower() == "registered"
     if registered:
         ctx.cache[key] = True
     return registered

@@ -68,7 +68,9 @@ class ImportExportBackend:
         return self.normalize(job)
 
     def normalize(self, job: Any) -> dict[str, Any]:
-        p = job.properties
+        from azure.mgmt.storageimportexport.models import JobDetails
+
+        p = job.properties or JobDetails()  # optional in the description: an empty job, not a crash
         state = p.state or "Creating"
         # the service's casing is its own ("completed" and "Completed" name one state)
         state = next((k for k in STATE_TO_PHASE if k.lower() == state.lower()), state)
