@@ -53,13 +53,19 @@ Fields marked *(databox only)* or *(importexport only)* are refused under the ot
 
 ## Value formats
 
-- **Secret reference**: `{env: VARIABLE}` or `{file: PATH}` (relative paths from the spec's folder).
-  A secret written directly in the spec is refused: specs live in git. `validate` warns about
-  references it cannot resolve; `apply` requires them.
+- **Secret reference**: `{env: VARIABLE}` or `{file: PATH}` (relative paths from the spec's folder,
+  `~` expanded). A secret written directly in the spec is refused: specs live in git. `validate`
+  warns about references it cannot resolve; `apply` requires them. A secret file must be a regular
+  file (a FIFO, device or folder is refused without being read) of at most 4,096 bytes of UTF-8
+  text, not empty; surrounding whitespace and a byte-order mark are not part of the secret. A file
+  its group or other users can read is a warning with the `chmod 600` to run (on Windows this check
+  is skipped: the folder's ACL decides who can read it).
 - **Size**: an integer number of bytes, or a number with a unit: `B`, `KB`, `MB`, `GB`, `TB`
   (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), e.g. `2TB`, `1.8TiB`, `500GB`.
 - **Paths** (staging, mount points): absolute, UNC (`\\\\server\\share\\staging`), a drive letter
-  (`E:\\`), or relative to the spec's folder.
+  (`E:\\`), or relative to the spec's folder. Two drives may not name the same folder, however
+  written (relative or absolute, `~`, a symlink): `validate` compares them as the system resolves
+  them. A NUL character in a path is refused.
 - YAML is read as YAML 1.2: only `true`/`false` are booleans (`yes`, `no`, `NO` are text), dates
   stay text, and numbers are numbers, so quote postal codes, phone numbers, account and tracking
   numbers (`"01234"`).
