@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from seedctl.units import format_bytes
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "sandbox-demo.yaml"
 SERIALS = ("SANDBOX-DRIVE-01", "SANDBOX-DRIVE-02")
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = EXAMPLE.read_text(encoding="utf-8").replace("./demo-work/", "./")
         (work / "seed.yaml").write_text(spec, encoding="utf-8")
         files, size = make_staging(work / "staging", args.size_mb)
-        print(f"staging: {files} files, {size / 1e6:,.0f} MB in {work / 'staging'}")
+        print(f"staging: {files} files, {format_bytes(size)} in {work / 'staging'}")
         for i, serial in enumerate(SERIALS, 1):
             seedctl("sandbox", "drive", serial, f"drives/d{i}", "--capacity", DRIVE_CAPACITY,
                     "--key-out", f"keys/{serial}.key", cwd=work, env=env)
@@ -108,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
         banner("7. The (simulated) datacenter receives the drives and imports them")
         seedctl("status", cwd=work, env=env, allow=(0, 3))
-        seedctl("sandbox", "datacenter", "sandbox-demo-job", "-g", "seed-demo-rg", "--subscription",
-                "00000000-0000-0000-0000-000000000000", "--to", "Completed", cwd=work, env=env)
+        seedctl("sandbox", "datacenter", "--to", "Completed", cwd=work, env=env)  # the job of ./seed.yaml
 
         banner("8. Status, then verify every blob against the drive manifests")
         seedctl("status", cwd=work, env=env)

@@ -147,3 +147,21 @@ def test_no_help_action_is_hidden_by_suppress() -> None:
     text = build_parser()._subparsers._group_actions[0].choices["plan"].format_help()  # noqa: SLF001
     assert "--verbose" in text and "--no-color" in text and "--chdir" in text
     assert isinstance(build_parser(), argparse.ArgumentParser)
+
+
+@pytest.mark.sandbox
+def test_status_output_json_and_yaml_carry_the_same_report(tmp_path: Path, sandbox) -> None:
+    import yaml
+
+    from worlds import make_world
+
+    world = make_world(tmp_path, sandbox)
+    as_json = world.cli("status", "-o", "json")
+    as_yaml = world.cli("status", "--output", "yaml")
+    table = world.cli("status")
+    assert as_json.code == as_yaml.code == table.code
+    data_json, data_yaml = json.loads(as_json.out), yaml.safe_load(as_yaml.out)
+    for data in (data_json, data_yaml):
+        data.pop("checked_at", None)
+    assert data_json == data_yaml and data_json["version"] == 1
+    assert not table.out.lstrip().startswith("{")

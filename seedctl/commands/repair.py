@@ -30,6 +30,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     from seedctl.lifecycle.repair import build_repair_spec
     from seedctl.lifecycle.verify import render_text, verify
     from seedctl.planner import make_context
+    from seedctl.units import format_bytes
 
     spec = load_spec_from_args(args, env)
     out = resolve_path(env, args.out)
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     except OSError as exc:
         raise SeedctlError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     env.stdout.write(f"\nWrote {args.out}: import job {repair.job_name} for {len(repair.files)} file(s), "
-                     f"{repair.bytes:,} bytes.\n")
+                     f"{format_bytes(repair.bytes)}.\n")
     for note in repair.notes:
         env.stdout.write(f"  note: {note}\n")
     env.stdout.write(f"Next: edit the drive placeholders in {args.out}, then `seedctl apply -f {args.out}`.\n")

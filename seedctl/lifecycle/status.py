@@ -239,14 +239,10 @@ def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified:
 
 
 def _fmt_bytes(n: Any) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return str(n)
+    # one unit system in everything seedctl shows people: binary IEC (seedctl.units)
+    from seedctl.units import format_bytes
+
+    return "-" if n is None else format_bytes(float(n))
 
 
 _MARK = {INFO: "  ", ACTION: "→ ", ATTENTION: "! ", CRITICAL: "!!"}

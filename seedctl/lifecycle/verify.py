@@ -418,7 +418,9 @@ def render_text(report: VerifyReport, *, all_files: bool = False) -> str:
                 lines.append(f"       service: {f.service}")
         lines.append("")
     s = report.to_json()["summary"]
-    lines.append(f"{s['files']:,} files ({s['bytes']:,} bytes): {s['ok']:,} ok, {s['missing']:,} missing, "
+    from seedctl.units import format_bytes
+
+    lines.append(f"{s['files']:,} files ({format_bytes(s['bytes'])}): {s['ok']:,} ok, {s['missing']:,} missing, "
                  f"{s['wrong_length']:,} wrong length, {s['damaged']:,} damaged"
                  + (f", {s['unverified']:,} unverified" if s["unverified"] else "")
                  + (f"; {s['extra_blobs']:,} other blob(s) in the container (not this job's)" if s["extra_blobs"] else ""))
