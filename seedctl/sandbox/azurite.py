@@ -64,6 +64,17 @@ loki.Resultset.prototype.find = function (query, firstOnly) {
   }
   return originalFind.call(this, query, firstOnly);
 };
+// Azurite saves its whole metadata database every 5 s while anything changed: at 100k blobs each
+// save serialises tens of MB, so an import spends more time saving than importing (quadratic in
+// blobs). Every 60 s instead; Azurite still saves on SIGTERM (`seedctl sandbox down`), so only a
+// sandbox killed with SIGKILL loses up to a minute of blob metadata.
+const originalConfigure = loki.prototype.configureOptions;
+loki.prototype.configureOptions = function (options, initialConfig) {
+  if (options && options.autosave && options.autosaveInterval === 5000) {
+    options = Object.assign({}, options, { autosaveInterval: 60000 });
+  }
+  return originalConfigure.call(this, options, initialConfig);
+};
 require(path.join(root, 'dist/src/blob/main.js'));
 """
 
