@@ -160,3 +160,53 @@ def test_classic_update_replaces_all_tags(clients):
     # a PATCH without tags leaves them alone
     r = clients.http.patch(clients.url(job, "2016-11-01"), json={"properties": {"logLevel": "Verbose"}})
     assert r.json()["tags"] == {"owner": "dev"}
+
+
+def _disk(sandbox, root, serial: str, files: dict[str, bytes]) -> tuple[str, str]:
+    """A simulated disk with `files` and seedctl's manifest, registered → (key, manifest hash)."""
+    import hashlib
+
+    from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestBlob, make_block, write_manifest
+    from seedctl.sandbox.simdrive import make_drive
+
+    path = root / serial
+    make_drive(sandbox.control, sandbox.dir, serial, path, 10 * 1024 * 1024, key_out=root / f"{serial}.key")
+    blobs = []
+    for rel, data in files.items():
+        (path / rel).write_bytes(data)
+        blocks = (make_block(0, hashlib.md5(data).digest(), len(data)),) if data else ()
+        blobs.append(ManifestBlob(blob_path=f"seed/{rel}", file_path="\\" + rel, length=len(data), blocks=blocks,
+                                  content_md5_hex=hashlib.md5(data).hexdigest().upper()))
+    digest = write_manifest(DriveManifest(drive_id=serial, blobs=tuple(blobs)), path / MANIFEST_NAME)
+    return (root / f"{serial}.key").read_text().strip(), digest
+
+
+def test_a_data_box_job_after_the_datacenter_still_validates(clients, sandbox, tmp_path):
+    """copyProgress, copyLogDetails, jobStages and the return package, as the datacenter fills
+    them, against the description; readOnly values sent in the create are ignored."""
+    account = _db_world(clients)
+    serial = f"FV{clients.sub[:8]}"
+    key, digest = _disk(sandbox, tmp_path, serial, {"a.bin": b"a" * 1000, "b.bin": b"b" * 10})
+    body = _db_body(account.id, importDiskDetailsCollection={serial: {
+        "manifestFile": "\\DriveManifest.xml", "manifestHash": digest, "bitLockerKey": key}},
+        copyProgress=[{"serialNumber": serial, "copyStatus": "Completed"}], jobStages=[])
+    body["properties"]["status"] = "Completed"  # readOnly: ignored
+    name = _job(clients, "after")
+    assert clients.http.put(clients.url(name, DB), json=body).status_code == 202
+    got = clients.http.get(clients.url(name, DB) + "&$expand=details").json()
+    assert got["properties"]["status"] in ("DeviceOrdered", "AwaitingShipmentDetails")
+    assert got["properties"]["details"]["copyProgress"] == []
+    clients.http.post(clients.url(f"{name}/markDevicesShipped", DB),
+                      json={"deliverToDcPackageDetails": {"carrierName": "DHL", "trackingId": "T"}})
+    sandbox.control.advance_job("rg1", "after", "Completed", subscription=clients.sub)
+    got = clients.http.get(clients.url(name, DB) + "&$expand=details").json()
+    assert got["properties"]["status"] == "Completed"
+    validate(got, DATABOX, "JobResource")
+    details = got["properties"]["details"]
+    validate(details, DATABOX, "DataBoxCustomerDiskJobDetails")
+    for progress in details["copyProgress"]:
+        validate(progress, DATABOX, "DataBoxCustomerDiskCopyProgress")
+    for log in details["copyLogDetails"]:
+        validate(log, DATABOX, "DataBoxCustomerDiskCopyLogDetails")
+        assert "_CopyLog_" in log["errorLogLink"]
+    assert secrets_in(got, DATABOX, "JobResource") == []
