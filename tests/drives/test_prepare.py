@@ -324,3 +324,27 @@ def test_cancelled_before_starting_writes_nothing(sim_drive: Path, staging: Path
     with pytest.raises(DriveInterrupted, match="not started"):
         run(sim_drive, staging, cancel=token)
     assert sorted(p.name for p in sim_drive.iterdir()) == [".seedctl-sandbox-drive.json"]
+
+
+def test_without_folder_descriptors_the_paths_are_used(sim_drive: Path, staging: Path, monkeypatch) -> None:
+    # Where folders cannot be opened (Windows), the anchor falls back to paths (and the device/inode check).
+    import seedctl.drives.anchor as anchor_mod
+
+    monkeypatch.setattr(anchor_mod, "DIR_FDS", False)
+    result = run(sim_drive, staging, verify=True)
+    assert result.files == 4 and result.verify_report.ok
+    assert run(sim_drive, staging).bytes_read == 0
+
+
+def test_without_syncfs_every_file_and_folder_is_fsynced(sim_drive: Path, staging: Path, monkeypatch) -> None:
+    # macOS and Windows have no syncfs: each file is fsynced before close and each touched folder after
+    # the renames. Same result on the drive.
+    import seedctl.drives.durability as durability
+
+    monkeypatch.setattr(durability, "_SYNCFS", None)
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    result = run(sim_drive, staging, verify=True)
+    assert result.files == 4 and result.verify_report.ok
+    assert len(synced) >= 4 + 3  # four files, their folders (seed/a, seed/b/c, seed), the journal
