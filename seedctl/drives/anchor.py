@@ -55,8 +55,14 @@ class DriveAnchor:
 
     def pin_journal(self) -> None:
         """Remember the journal file as seen through the descriptor (checked by `check` from now on)."""
-        st = os.stat(self.rel(SEEDCTL_DIR, journal_path(self.mount).name), dir_fd=self.dir_fd)
-        self._journal = (st.st_dev, st.st_ino)
+        try:
+            st = os.stat(self.rel(SEEDCTL_DIR, journal_path(self.mount).name), dir_fd=self.dir_fd)
+            self._journal = (st.st_dev, st.st_ino)
+        except OSError as exc:  # the journal just opened by path is not on the drive that was checked
+            raise DriveError(f"drive {self.serial} at {self.mount}: its journal is not on the drive that was "
+                             f"checked ({exc.strerror or exc}); the mount point changed. Re-attach the drive "
+                             "and re-run") from None
+        self.check("writing the journal")  # the path leads to the same journal file
 
     def check(self, before: str) -> None:
         """Refuse to go on if the mount point no longer leads to the drive this descriptor holds."""
