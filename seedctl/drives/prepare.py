@@ -232,11 +232,26 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
         anchor.close()
     reporter.emit("done", force=True)
     if verify:
-        report = verify_drive(mount, progress=progress)
+        try:  # reading a whole drive back takes hours too: Ctrl-C stops it at the next block
+            report = verify_drive(mount, progress=_stop_on(cancel, progress))
+        except Cancelled:
+            raise DriveInterrupted(f"drive {serial} at {mount}: written completely, but its verification stopped "
+                                   f"({cancel.reason or 'interrupted'}); run `seedctl apply --verify` again to "
+                                   "verify it") from None
         if not report.ok:
             raise DriveError(report.summary())
         prepared = PreparedDrive(**{**prepared.__dict__, "verify_report": report})
     return prepared
+
+
+def _stop_on(cancel: CancelToken, progress: ProgressCallback | None) -> ProgressCallback:
+    """A progress callback that raises Cancelled once `cancel` is set (verify calls it per block)."""
+    def check(event: ProgressEvent) -> None:
+        if cancel.is_set():
+            raise Cancelled()
+        if progress is not None:
+            progress(event)
+    return check
 
 
 def _write_drive(anchor: DriveAnchor, serial: str, files: Sequence[StagedFile], staging_root: Path, owner_id: str,

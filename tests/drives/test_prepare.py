@@ -348,3 +348,17 @@ def test_without_syncfs_every_file_and_folder_is_fsynced(sim_drive: Path, stagin
     result = run(sim_drive, staging, verify=True)
     assert result.files == 4 and result.verify_report.ok
     assert len(synced) >= 4 + 3  # four files, their folders (seed/a, seed/b/c, seed), the journal
+
+
+def test_cancel_during_verification_stops_it_and_keeps_the_drive(sim_drive: Path, staging: Path) -> None:
+    from seedctl.interrupt import CancelToken, DriveInterrupted
+
+    token = CancelToken()
+
+    def progress(event) -> None:
+        if event.phase == "verifying":
+            token.cancel("SIGTERM")
+
+    with pytest.raises(DriveInterrupted, match=r"written completely, but its verification stopped \(SIGTERM\)"):
+        run(sim_drive, staging, progress=progress, cancel=token, verify=True)
+    assert read_drive_state(sim_drive).manifest_current and verify_drive(sim_drive).ok
