@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import gc
+import hashlib
 import os
 import re
 import stat
@@ -170,6 +171,22 @@ def blob_name_problems(blob_name: str) -> list[str]:
     for seg in segments:
         problems.extend(segment_problems(seg))
     return problems
+
+
+def listing_digest(files: Iterable[StagedFile]) -> str:
+    """A short digest of (path, size, mtime) of every file, streamed: no list of a million tuples
+    and no 70 MB JSON text in memory (they were a third of a 1M-file plan's peak RSS).
+
+    Each field ends with NUL, which no file name can hold, so the encoding is unambiguous."""
+    h = hashlib.sha256()
+    batch: list[str] = []
+    for f in files:
+        batch.append(f"{f.rel_path}\0{f.size}\0{f.mtime_ns}\0")
+        if len(batch) == 4096:
+            h.update("".join(batch).encode("utf-8", "surrogateescape"))
+            batch.clear()
+    h.update("".join(batch).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()[:24]
 
 
 def blob_path_for(container: str, prefix: str, rel_path: str) -> str:

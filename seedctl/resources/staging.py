@@ -10,7 +10,6 @@ import threading
 from typing import Any
 
 from seedctl.plan import NOOP, Change
-from seedctl.plan import fingerprint as digest
 from seedctl.resources.base import Context, Node, Observation, Unobservable
 
 SCAN_KEY = "staging.scan"
@@ -48,6 +47,12 @@ def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:
     return count, notes
 
 
+def _listing_digest(files: Any) -> str:
+    from seedctl.drives.scan import listing_digest
+
+    return listing_digest(files)
+
+
 class StagingNode(Node):
     kind = "staging"
     local = True
@@ -64,7 +69,7 @@ class StagingNode(Node):
             "root": str(root),
             "files": len(scan.files),
             "bytes": scan.total_bytes,
-            "listing": digest([(f.rel_path, f.size, f.mtime_ns) for f in scan.files]),
+            "listing": _listing_digest(scan.files),
             "errors": [str(p) for p in scan.errors],
             "warnings": [str(p) for p in scan.problems if p.severity != "error" and not p.skipped],
             # entries left out of the seed: the count, and the first ones with their reason

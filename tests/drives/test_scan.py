@@ -119,3 +119,20 @@ def test_a_too_long_blob_name_does_not_taint_its_neighbours(tmp_path: Path) -> N
     result = scan_staging(tmp_path, container="c")
     assert [f.rel_path.rsplit("/", 1)[-1] for f in result.files] == ["a.txt"]
     assert len(result.errors) == 1 and "x" * 200 in result.errors[0].path
+
+
+def test_listing_digest_streams_and_tells_listings_apart() -> None:
+    from seedctl.drives.scan import StagedFile, listing_digest
+
+    files = [StagedFile(f"d/f{i}", i, 10 * i, f"c/d/f{i}") for i in range(10_000)]  # more than a batch
+    base = listing_digest(files)
+    assert base == listing_digest(iter(files)) and len(base) == 24
+    changed = [
+        files[:-1],
+        files[:-1] + [files[-1]._replace(size=1)],
+        files[:-1] + [files[-1]._replace(mtime_ns=1)],
+        files[:-1] + [files[-1]._replace(rel_path="d/f9999x")],
+    ]
+    assert len({base, *(listing_digest(c) for c in changed)}) == 5
+    # field boundaries cannot be shifted: ("a1", 2) and ("a", 12) differ
+    assert listing_digest([StagedFile("a1", 2, 3, "c/a1")]) != listing_digest([StagedFile("a", 12, 3, "c/a")])
