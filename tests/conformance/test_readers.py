@@ -240,3 +240,14 @@ def test_a_failed_plan_never_follows_from_a_known_stage(tmp_path: Path) -> None:
         change, _ = plan_of(ctx, "import_job")
         assert change.action in (NOOP, ERROR) and (change.action == NOOP or "cancelled" in change.errors[0]), \
             (stage.value, change.errors)
+
+
+def test_the_plan_reads_no_secrets_and_writes_nothing(tmp_path: Path) -> None:
+    # item 1: listCredentials (BitLocker keys, the carrier account number) is never part of a plan;
+    # the refresh is GETs only
+    adapter = canned("databox", databox_job("DataCopy"))
+    ctx = context(adapter, spec_text("databox"), tmp_path)
+    plan_of(ctx, "import_job")
+    plan_of(ctx, "shipment")
+    assert adapter.seen and {method for method, _ in adapter.seen} == {"GET"}
+    assert not any("listCredentials" in url for _, url in adapter.seen)
