@@ -254,12 +254,10 @@ def process_drive(app: SandboxState, *, store: BlobStore, logs: LogSink, drive_i
         outcome.error_log_uri = logs.drive_failed(drive_id, outcome.copy_status)
         return outcome
     root, registered_key = Path(found[0]), found[1]
-    checks = (("BitLockerKeyInvalid", lambda: job_key.strip() == registered_key.strip()),)
-    for status, ok in checks:
-        if not ok():
-            outcome.copy_status = status
-            outcome.error_log_uri = logs.drive_failed(drive_id, status)
-            return outcome
+    if job_key.strip() != registered_key.strip():
+        outcome.copy_status = "BitLockerKeyInvalid"
+        outcome.error_log_uri = logs.drive_failed(drive_id, outcome.copy_status)
+        return outcome
     manifest_path = on_drive(root, manifest_file)
     try:
         if manifest_path is None:

@@ -172,3 +172,54 @@ def test_datacenter_refuses_unshipped_job_and_cli(sandbox, setup, tmp_path):
     assert main(["sandbox", "datacenter", "job1", "-g", "rg1", "--subscription", clients.sub, "--to", "Transferring"],
                 Env(stdout=out, stderr=io.StringIO(), environ=sandbox.environ)) == 0
     assert "Transferring" in out.getvalue() and "SER-CLI" in out.getvalue()
+
+
+def test_dispositions_against_blobs_already_there(sandbox, setup, tmp_path):
+    """ImportDisposition: no-overwrite keeps the blob there, rename picks "name (2).ext", overwrite
+    replaces; the verbose DriveLog says which happened."""
+    from dataclasses import replace
+
+    from seedctl.drives.manifest import read_manifest
+
+    clients, account = setup
+    container = clients.blob(account.name).get_container_client("seed")
+    container.create_container()
+    for name in ("keep.txt", "ren.txt", "over.txt"):
+        container.upload_blob(name, b"old")
+    path, key = make_drive(sandbox, tmp_path, "DISP1")
+    fill_drive(path, "DISP1", {"keep.txt": b"new keep", "ren.txt": b"new ren", "over.txt": b"new over",
+                               "fresh.txt": b"new"})
+    blobs = {b.blob_path: b for b in read_manifest(path / MANIFEST_NAME).blobs}
+    blobs["seed/keep.txt"] = replace(blobs["seed/keep.txt"], import_disposition="no-overwrite")
+    blobs["seed/ren.txt"] = replace(blobs["seed/ren.txt"], import_disposition="rename")
+    digest = write_manifest(DriveManifest(drive_id="DISP1", blobs=tuple(blobs.values())), path / MANIFEST_NAME)
+    create_and_ship(clients, account, [("DISP1", key, digest)], log_level="Verbose")
+    sandbox.control.advance_job("rg1", "job1", "Completed", subscription=clients.sub)
+    read = lambda name: container.get_blob_client(name).download_blob().readall()  # noqa: E731
+    assert read("keep.txt") == b"old" and read("ren.txt") == b"old" and read("ren (2).txt") == b"new ren"
+    assert read("over.txt") == b"new over" and read("fresh.txt") == b"new"
+    (drive,) = clients.ie.jobs.get("job1", "rg1").properties.drive_list
+    assert drive.copy_status == "Completed"
+    log = clients.blob(account.name).get_blob_client(
+        *drive.verbose_log_uri.split(f"/{account.name}/", 1)[1].split("/", 1)).download_blob().readall().decode()
+    for disposition, status in (("no-overwrite", "Skipped"), ("rename", "Renamed"), ("overwrite", "Overwritten"),
+                                ("overwrite", "Created")):
+        assert f'<ImportDisposition Status="{status}">{disposition}</ImportDisposition>' in log
+
+
+def test_a_manifest_path_never_leaves_the_drive(tmp_path):
+    """The manifest came on the drive (untrusted): a FilePath with `..`, a drive letter or a UNC
+    anchor is read as a missing file, never as a file outside the drive."""
+    from seedctl.sandbox.drive_import import on_drive
+
+    assert on_drive(tmp_path, "\\seed\\a.bin") == tmp_path / "seed" / "a.bin"
+    for bad in ("\\..\\secret.bin", "\\seed\\..\\..\\x", "C:\\x.bin", "\\\\host\\share\\x", "\\", ""):
+        assert on_drive(tmp_path, bad) is None, bad
+
+
+def test_crc64_is_azure_storage_crc64():
+    from seedctl.sandbox.crc64 import crc64
+
+    assert crc64(b"123456789") == 0xAE8B14860A799888  # the CRC-64/NVME check value
+    assert crc64(b"") == 0  # as the published verbose log shows for a 0-byte file
+    assert crc64(b"6789", crc64(b"12345")) == crc64(b"123456789")
