@@ -246,7 +246,8 @@ def test_the_plan_reads_no_secrets_and_writes_nothing(tmp_path: Path) -> None:
     # item 1: listCredentials (BitLocker keys, the carrier account number) is never part of a plan;
     # the refresh is GETs only
     adapter = canned("databox", databox_job("DataCopy"))
-    ctx = context(adapter, spec_text("databox"), tmp_path)
+    ctx = context(adapter, spec_text("databox", shipment={"carrier_name": "FedEx", "tracking_number": "1Z"}),
+                  tmp_path)
     plan_of(ctx, "import_job")
     plan_of(ctx, "shipment")
     assert adapter.seen and {method for method, _ in adapter.seen} == {"GET"}
