@@ -283,7 +283,9 @@ def test_shape_tolerance_plan_after_apply_stays_no_changes(op: Operation, tmp_pa
                 assert _summary(change) == baseline, (name, "without", f.path, _summary(change))
         for f in fields(file, schema, body):
             value = _at(body, f.path)
-            if isinstance(value, str) and (f.schema.get("enum") or f.path[-1] == "location"):
+            # enum values, locations and resource ids: ARM compares them without regard to case
+            if isinstance(value, str) and (f.schema.get("enum") or f.path[-1] == "location"
+                                           or value.lower().startswith("/subscriptions/")):
                 for other in {value.lower(), value.upper()} - {value}:
                     _, change = _plan(op, replaced(body, f.path, other), tmp_path)
                     checked += 1
