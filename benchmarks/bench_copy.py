@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -227,6 +228,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_copy.py needs root (losetup, mount): skipped")
         return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unmount and detach the drive on a kill
     specs = QUICK if args.quick else SETS
     results = []
     for name in [s for s in args.sets.split(",") if s]:
@@ -236,9 +238,10 @@ def main() -> int:
         work.mkdir(parents=True, exist_ok=True)
         res = bench_set(name, staging / "data", files, size, work, args.rounds, args.cold)
         report(res)
+        sys.stdout.flush()
         results.append(res)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+        if args.json:  # after every set: a long run stopped part-way keeps what it measured
+            args.json.write_text(json.dumps(results, indent=1))
     return 0
 
 
