@@ -42,14 +42,19 @@ DRIVE_FAILURES = {
 }
 
 
-def parse_time(text: str | None) -> datetime | None:
-    if not text:
+def parse_time(text: Any) -> datetime | None:
+    """A service time in UTC. Data Box gives local offsets ("...+05:30") and seven fractional
+    digits; every time status shows is labelled UTC, so it is converted, not just read."""
+    if isinstance(text, datetime):
+        value = text
+    elif not text or not isinstance(text, str):
         return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    else:
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def describe_span(span: timedelta) -> str:

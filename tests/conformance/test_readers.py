@@ -252,3 +252,14 @@ def test_the_plan_reads_no_secrets_and_writes_nothing(tmp_path: Path) -> None:
     plan_of(ctx, "shipment")
     assert adapter.seen and {method for method, _ in adapter.seen} == {"GET"}
     assert not any("listCredentials" in url for _, url in adapter.seen)
+
+
+def test_the_deadline_of_a_job_created_in_another_time_zone_is_in_utc(tmp_path: Path) -> None:
+    # the official example's startTime is "2020-08-07T10:50:36.3341513+05:30" (05:20 UTC)
+    job = databox_job("AwaitingShipmentDetails")
+    job["tags"].pop("seedctl-created", None)
+    ctx = context(canned("databox", job), spec_text("databox"), tmp_path)
+    observed = node(ctx, "import_job").read(ctx)
+    assert observed["created_at"] == "2020-08-07T10:50:36.3341513+05:30"
+    text = render_text(build_report(ctx.spec, observed, ctx.env.now()))
+    assert "tracking number due: 2020-08-21 05:20 UTC" in text, text
