@@ -75,6 +75,21 @@ loki.prototype.configureOptions = function (options, initialConfig) {
   }
   return originalConfigure.call(this, options, initialConfig);
 };
+// Azurite matches every request against every operation's URI template, parsing each template
+// again each time (a tenth of its CPU in an import). The parsed templates are kept instead.
+const templatesPath = require.resolve('uri-templates', { paths: [root] });
+const parseTemplate = require(templatesPath);
+const parsedTemplates = new Map();
+const cachedTemplate = function (template) {
+  let parsed = parsedTemplates.get(template);
+  if (parsed === undefined) {
+    parsed = parseTemplate(template);
+    parsedTemplates.set(template, parsed);
+  }
+  return parsed;
+};
+Object.assign(cachedTemplate, parseTemplate);
+require.cache[templatesPath].exports = cachedTemplate;
 require(path.join(root, 'dist/src/blob/main.js'));
 """
 
@@ -155,6 +170,9 @@ def start_azurite(directory: Path, port: int, log_path: Path) -> subprocess.Pope
     accounts = AccountsFile(directory / "azurite-accounts")
     env = dict(os.environ, SEEDCTL_AZURITE_ROOT=str(root), SEEDCTL_AZURITE_ACCOUNTS_FILE=str(accounts.path),
                AZURITE_ACCOUNTS=accounts.path.read_text(encoding="utf-8").strip())
+    # Azurite flushes every block it stores (fdatasync) on libuv's thread pool, 4 threads by
+    # default: with the datacenter's 8 parallel imports, more flushes can wait at once.
+    env.setdefault("UV_THREADPOOL_SIZE", "16")
     args = [node, str(launcher), "--blobHost", "127.0.0.1", "--blobPort", str(port),
             "--location", str(data), "--disableTelemetry", "--skipApiVersionCheck", "--silent"]
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
