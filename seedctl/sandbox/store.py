@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seedctl.errors import SandboxError
+from seedctl.private_files import private_dir as make_private_dir
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
   key TEXT PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, sub TEXT NOT NULL, rg TEXT,
@@ -59,8 +62,9 @@ class Operation:
 
 
 def private_dir(directory: Path) -> None:
-    """The sandbox folder: 0700 whatever the umask (it holds keys, the token and the store)."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """The sandbox folder: 0700 whatever the umask (it holds keys, the token and the store), also
+    when it existed before (seedctl.private_files makes new folders 0700 and leaves old ones)."""
+    make_private_dir(directory, error=SandboxError)
     os.chmod(directory, 0o700)
 
 
