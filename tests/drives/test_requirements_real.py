@@ -166,3 +166,21 @@ def test_prepare_a_real_bitlocker_ntfs_drive_on_linux(tmp_path: Path, staging: P
     with bitlocker_drive(tmp_path, "BITLKRW", fresh=False) as again:
         assert verify_drive(again.mount).ok
         assert (again.mount / "seed" / "marker.bin").read_bytes() == marker
+
+
+def test_check_safe_to_write_refuses_a_disk_that_misses_the_requirements(tmp_path: Path) -> None:
+    """The write-time refusal (what prepare_drive runs before each write phase) on a real ext4
+    mount whose probe is made to report a real disk: it gets past identity, then the requirements."""
+    import dataclasses
+
+    class AsRealDisk(LinuxProbe):
+        def describe(self, mount_point):
+            return dataclasses.replace(super().describe(mount_point), is_loop=False)
+
+    with loop_drive(tmp_path, serial="EXT4DISK") as d:
+        with pytest.raises(DriveError) as info:
+            check_safe_to_write(d.mount, "EXT4DISK", owner_id="o", needed_bytes=0, probe=AsRealDisk())
+        text = str(info.value)
+        assert "does not meet the Import/Export drive requirements" in text and "not NTFS" in text
+        assert "not BitLocker-encrypted" in text and text.startswith("drive EXT4DISK at")
+        assert sorted(p.name for p in d.mount.iterdir()) == ["lost+found"]  # nothing written
