@@ -285,7 +285,7 @@ def render_text(report: StatusReport, *, color: bool = False) -> str:
             lines.append(f"  {'DRIVE':<24} {'STATE':<18} {'COPY STATUS':<22} {'DONE':>5} {'IMPORTED':>10}")
             for d in job["drives"]:
                 pct = d.get("percent_complete")
-                lines.append(f"  {d['drive_id']:<24} {d.get('state') or '-':<18} {d.get('copy_status') or '-':<22} "
+                lines.append(f"  {d['drive_id'] or '-':<24} {d.get('state') or '-':<18} {d.get('copy_status') or '-':<22} "
                              f"{(str(pct) + '%') if pct is not None else '-':>5} "
                              f"{_fmt_bytes(d.get('bytes_succeeded')):>10}")
                 if d.get("error_log_uri"):

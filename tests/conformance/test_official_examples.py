@@ -15,8 +15,10 @@ path:
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from conformance.examples import (
 )
 from conformance.schema_walk import Field, fields, load, replaced, response_schema, without
 from seedctl.graph import build_nodes
+from seedctl.lifecycle.status import build_report, render_text
 from seedctl.plan import NOOP
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
@@ -49,6 +52,7 @@ from seedctl.resources.jobs import base as phases
 ACCOUNT_ID = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/{ACCOUNT}"
 ADDRESS = {"recipient": "Test Admin", "street1": "1 Test Way", "city": "Redmond", "state_or_province": "WA",
            "postal_code": "98052", "country_or_region": "US", "phone": "+1 425 555 0100", "email": "admin@example.com"}
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 RESOURCES_DESC = SPECS / "resources/resource-manager/Microsoft.Resources/resources/stable/2025-04-01/resources.json"
 
 
@@ -246,6 +250,11 @@ def _plan(op: Operation, body: Any, tmp_path: Path) -> tuple[Any, Any]:
     op.route(adapter, body)
     ctx = context(adapter, spec_text(op.spec.get("api", "importexport"), address=ADDRESS), tmp_path)
     observed, change = op.read(ctx)
+    if op.spec.get("api") and isinstance(observed, dict) and "phase" in observed:
+        # status reads the same observation: it must render whatever the service answered
+        report = build_report(ctx.spec, observed, NOW)
+        render_text(report)
+        json.dumps(report.to_json())
     return observed, change
 
 
