@@ -75,15 +75,49 @@ class RealDrive:
 
 
 class _Stack:
+    """Undo steps run in reverse order: commands, or callables."""
+
     def __init__(self) -> None:
-        self.undo: list[list[str]] = []
+        self.undo: list = []
 
     def push(self, *cmd: str) -> None:
         self.undo.append(list(cmd))
 
+    def call(self, fn) -> None:
+        self.undo.append(fn)
+
     def close(self) -> None:
         while self.undo:
-            subprocess.run(self.undo.pop(), capture_output=True)
+            step = self.undo.pop()
+            if callable(step):
+                step()
+            else:
+                subprocess.run(step, capture_output=True)
+
+
+def _await_daemon_exit(device: str, timeout: float = 20.0) -> None:
+    """After its unmount, the dislocker daemon this fixture started may take a while to exit; wait
+    for the process holding `device` open (it is ours), then end it, so the loop device is freed."""
+    import signal
+    import time
+
+    def holders() -> list[int]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if open(f"/proc/{pid}/comm").read().startswith("dislocker") and any(
+                        os.readlink(f"/proc/{pid}/fd/{fd}") == device for fd in os.listdir(f"/proc/{pid}/fd")):
+                    found.append(int(pid))
+            except OSError:
+                continue
+        return found
+
+    deadline = time.monotonic() + timeout
+    while holders() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in holders():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def _attach(image: Path, stack: _Stack, *, read_only: bool = False) -> str:
@@ -134,6 +168,7 @@ def bitlocker_drive(base: Path, serial: str, *, ntfs_on_loop: bool = False, writ
         try:
             dev = _attach(image, stack)
             run("dislocker-fuse", "-V", dev, f"-p{rp}", "--", str(clear))
+            stack.call(lambda dev=dev: _await_daemon_exit(dev))
             stack.push("umount", str(clear))
             run("mkntfs", "-F", "-Q", "-q", "-L", "SEED", str(clear / "dislocker-file"))
         finally:
@@ -144,6 +179,7 @@ def bitlocker_drive(base: Path, serial: str, *, ntfs_on_loop: bool = False, writ
     try:
         dev = _attach(image, stack)
         run("dislocker-fuse", *([] if writable else ["-r"]), "-V", dev, f"-p{rp}", "--", str(clear))
+        stack.call(lambda dev=dev: _await_daemon_exit(dev))
         stack.push("umount", str(clear))
         source = str(clear / "dislocker-file")
         if ntfs_on_loop:
