@@ -98,8 +98,14 @@ def spec_text(api: str, *, location: str = "westus", address: dict[str, Any] | N
     return yaml.safe_dump(data, sort_keys=False)
 
 
+_SPECS: dict[tuple[str, Path], Any] = {}
+
+
 def context(adapter: CannedAdapter, text: str, base_dir: Path) -> Context:
-    spec = load_spec_text(text, "conformance.yaml", base_dir=base_dir)
+    # a spec is only read here, never changed: one load per text (the shape tests make thousands)
+    spec = _SPECS.get((text, base_dir))
+    if spec is None:
+        spec = _SPECS[(text, base_dir)] = load_spec_text(text, "conformance.yaml", base_dir=base_dir)
     clients = CannedClients(adapter)
     return make_context(spec, Env(environ={}), local_state="skip", clients_factory=lambda: clients)
 
