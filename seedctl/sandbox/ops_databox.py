@@ -12,7 +12,8 @@ Operations and the answers the SDK accepts:
   sandbox: a PUT on an existing job is 409 Conflict ("existing job cannot be updated with this
   API" says the description; the service's exact code is not published).
 - GET jobs/{job}[?$expand=details]: `properties.details` only with `$expand=details` (as the
-  description says); never any `bitLockerKey`.
+  description says); never an `x-ms-secret` value (`bitLockerKey`,
+  `returnToCustomerPackageDetails.carrierAccountNumber`: both live in the store's secret column).
 - GET jobs (resource group / subscription): paged by `nextLink` (`$skipToken`), no details.
 - PATCH jobs/{job}: long-running (202); tags, contactDetails, shippingAddress,
   returnToCustomerPackageDetails, preferences, keyEncryptionKey. The disks cannot change (the
@@ -24,7 +25,11 @@ Operations and the answers the SDK accepts:
 - DELETE jobs/{job}: 202 + Location while `isDeletable` (final states), 204 when absent,
   409 otherwise.
 - POST jobs/{job}/listCredentials: the customer-disk secrets (`diskSecrets[{diskSerialNumber,
-  bitLockerKey}]`) — the only answer carrying the keys, as listBitLockerKeys is for classic jobs.
+  bitLockerKey}]`, `carrierAccountNumber`) — the only answer carrying them, as listBitLockerKeys
+  is for classic jobs.
+- Validation follows the description's `required` lists and no more (docs/sandbox.md, fidelity
+  table): shippingAddress and the carrier account are optional, any number of disks (≥ 1),
+  manifestHash any Base16.
 - GET /providers/Microsoft.DataBox/operations.
 
 Every call on jobs needs Microsoft.DataBox registered (409 MissingSubscriptionRegistration,
