@@ -249,6 +249,7 @@ class DriveNode(Node):
             "drive_header_hash": "",
             "damaged": damaged,
             "problems": problems,
+            "warnings": list(obs.warnings),  # e.g. a USB bridge: shown with the planned change
         }
 
     def desired(self, ctx: Context) -> dict[str, Any]:
@@ -290,7 +291,7 @@ class DriveNode(Node):
         if not pending and observed["complete"]:
             return self.change(NOOP, summary=summary)
         attrs = []
-        notes: list[str] = []
+        notes: list[str] = list(observed.get("warnings", []))
         if desired["to_write_files"]:
             attrs.append(AttributeChange("files_written", observed["written_files"], desired["files"]))
             attrs.append(AttributeChange("bytes_written", observed["written_bytes"], desired["bytes"]))

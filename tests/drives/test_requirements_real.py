@@ -184,3 +184,27 @@ def test_check_safe_to_write_refuses_a_disk_that_misses_the_requirements(tmp_pat
         assert "does not meet the Import/Export drive requirements" in text and "not NTFS" in text
         assert "not BitLocker-encrypted" in text and text.startswith("drive EXT4DISK at")
         assert sorted(p.name for p in d.mount.iterdir()) == ["lost+found"]  # nothing written
+
+
+def test_a_warning_is_shown_with_the_planned_drive_change(tmp_path: Path) -> None:
+    """Warnings (a USB bridge, encryption still running) travel with the drive's planned change."""
+    from seedctl.drives import create_simulated_drive
+    from seedctl.plan import CREATE
+    from seedctl.resources.staging import StagingNode
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "a.bin").write_bytes(b"x" * 1000)
+    create_simulated_drive(tmp_path / "d1", "SIM-1", 1 << 30)
+    spec = load_spec_text(SPEC.format(cloud="sandbox", staging=staging, serial="SIM-1", mount=tmp_path / "d1"),
+                          "t.yaml", base_dir=tmp_path)
+    ctx = Context(spec=spec, env=Env(environ={}), clients_factory=lambda: None)
+    stage = StagingNode("staging")
+    ctx.observations[stage.address] = stage.read(ctx)
+    node = DriveNode(spec.drives[0], ())
+    observed = node.read(ctx)
+    assert observed["warnings"] == []  # a sandbox drive: exempt
+    observed["warnings"] = ["drive SIM-1 is behind a USB bridge: ..."]
+    ctx.observations[node.address] = observed
+    change = node.diff(node.desired(ctx), observed)
+    assert change.action == CREATE and change.notes[0].startswith("drive SIM-1 is behind a USB bridge")
