@@ -77,3 +77,13 @@ def test_a_failing_npm_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(SandboxError) as info:
         _install(env, user_azurite_root(env), assume_yes=True, npm=str(npm))
     assert str(info.value) == "installing Azurite with npm failed (exit 1): npm ERR! network unreachable"
+
+
+def test_the_reason_is_not_the_debug_log_pointer() -> None:
+    from seedctl.commands.azurite_setup import _npm_reason
+
+    output = ("npm error code SELF_SIGNED_CERT_IN_CHAIN\nnpm error errno SELF_SIGNED_CERT_IN_CHAIN\n"
+              "npm error request to https://registry.npmjs.org/azurite failed, reason: self-signed certificate\n"
+              "npm error A complete log of this run can be found in: /root/.npm/_logs/x-debug-0.log\n")
+    assert _npm_reason(output) == ("npm error request to https://registry.npmjs.org/azurite failed, reason: "
+                                   "self-signed certificate")

@@ -64,5 +64,13 @@ def _install(env: Env, root: Path, *, assume_yes: bool, npm: str | None) -> None
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SandboxError(f"installing Azurite with npm failed: {exc}") from None
     if done.returncode != 0 or not _installed(root):
-        last = (done.stderr or done.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        raise SandboxError(f"installing Azurite with npm failed (exit {done.returncode}): {last[0]}")
+        raise SandboxError(f"installing Azurite with npm failed (exit {done.returncode}): "
+                           f"{_npm_reason(done.stderr or done.stdout or '')}")
+
+
+def _npm_reason(output: str) -> str:
+    """The line of npm's output that says why (npm ends with a pointer to its debug log)."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    useful = [line for line in lines if "complete log of this run" not in line]
+    reasons = [line for line in useful if " request to " in line or "ERR" in line.upper()[:12]]
+    return (reasons or useful or ["no output"])[-1]
