@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedctl.drives.devices import DeviceInfo, DeviceProbe, normalise_serial, probe_for_platform
-from seedctl.drives.journal import JournalError, read_journal
+from seedctl.drives.journal import JournalError, read_journal_header
 from seedctl.drives.layout import IGNORABLE_ROOT_ENTRIES, SEEDCTL_DIR
 from seedctl.drives.requirements import evaluate
 from seedctl.drives.simulated import create_simulated_drive, read_simulated, used_bytes
@@ -65,7 +65,7 @@ class DriveObservation:
 def _content(mount: Path) -> tuple[str, str | None, str | None, tuple[str, ...], list[str]]:
     problems: list[str] = []
     try:
-        state = read_journal(mount)
+        state = read_journal_header(mount)  # whose drive: the begin record is enough (and cheap)
     except JournalError as exc:
         return UNKNOWN, None, None, (), [str(exc)]
     if state is not None:

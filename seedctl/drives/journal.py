@@ -25,15 +25,15 @@ import re
 import stat
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from seedctl.drives.layout import (
+    _SAFE_REL,
     SEEDCTL_DIR,
     check_own_folder,
-    drive_file_path,
     journal_path,
     rel_path_problem,
 )
@@ -46,6 +46,7 @@ MAX_BLOCKS = 50_000
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
 _CRC_PREFIX = b'{"c":'
+_json_decode = json.JSONDecoder().decode
 _BODY_MARK = b',"r":'
 
 
@@ -54,12 +55,16 @@ class JournalError(DriveError):
 
 
 # One record per file is held for every completed file of a drive (a million of them at most), so
-# the record is compact: the integers and the whole-file MD5 are packed into one bytes object, the
-# block MD5s into another (empty when the file's one block *is* the file, as for every small file),
-# and the blob path is kept as a shared prefix plus the relative path. About 200 bytes a file,
-# where a dataclass of strings took about 1 KiB.
-_PACK = struct.Struct("<qqqI16s")  # size, mtime_ns, dst_mtime_ns, block_size, md5
-_HEADS: dict[str, str] = {}  # shared blob-path prefixes ("backup/seed1/"), one string object each
+# the record is one bytes object: the integers, the whole-file MD5, the block MD5s (none stored when
+# the file's one block *is* the file, as for every small file) and the blob path as an index into a
+# table of shared prefixes ("backup/seed1/" + the relative path). `RecordTable` keeps only those
+# bytes per file (about 130 bytes with its dict entry, where a dataclass of strings took about 1 KiB)
+# and hands out `FileRecord` views.
+_PACK = struct.Struct("<qqqIHB16s")  # size, mtime_ns, dst_mtime_ns, block_size, head index, flags, md5
+_BLOCKS, _FULL_BLOB = 1, 2  # flags: block MD5s follow; the whole blob path follows (UTF-8)
+_HEAD_LIST: list[str] = []  # shared blob-path prefixes, by index
+_HEAD_INDEX: dict[str, int] = {}
+_NO_HEAD = 0xFFFF
 
 
 def _fp(rel_path: str) -> str:
@@ -72,28 +77,65 @@ def _n_blocks(size: int, block_size: int) -> int:
     return -(-size // block_size)
 
 
+def _pack(rel_path: str, blob_path: str, size: int, mtime_ns: int, dst_mtime_ns: int, block_size: int,
+          md5: bytes, blocks: bytes) -> bytes:
+    flags = 0
+    tail = b""
+    if blocks != md5 and blocks:
+        flags |= _BLOCKS
+        tail = blocks
+    head = _NO_HEAD
+    if blob_path.endswith(rel_path) and len(blob_path) > len(rel_path):
+        prefix = blob_path[:-len(rel_path)]
+        head = _HEAD_INDEX.get(prefix, _NO_HEAD)
+        if head == _NO_HEAD and len(_HEAD_LIST) < _NO_HEAD:
+            head = _HEAD_INDEX[prefix] = len(_HEAD_LIST)
+            _HEAD_LIST.append(prefix)
+    if head == _NO_HEAD:
+        flags |= _FULL_BLOB
+        tail += blob_path.encode("utf-8")
+    return _PACK.pack(size, mtime_ns, dst_mtime_ns, block_size, head, flags, md5) + tail
+
+
 class FileRecord:
     """A completed file: its staging identity, where it went, its MD5 and its blocks' MD5s."""
 
-    __slots__ = ("rel_path", "_head", "_packed", "_blocks")
+    __slots__ = ("rel_path", "_packed")
 
     def __init__(self, rel_path: str, blob_path: str, file_path: str, size: int, mtime_ns: int, md5_hex: str,
                  block_size: int, block_md5s: tuple[str, ...] | list[str], dst_mtime_ns: int) -> None:
-        if file_path != _fp(rel_path) or file_path != drive_file_path(rel_path):
+        if file_path != _fp(rel_path) or rel_path_problem(rel_path) is not None:
             raise ValueError(f"file path {file_path!r} is not where {rel_path!r} goes on a drive")
         md5 = bytes.fromhex(md5_hex)
         blocks = b"".join(bytes.fromhex(b) for b in block_md5s)
         if len(md5) != 16 or len(blocks) != 16 * len(block_md5s):
             raise ValueError("an MD5 is not 16 bytes")
+        if len(block_md5s) != _n_blocks(size, block_size):
+            raise ValueError(f"{len(block_md5s)} block MD5s for {size} bytes in blocks of {block_size}")
         self.rel_path = rel_path
-        self._head = _head_of(blob_path, rel_path)
-        self._packed = _PACK.pack(size, mtime_ns, dst_mtime_ns, block_size, md5)
-        self._blocks = b"" if blocks == md5 else blocks
+        self._packed = _pack(rel_path, blob_path, size, mtime_ns, dst_mtime_ns, block_size, md5, blocks)
+
+    @classmethod
+    def _view(cls, rel_path: str, packed: bytes) -> FileRecord:
+        self = object.__new__(cls)
+        self.rel_path = rel_path
+        self._packed = packed
+        return self
+
+    def _fields(self) -> tuple[int, int, int, int, int, int, bytes]:
+        return _PACK.unpack_from(self._packed)
 
     @property
     def blob_path(self) -> str:
-        head = self._head
-        return head if head[-1:] != "\0" else head[:-1] + self.rel_path
+        _, _, _, _, head, flags, _ = _PACK.unpack_from(self._packed)
+        if flags & _FULL_BLOB:
+            start = _PACK.size + (16 * self._count() if flags & _BLOCKS else 0)
+            return self._packed[start:].decode("utf-8")
+        return _HEAD_LIST[head] + self.rel_path
+
+    def _count(self) -> int:
+        size, _, _, bs, _, _, _ = _PACK.unpack_from(self._packed)
+        return _n_blocks(size, bs)
 
     @property
     def file_path(self) -> str:
@@ -117,19 +159,19 @@ class FileRecord:
 
     @property
     def md5(self) -> bytes:
-        return self._packed[-16:]
+        return self._packed[_PACK.size - 16:_PACK.size]
 
     @property
     def md5_hex(self) -> str:
-        return self._packed[-16:].hex().upper()
+        return self.md5.hex().upper()
 
     def block_digests(self) -> list[bytes]:
         """The raw MD5 of every block, in order."""
-        size, _, _, bs, md5 = _PACK.unpack(self._packed)
-        if not self._blocks:
+        size, _, _, bs, _, flags, md5 = _PACK.unpack_from(self._packed)
+        if not flags & _BLOCKS:
             return [md5] if size else []
-        raw = self._blocks
-        return [raw[i:i + 16] for i in range(0, len(raw), 16)]
+        raw = self._packed
+        return [raw[i:i + 16] for i in range(_PACK.size, _PACK.size + 16 * _n_blocks(size, bs), 16)]
 
     @property
     def block_md5s(self) -> tuple[str, ...]:
@@ -155,18 +197,13 @@ class FileRecord:
     @classmethod
     def _checked(cls, rec: dict) -> FileRecord:
         """From a journal record that passed `_file_problem`."""
-        self = object.__new__(cls)
         md5 = bytes.fromhex(rec["md5"])
         blocks = b"".join(bytes.fromhex(b) for b in rec["blocks"])
-        bs = rec["bs"]
-        self.rel_path = rec["rel"]
-        self._head = _head_of(rec["blob"], self.rel_path)
-        self._packed = _PACK.pack(rec["size"], rec["mtime_ns"], rec["dst_mtime_ns"], bs, md5)
-        self._blocks = b"" if blocks == md5 else blocks
-        return self
+        return cls._view(rec["rel"], _pack(rec["rel"], rec["blob"], rec["size"], rec["mtime_ns"], rec["dst_mtime_ns"],
+                                           rec["bs"], md5, blocks))
 
     def _key(self) -> tuple:
-        return self.rel_path, self.blob_path, self._packed, tuple(self.block_digests())
+        return self.rel_path, self.blob_path, self._fields()[:4], self.md5, tuple(self.block_digests())
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FileRecord) and self._key() == other._key()
@@ -179,13 +216,48 @@ class FileRecord:
                 f"md5={self.md5_hex}, blocks={len(self.block_digests())})")
 
 
-def _head_of(blob_path: str, rel_path: str) -> str:
-    """The blob path with the relative path cut off its end (so the common prefix is shared by every
-    record) and a NUL as the marker that rel_path follows; the whole blob path when it does not end in it."""
-    if blob_path.endswith(rel_path) and len(blob_path) > len(rel_path):
-        prefix = blob_path[:-len(rel_path)] + "\0"
-        return _HEADS.setdefault(prefix, prefix) if len(_HEADS) < 4096 else prefix
-    return blob_path
+class RecordTable(MutableMapping):
+    """rel path -> FileRecord, storing one bytes object per file (records are views made on access).
+
+    A dict of FileRecord objects would cost an object per file on top of its bytes; at a million files
+    that is the difference between fitting the memory goal and not."""
+
+    __slots__ = ("_packed",)
+
+    def __init__(self, records: Iterable[FileRecord] = ()) -> None:
+        self._packed: dict[str, bytes] = {r.rel_path: r._packed for r in records}
+
+    def __getitem__(self, rel: str) -> FileRecord:
+        return FileRecord._view(rel, self._packed[rel])
+
+    def get(self, rel: str, default: FileRecord | None = None) -> FileRecord | None:  # type: ignore[override]
+        packed = self._packed.get(rel)
+        return default if packed is None else FileRecord._view(rel, packed)
+
+    def __setitem__(self, rel: str, record: FileRecord) -> None:
+        if record.rel_path != rel:
+            raise KeyError(f"record for {record.rel_path!r} filed under {rel!r}")
+        self._packed[record.rel_path] = record._packed  # the record's own string: shared with the scan
+
+    def __delitem__(self, rel: str) -> None:
+        del self._packed[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._packed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    def copy(self) -> RecordTable:
+        table = RecordTable()
+        table._packed = dict(self._packed)
+        return table
+
+    def __repr__(self) -> str:
+        return f"RecordTable({len(self)} records)"
 
 
 @dataclass(frozen=True)
@@ -202,7 +274,7 @@ class ManifestRecord:
 class JournalState:
     owner_id: str
     serial: str
-    files: dict[str, FileRecord]  # rel path -> latest record
+    files: RecordTable  # rel path -> latest record (a MutableMapping)
     manifest: ManifestRecord | None  # None when files changed after the last manifest record
     torn_tail: bool  # the last line was cut short by a crash
     pending: frozenset[str] = frozenset()  # in flight at a crash: may exist on the drive, not complete
@@ -232,8 +304,8 @@ def _decode(line: bytes) -> dict | None:
     if zlib.crc32(body) != int(digits):
         return None
     try:
-        rec = json.loads(body)
-    except (ValueError, RecursionError):
+        rec = _json_decode(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return rec if isinstance(rec, dict) else None
 
@@ -259,6 +331,8 @@ def fileset_digest(pairs: Iterable[tuple[str, str]], *, presorted: bool = False)
 
 def _int_problem(rec: dict, key: str, low: int = _INT64[0]) -> str | None:
     value = rec.get(key)
+    if type(value) is int and low <= value <= _INT64[1]:
+        return None
     if type(value) is not int:  # bool is an int subclass; a journal never holds one
         return f"field {key!r} is {_kind(value)}, expected an integer"
     if not low <= value <= _INT64[1]:
@@ -268,6 +342,8 @@ def _int_problem(rec: dict, key: str, low: int = _INT64[0]) -> str | None:
 
 def _str_problem(rec: dict, key: str) -> str | None:
     value = rec.get(key)
+    if type(value) is str and value and value.isascii() and value.isprintable():
+        return None
     if not isinstance(value, str) or not value:
         return f"field {key!r} is {_kind(value)}, expected a non-empty string"
     if "\0" in value:
@@ -284,17 +360,17 @@ def _kind(value: object) -> str:
 
 
 def _rel_problem(value: object, key: str) -> str | None:
+    if type(value) is str and _SAFE_REL.fullmatch(value):
+        return None
     problem = rel_path_problem(value)
     return None if problem is None else f"field {key!r} ({value!r:.80}) {problem}"
 
 
 def _file_problem(rec: dict) -> str | None:
-    for check in (lambda: _rel_problem(rec.get("rel"), "rel"), lambda: _str_problem(rec, "blob"),
-                  lambda: _int_problem(rec, "size", 0), lambda: _int_problem(rec, "mtime_ns"),
-                  lambda: _int_problem(rec, "dst_mtime_ns"), lambda: _int_problem(rec, "bs", 1)):
-        problem = check()
-        if problem:
-            return problem
+    problem = (_rel_problem(rec.get("rel"), "rel") or _str_problem(rec, "blob") or _int_problem(rec, "size", 0)
+               or _int_problem(rec, "mtime_ns") or _int_problem(rec, "dst_mtime_ns") or _int_problem(rec, "bs", 1))
+    if problem:
+        return problem
     if "/" not in rec["blob"]:
         return "field 'blob' is not container/name"
     if rec.get("fp") != _fp(rec["rel"]):
@@ -386,8 +462,11 @@ def _open_regular(path: Path) -> int:
     return fd
 
 
-def read_journal(mount: Path) -> JournalState | None:
+def read_journal(mount: Path, *, canonical: Callable[[str], str] | None = None) -> JournalState | None:
     """Read the drive's journal; None when there is none. Cheap: no data file is touched.
+
+    `canonical(rel)` may return an equal string object the caller already holds (the scan's), so a
+    million records do not carry a second copy of every path.
 
     Streamed line by line; every record is checked against its schema (types, ranges, paths confined
     to the drive) before it is used, and a bad one is a JournalError naming the file, line and field."""
@@ -401,7 +480,7 @@ def read_journal(mount: Path) -> JournalState | None:
     except FileNotFoundError:
         return None
     header: dict | None = None
-    files: dict[str, FileRecord] = {}
+    files = RecordTable()
     manifest: ManifestRecord | None = None
     pending: set[str] = set()
     torn = unterminated = False
@@ -423,6 +502,8 @@ def read_journal(mount: Path) -> JournalState | None:
                         f"journal {path} line {number} is corrupt (checksum or syntax); the drive's record of "
                         "completed files cannot be trusted. Move the journal aside and re-run to recopy the drive")
                 kind = rec.get("t")
+                if number == 1 and kind != "begin":
+                    raise JournalError(f"journal {path} does not start with a begin record")
                 check = _CHECKS.get(kind) if isinstance(kind, str) else None
                 if check is None:
                     raise JournalError(f"journal {path} line {number}: unknown record type {kind!r:.40}")
@@ -439,9 +520,10 @@ def read_journal(mount: Path) -> JournalState | None:
                 if kind == "begin":
                     raise JournalError(f"journal {path} line {number}: a second begin record")
                 if kind == "file":
-                    record = FileRecord._checked(rec)
-                    files[record.rel_path] = record
-                    pending.discard(record.rel_path)
+                    rel = canonical(rec["rel"]) if canonical is not None else rec["rel"]
+                    rec["rel"] = rel
+                    files[rel] = FileRecord._checked(rec)
+                    pending.discard(rel)
                     manifest = None
                 elif kind == "pending":
                     for rel in rec["rels"]:
@@ -461,6 +543,46 @@ def read_journal(mount: Path) -> JournalState | None:
         return None  # empty, or only a torn begin record: nothing was ever completed
     return JournalState(header["owner"], header["serial"], files, manifest, torn, frozenset(pending), length,
                         unterminated, size)
+
+
+@dataclass(frozen=True)
+class JournalHeader:
+    owner_id: str
+    serial: str
+
+
+def read_journal_header(mount: Path) -> JournalHeader | None:
+    """Only the begin record (whose drive is this?): one line read, however long the journal.
+
+    For `inspect_drive`, which runs on every plan and before every write; `read_journal` checks the
+    rest whenever a record is about to be used. None when there is no journal (or only a torn begin)."""
+    path = journal_path(mount)
+    try:
+        check_own_folder(mount)
+    except DriveError as exc:
+        raise JournalError(str(exc)) from None
+    try:
+        fd = _open_regular(path)
+    except FileNotFoundError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            line = fh.readline(MAX_LINE + 1)
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from None
+    complete = line.endswith(b"\n")
+    rec = _decode(line[:-1] if complete else line)
+    if rec is None:
+        if not complete and len(line) <= MAX_LINE:
+            return None  # a torn begin record: nothing was ever completed
+        raise JournalError(f"journal {path} line 1 is corrupt (checksum or syntax); move the journal aside and "
+                           "re-run to recopy the drive")
+    if rec.get("t") != "begin":
+        raise JournalError(f"journal {path} does not start with a begin record")
+    problem = _begin_problem(rec)
+    if problem:
+        raise JournalError(f"journal {path} line 1 (begin record): {problem}")
+    return JournalHeader(rec["owner"], rec["serial"])
 
 
 class Journal:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path, PurePosixPath
 
@@ -39,6 +40,8 @@ def tmp_dir(mount: Path) -> Path:
 
 def drive_file_path(rel_path: str) -> str:
     """The manifest FilePath for a staging-relative POSIX path: \\seed\\a\\b.bin."""
+    if _SAFE_REL.fullmatch(rel_path):  # the common case, without a PurePosixPath per file
+        return "\\" + DATA_DIR + "\\" + rel_path.replace("/", "\\")
     return "\\" + "\\".join((DATA_DIR, *PurePosixPath(rel_path).parts))
 
 
@@ -64,10 +67,17 @@ def local_from_file_path(mount: Path, file_path: str) -> Path:
 # still under the mount point once symlinks are followed, and on the drive's filesystem), checked
 # right before the path is used.
 
+# the common case in one regex: ASCII segments without '/', '\\', ':' or NUL, none empty, '.' or '..'
+_SAFE_REL = re.compile(r"(?!\.\.?(?:/|$))[\x01-\x2e\x30-\x39\x3b-\x5b\x5d-\x7f]+"
+                       r"(?:/(?!\.\.?(?:/|$))[\x01-\x2e\x30-\x39\x3b-\x5b\x5d-\x7f]+)*")
+
+
 def rel_path_problem(rel: object) -> str | None:
     """Why `rel` is not a safe staging-relative POSIX path under the drive's data folder (None if it is)."""
     if not isinstance(rel, str) or not rel:
         return "is not a non-empty string"
+    if len(rel) <= 4096 and _SAFE_REL.fullmatch(rel):
+        return None
     if len(rel) > 32_767:
         return "is longer than any path a drive can hold"
     try:
@@ -96,6 +106,7 @@ class Confinement:
         self.mount = Path(mount)
         self.what = what  # names the source in errors: "journal /mnt/d/.seedctl/journal.jsonl"
         self.root = os.path.realpath(self.mount)
+        self._data = os.path.join(str(self.mount), DATA_DIR)
         try:
             self.dev = os.stat(self.root).st_dev
         except OSError as exc:
@@ -109,12 +120,17 @@ class Confinement:
 
     def path(self, rel: str) -> Path:
         """Where the staging-relative `rel` lives on the drive, proven to stay on it."""
+        return Path(self._checked(rel))
+
+    def _checked(self, rel: str) -> str:
         problem = rel_path_problem(rel)
         if problem:
             raise self._refuse(rel, problem)
-        path = local_path(self.mount, rel)
-        self.check_folder(path.parent, rel)
-        return path
+        folder, _, name = rel.rpartition("/")
+        folder = os.path.join(self._data, *folder.split("/")) if folder else self._data
+        if folder not in self._ok:
+            self.check_folder(Path(folder), rel)
+        return os.path.join(folder, name)
 
     def check_folder(self, folder: Path, rel: str) -> None:
         """`folder` (which may not exist yet) resolves under the mount point, on the drive's filesystem."""
@@ -143,7 +159,7 @@ class Confinement:
     def lstat_file(self, rel: str) -> os.stat_result | None:
         """lstat of the drive file for `rel`: None when absent; DriveError when it is not a regular file
         on the drive's filesystem (a symbolic link, a folder, a mount point)."""
-        path = self.path(rel)
+        path = self._checked(rel)  # a string: a million Path objects are measurably slow
         try:
             st = os.lstat(path)
         except FileNotFoundError:

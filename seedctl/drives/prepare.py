@@ -21,7 +21,7 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from seedctl.drives.journal import (
     JournalError,
     JournalState,
     ManifestRecord,
+    RecordTable,
     fileset_digest,
     read_journal,
 )
@@ -204,9 +205,11 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
     cancel = INTERRUPT if cancel is None else cancel
     if cancel.is_set():
         raise DriveInterrupted(f"drive {serial}: not started ({cancel.reason}); re-run to write it")
-    state = read_journal(mount)
-    done_records = dict(state.files) if state else {}
     wanted = {f.rel_path: f for f in files}
+    # the journal's records share the scan's path strings, and its compact table is used as is (no
+    # copy): a million records in memory once (issue 17)
+    state = read_journal(mount, canonical=lambda rel: f.rel_path if (f := wanted.get(rel)) is not None else rel)
+    done_records = state.files if state else RecordTable()
     if len(wanted) != len(files):
         raise DriveError(f"drive {serial}: the file list names a file twice")
     to_copy = [f for f in files if f.rel_path in repair or not _same_source(done_records.get(f.rel_path), f)]
@@ -265,9 +268,7 @@ def _write_drive(anchor: DriveAnchor, serial: str, files: Sequence[StagedFile], 
         raise DriveError(f"drive {serial} at {mount}: cannot write its journal: {_errno_text(exc)}") from None
     try:
         anchor.pin_journal()
-        copying = {f.rel_path for f in to_copy}
-        _check_against_drive(mount, serial, [done_records[f.rel_path] for f in files
-                                             if f.rel_path not in copying and f.rel_path in done_records])
+        _check_against_drive(mount, serial, _kept_records(files, to_copy, done_records))
         anchor.check("clearing what an interrupted run left")
         try:
             _clean_leftovers(anchor, state.pending if state else frozenset(), done_records)
@@ -288,7 +289,14 @@ def _same_source(record: FileRecord | None, f: StagedFile) -> bool:
     return record is not None and record.same_source(f.size, f.mtime_ns, f.blob_path)
 
 
-def _check_against_drive(mount: Path, serial: str, records: list[FileRecord]) -> None:
+def _kept_records(files: Sequence[StagedFile], to_copy: list[StagedFile], done: RecordTable) -> Iterator[FileRecord]:
+    """The journaled files this run keeps, one at a time (and the set of paths being copied is gone
+    once the check is done, before the copy starts)."""
+    copying = {f.rel_path for f in to_copy}
+    return (done[f.rel_path] for f in files if f.rel_path not in copying and f.rel_path in done)
+
+
+def _check_against_drive(mount: Path, serial: str, records: Iterable[FileRecord]) -> None:
     """Every file the journal calls complete must be on the drive as written (lstat only, no read;
     the path is confined to the drive, and a link or folder in its place is not what was written)."""
     confined = Confinement(mount, what=f"drive {serial} at {mount}: journal {journal_path(mount)}")
