@@ -184,3 +184,13 @@ def test_known_secret_values_are_redacted_wherever_they_appear() -> None:
     assert redact(f"echoed back: {value}!") == f"echoed back: {value}!"
     remember(value)
     assert redact(f"echoed back: {value}!") == f"echoed back: {MASK}!"
+
+
+def test_a_resolved_spec_secret_is_redacted_even_without_a_recognisable_shape(tmp_path) -> None:
+    from seedctl.spec.model import SecretRef
+
+    value = f"odd-format-{uuid.uuid4().hex[:12]}"
+    (tmp_path / "k.key").write_text(value + "\n")
+    (tmp_path / "k.key").chmod(0o600)
+    assert SecretRef(file="k.key", base_dir=str(tmp_path)).resolve() == value
+    assert value not in redact(f"the service said: {value} is wrong")

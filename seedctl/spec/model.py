@@ -41,7 +41,11 @@ class SecretRef:
         `environ` defaults to the process environment; commands pass `Env.environ` so tests can
         supply their own.
         """
-        return self.inspect(environ)[0]
+        from seedctl.azure.redact import remember
+
+        value = self.inspect(environ)[0]
+        remember(value)  # a secret read is a secret known: no message or log shows it (issue 15)
+        return value
 
     def inspect(self, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
         """(the secret, warnings about how it is kept), e.g. a key file other users can read."""
