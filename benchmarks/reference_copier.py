@@ -1,10 +1,7 @@
-"""Minimal single-pass reference: what Python can do on this machine with seedctl's hashing and durability.
-
-    python benchmarks/reference_copier.py STAGING DRIVE
-Per file: read 4 MiB blocks once, MD5 per block and for the whole file, write to a temporary name.
-Per group (32 MiB or 256 files, a large file alone): syncfs, journal "pending" + fsync, renames,
-syncfs, journal file records + fsync. Then a manifest streamed to disk with its MD5 computed while
-writing, fsync, rename. No threads, no checks, no resume: a yardstick, not a tool (Linux only)."""
+"""Minimal single-pass reference with seedctl's hashing and durability work: `reference_copier.py STAGING DRIVE`.
+Per file: 4 MiB blocks read once, MD5 per block and whole file, written to a temporary name. Per group (32 MiB
+or 256 files; a large file alone): syncfs, journal "pending" + fsync, renames, syncfs, journal records + fsync.
+Then the manifest, streamed with its MD5 computed while writing, fsync, rename. No checks, threads or resume."""
 import ctypes
 import hashlib
 import json
