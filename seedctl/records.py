@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seedctl.drives.manifest import MANIFEST_NAME
 from seedctl.errors import SeedctlError
+from seedctl.private_files import write_private
 
 RECORDS_DIR = Path(".seedctl")
 MANIFEST_DIR = RECORDS_DIR / "manifests"
@@ -32,20 +31,6 @@ MANIFEST_DIR = RECORDS_DIR / "manifests"
 
 def copy_path(base_dir: Path, serial: str) -> Path:
     return Path(base_dir) / MANIFEST_DIR / f"{serial}.xml"
-
-
-def _write_atomically(target: Path, data: bytes, prefix: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_copy(base_dir: Path, serial: str, mount: Path) -> Path:
@@ -57,7 +42,7 @@ def save_copy(base_dir: Path, serial: str, mount: Path) -> Path:
         data = source.read_bytes()
         if target.exists() and target.read_bytes() == data:
             return target  # unchanged: a resumed apply rewrites nothing
-        _write_atomically(target, data, f".{serial}.")
+        write_private(target, data)
     except OSError as exc:
         raise SeedctlError(f"cannot keep a copy of drive {serial}'s manifest in {target.parent}: "
                            f"{exc.strerror or exc}") from None
@@ -93,9 +78,8 @@ def local_record_path(spec: Any) -> Path:
 def record_verified_locally(spec: Any, record: VerifiedRecord) -> None:
     """A second copy beside the spec: the container's metadata goes when destroy deletes the
     container, and a later `destroy --staging` must still know the data was verified."""
-    path = local_record_path(spec)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"at": record.at, "digest": record.digest, "files": record.files}) + "\n")
+    payload = {"at": record.at, "digest": record.digest, "files": record.files}
+    write_private(local_record_path(spec), (json.dumps(payload) + "\n").encode())
 
 
 def record_destroyed_locally(spec: Any, at: str) -> None:
@@ -107,7 +91,7 @@ def record_destroyed_locally(spec: Any, at: str) -> None:
     except (OSError, ValueError):
         return  # nothing verified locally: destroy would have refused
     raw["destroyed_at"] = at
-    path.write_text(json.dumps(raw) + "\n")
+    write_private(path, (json.dumps(raw) + "\n").encode())
 
 
 def read_destroyed(spec: Any) -> str | None:

@@ -196,12 +196,7 @@ def test_saved_plans_are_private(tmp_path: Path, umask) -> None:
     assert_private_file(tmp_path / "plans" / "plan.json")
 
 
-@pytest.mark.parametrize("mask", [
-    0o022,
-    pytest.param(0o000, marks=pytest.mark.xfail(
-        reason="the manifest-copy writer (seedctl/records.py, helper H-A) creates .seedctl/manifests with "
-               "mkdir's default mode; it should use seedctl.private_files.write_private")),
-])
+@pytest.mark.parametrize("mask", [0o022, 0o000])
 def test_manifest_copies_are_private(tmp_path: Path, umask, mask: int) -> None:
     from seedctl.lifecycle.manifests import copy_path, save_copy
 
@@ -213,3 +208,24 @@ def test_manifest_copies_are_private(tmp_path: Path, umask, mask: int) -> None:
     spec_dir.mkdir(mode=0o755)
     save_copy(spec_dir, "D1", mount)
     assert_private_file(copy_path(spec_dir, "D1"))
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o000])
+def test_verification_record_is_private(tmp_path: Path, umask, mask: int) -> None:
+    from types import SimpleNamespace
+
+    from seedctl.records import (
+        VerifiedRecord,
+        local_record_path,
+        read_destroyed,
+        record_destroyed_locally,
+        record_verified_locally,
+    )
+
+    umask(mask)
+    spec = SimpleNamespace(base_dir=tmp_path, import_job=SimpleNamespace(name="job-1"))
+    record_verified_locally(spec, VerifiedRecord("2026-12-01T00:00:00Z", "ab" * 16, 3))
+    assert_private_file(local_record_path(spec))
+    record_destroyed_locally(spec, "2026-12-02T00:00:00Z")
+    assert_private_file(local_record_path(spec))
+    assert read_destroyed(spec) == "2026-12-02T00:00:00Z"
