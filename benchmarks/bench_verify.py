@@ -75,11 +75,14 @@ def content(i: int) -> bytes:
 
 def upload(service: Any, blobs: int, no_md5: float) -> tuple[list[Any], float]:
     """Upload the blobs; return their manifest entries and the seconds it took."""
-    from azure.storage.blob import BlobBlock
+    from azure.storage.blob import BlobBlock, BlobServiceClient
 
     from seedctl.drives.manifest import ManifestBlob, make_block
 
-    cc = service.get_container_client(CONTAINER)
+    # Azurite on a busy machine drops a connection now and then: the uploads retry (verify's own
+    # requests below go through seedctl's retry policy)
+    uploader = BlobServiceClient(service.url, credential=service.credential, retry_total=10)
+    cc = uploader.get_container_client(CONTAINER)
     cc.create_container()
     every = max(1, round(1 / no_md5)) if no_md5 > 0 else 0
     entries = []
