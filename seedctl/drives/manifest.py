@@ -352,7 +352,7 @@ def parse_manifest(data: bytes, path: Path | str) -> DriveManifest:
     `path` names the source in every ManifestError."""
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError) as exc:  # LookupError: an unknown encoding in the declaration
         raise ManifestError(f"manifest {path} is not well-formed XML: {exc}") from None
     if local_name(root.tag) != "DriveManifest":
         raise ManifestError(f"manifest {path}: root element is {local_name(root.tag)!r}, expected DriveManifest")

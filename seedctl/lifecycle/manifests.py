@@ -11,12 +11,11 @@ service's backup of it under the diagnostics path (`backupDriveManifest`, `manif
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestError, read_manifest
+from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestError, parse_manifest
 from seedctl.errors import SeedctlError
 from seedctl.records import MANIFEST_DIR, copy_path, save_copy
 from seedctl.records import md5_hex as _md5
@@ -36,14 +35,10 @@ class ShippedManifest:
 
 
 def _parse(data: bytes, where: str) -> DriveManifest:
-    # read_manifest reads from a path (and names it in errors), so hand it one
-    with tempfile.TemporaryDirectory(prefix="seedctl-manifest-") as tmp:
-        path = Path(tmp) / MANIFEST_NAME
-        path.write_bytes(data)
-        try:
-            return read_manifest(path)
-        except ManifestError as exc:
-            raise ManifestUnavailable(f"{where}: {str(exc).replace(str(path), 'manifest')}") from None
+    try:
+        return parse_manifest(data, "manifest")
+    except ManifestError as exc:
+        raise ManifestUnavailable(f"{where}: {exc}") from None
 
 
 def load_manifests(spec: Any, ctx: Any, job: dict[str, Any] | None) -> list[ShippedManifest]:

@@ -193,7 +193,7 @@ def parse_drive_log(data: bytes) -> DriveLog:
         raise SeedctlError(f"copy log is {len(data)} bytes, more than the {MAX_LOG_BYTES} seedctl reads")
     try:
         root = ET.fromstring(data)
-    except ET.ParseError:
+    except (ET.ParseError, LookupError):  # LookupError: an unknown encoding in the declaration
         root = _wrapped(data)
     name = local_name(root.tag)
     if name == "DriveLog":
@@ -272,6 +272,6 @@ def parse_incomplete_list(data: bytes) -> list[str]:
     try:
         root = ET.fromstring(data)
         return [(el.text or "").strip() for el in root.iter() if local_name(el.tag) == "BlobPath" and el.text]
-    except ET.ParseError:
+    except (ET.ParseError, LookupError):
         text = data.decode("utf-8", "replace")
         return [m.strip() for m in _BLOB_PATH.findall(text)]

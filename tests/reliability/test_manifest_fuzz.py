@@ -88,3 +88,20 @@ def test_billion_laughs_is_refused(tmp_path):
     path.write_bytes(bomb)
     with pytest.raises(ManifestError):
         read_manifest(path)
+
+
+@pytest.mark.parametrize("encoding", [b"U-F-8", b"cp1252x", b"utf-16"])
+def test_unknown_or_wrong_encoding_declaration_is_a_manifest_error(tmp_path, encoding):
+    # found by the fuzzer: an unknown encoding name made ElementTree raise LookupError, not ParseError
+    damaged = VALID.replace(b'encoding="UTF-8"', b'encoding="' + encoding + b'"', 1)
+    assert damaged != VALID
+    _read(tmp_path, damaged)
+
+
+def test_copy_log_with_unknown_encoding_is_a_clear_error():
+    from seedctl.errors import SeedctlError
+    from seedctl.lifecycle.storage import parse_drive_log, parse_incomplete_list
+
+    with pytest.raises(SeedctlError):
+        parse_drive_log(b'<?xml version="1.0" encoding="U-F-8"?><DriveLog><DriveId>X</DriveId></DriveLog>junk<')
+    assert parse_incomplete_list(b'<?xml version="1.0" encoding="U-F-8"?><x><BlobPath>a/b</BlobPath></x>') == ["a/b"]
