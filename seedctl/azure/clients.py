@@ -17,6 +17,7 @@ from seedctl.azure.clouds import Cloud, get_cloud
 from seedctl.azure.credentials import StaticTokenCredential, TrackOneCredential, default_credential
 from seedctl.azure.redact import remember
 from seedctl.azure.retry import RetryPolicy
+from seedctl.errors import AzureError
 
 
 @dataclass
@@ -122,10 +123,13 @@ class AzureClients:
             url = self.blob_account_url(account_name, endpoint)
             credential: Any = self.credential
             try:
-                keys = self.storage.storage_accounts.list_keys(resource_group, account_name)
-                key = dict(keys)["keys"][0]["value"]
-                remember(key)
-                credential = {"account_name": account_name, "account_key": key}
+                key = first_listed_key(self.storage.storage_accounts.list_keys(resource_group, account_name))
+                if key is not None:
+                    remember(key)
+                    credential = {"account_name": account_name, "account_key": key}
+                elif self.is_sandbox:
+                    raise AzureError(f"listKeys of storage account {account_name} returned no key")
+                # else: no key listed (e.g. only Kerberos keys): the identity's data-plane role
             except HttpResponseError as exc:
                 # Only "not allowed to list keys" means: use the identity's data-plane role instead.
                 # Anything else (network, throttling, a missing account) is a real error.
@@ -134,6 +138,17 @@ class AzureClients:
             return BlobServiceClient(url, credential=credential, retry_total=self.policy.sdk_retry_total)
 
         return self._get(f"blob:{account_name}", build)
+
+
+def first_listed_key(listed: Any) -> str | None:
+    """The first key value of a listKeys answer, or None: `keys` and each key's `value` are optional
+    in the description, so a missing one is not a crash."""
+    entries = dict(listed).get("keys") if listed is not None else None
+    for entry in entries or ():
+        value = dict(entry).get("value") if entry is not None else None
+        if value:
+            return str(value)
+    return None
 
 
 def build_clients(cloud_name: str, subscription_id: str, environ: Mapping[str, str], *,

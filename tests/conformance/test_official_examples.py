@@ -363,3 +363,15 @@ def test_storage_keys_and_name_availability(tmp_path: Path) -> None:
     adapter.add("POST", r"/subscriptions/[^/]+/providers/Microsoft.Storage/checkNameAvailability", taken)
     observed, change = read_node("storage_account")(context(adapter, text, tmp_path))
     assert observed["name_taken"] and change.action == "error"
+
+
+@pytest.mark.parametrize("answer", [{}, {"keys": []}, {"keys": [{"keyName": "key1", "permissions": "FULL"}]}])
+def test_list_keys_without_a_key_value_falls_back_to_the_identity(tmp_path: Path, answer: dict) -> None:
+    # `keys` and each key's `value` are optional in the description: a real answer without them must
+    # not crash verify; the signed-in identity's data-plane role is used instead.
+    adapter = CannedAdapter()
+    adapter.add("POST", r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.Storage/storageAccounts/"
+                        r"[^/]+/listKeys", answer)
+    ctx = context(adapter, spec_text("importexport"), tmp_path)
+    service = ctx.clients.blob_service(ACCOUNT, RG)
+    assert getattr(service.credential, "account_name", None) is None
