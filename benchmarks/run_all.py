@@ -35,8 +35,13 @@ BENCHMARKS = [
      ["bench_drives.py", "--size-mib", "64", "--big-file-mib", "16", "--repeat", "1"]),
     ("scan", "Staging scan: 1,000,000 files vs find", ["bench_scan.py", "--files", "1000000"],
      ["bench_scan.py", "--files", "2000"]),
-    ("plan", "Plan: 10 drives, 100,000 files, against the sandbox", ["bench_plan.py", "--files", "100000"],
-     ["bench_plan.py", "--files", "1000", "--repeat", "1"]),
+    ("plan", "Plan, whole process: 10 drives, 1,000,000 files, against the sandbox, vs find -printf",
+     ["bench_plan.py", "--files", "1000000", "--rounds", "{rounds}"],
+     ["bench_plan.py", "--files", "1000", "--rounds", "1"]),
+    ("verify", "Verify at scale: requests and time for 100,000 blobs in Azurite",
+     ["bench_verify.py", "--blobs", "100000"], ["bench_verify.py", "--blobs", "500"]),
+    ("datacenter", "Sandbox datacenter import: cost per file (linear?), 100,000 files",
+     ["bench_datacenter.py", "--files", "10000", "100000"], ["bench_datacenter.py", "--files", "200", "1000"]),
 ]
 KEYS = [b[0] for b in BENCHMARKS]
 
