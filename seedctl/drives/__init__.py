@@ -13,7 +13,7 @@ Public API for the plan/apply engine (everything else in this package is interna
                   allow_simulated=False) -> PreparedDrive
     verify_drive(mount) -> VerifyReport
     create_simulated_drive(path, serial, capacity)
-    ProgressEvent, ProgressCallback, make_progress(stream, is_tty=...)
+    ProgressEvent, ProgressCallback, LineProgress(stream, interval=...)
     encryptor_for(drive_spec, ...) -> Encryptor;  BitLockerKey (repr never shows the key)
     read_manifest, write_manifest, manifest_hash, MANIFEST_NAME, MANIFEST_FILE, DRIVE_HEADER_HASH
 """
@@ -42,7 +42,7 @@ from seedctl.drives.manifest import (
     write_manifest,
 )
 from seedctl.drives.prepare import DriveState, PreparedDrive, prepare_drive, read_drive_state
-from seedctl.drives.progress import LineProgress, ProgressCallback, ProgressEvent, RichProgress, make_progress
+from seedctl.drives.progress import LineProgress, ProgressCallback, ProgressEvent
 from seedctl.drives.scan import ScanProblem, ScanResult, StagedFile, blob_name_problems, scan_staging
 from seedctl.drives.simulated import create_simulated_drive
 from seedctl.drives.verify import VerifyProblem, VerifyReport, verify_drive
@@ -51,9 +51,9 @@ __all__ = [
     "DRIVE_HEADER_HASH", "MANIFEST_FILE", "MANIFEST_NAME", "Allocation", "AllocationError", "BitLockerKey",
     "DriveAllocation", "DriveManifest", "DriveObservation", "DriveState", "EncryptionError", "Encryptor",
     "JournalError", "LineProgress", "ManifestBlob", "ManifestBlock", "ManifestError", "PreparedDrive",
-    "ProgressCallback", "ProgressEvent", "RichProgress", "ScanProblem", "ScanResult", "StagedFile",
+    "ProgressCallback", "ProgressEvent", "ScanProblem", "ScanResult", "StagedFile",
     "VerifyProblem", "VerifyReport", "allocate", "blob_name_problems", "check_safe_to_write", "cost_on_drive",
-    "create_simulated_drive", "encryptor_for", "inspect_drive", "make_progress", "manifest_hash",
+    "create_simulated_drive", "encryptor_for", "inspect_drive", "manifest_hash",
     "prepare_drive", "read_drive_state", "read_manifest", "scan_staging", "usable_bytes", "verify_drive",
     "write_manifest",
 ]

@@ -1,9 +1,9 @@
-"""Progress of drive preparation: the event type, and two renderers.
+"""Progress of drive preparation: the event type, and the plain-line renderer.
 
 The engine calls a `ProgressCallback` with `ProgressEvent`s (throttled to a few per second, plus
-one at every phase change). `RichProgress` draws one bar per drive (bytes, rate, ETA) on a terminal;
-`LineProgress` prints a line per drive every `interval` seconds otherwise (CI logs, redirected
-stderr). Both go to stderr. Both are thread-safe: drives are prepared in parallel.
+one at every phase change). `LineProgress` prints a line per drive every `interval` seconds when
+there are no bars (CI logs, redirected stderr, NO_COLOR); on a terminal, apply draws bars through
+its one console (`seedctl.render.bars.DriveBars`). Thread-safe: drives are prepared in parallel.
 """
 
 from __future__ import annotations
@@ -90,45 +90,3 @@ class LineProgress:
                 f"{_fmt_bytes(event.bytes_total)}, {event.files_done:,}/{event.files_total:,} files, "
                 f"{_fmt_bytes(rate)}/s, ETA {_fmt_eta(eta)}\n")
             self.stream.flush()
-
-
-class RichProgress:
-    """One rich progress bar per drive (bytes, rate, ETA). Use as a context manager."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(TextColumn("drive {task.fields[serial]}"), TextColumn("{task.fields[phase]}"),
-                                  BarColumn(), DownloadColumn(binary_units=True), TransferSpeedColumn(),
-                                  TimeRemainingColumn(), console=Console(file=stream), transient=False)
-        self._tasks: dict[str, object] = {}
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> RichProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def __call__(self, event: ProgressEvent) -> None:
-        with self._lock:
-            task = self._tasks.get(event.serial)
-            if task is None:
-                task = self._progress.add_task("", total=event.bytes_total or None, serial=event.serial,
-                                               phase=event.phase, completed=event.skipped_bytes)
-                self._tasks[event.serial] = task
-            self._progress.update(task, completed=event.bytes_done, total=event.bytes_total or None, phase=event.phase)
-
-
-def make_progress(stream: IO[str], *, is_tty: bool, interval: float = 10.0) -> RichProgress | LineProgress:
-    """A bar renderer on a terminal, periodic lines otherwise (enter it with `with` if it is a RichProgress)."""
-    return RichProgress(stream) if is_tty else LineProgress(stream, interval=interval)

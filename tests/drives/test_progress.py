@@ -1,7 +1,7 @@
 import io
 
-from seedctl.drives import LineProgress, ProgressEvent, make_progress
-from seedctl.drives.progress import RichProgress
+from seedctl.drives import LineProgress, ProgressEvent
+from seedctl.render.bars import DriveBars
 
 
 def ev(done: int, phase: str = "copying") -> ProgressEvent:
@@ -26,10 +26,9 @@ def test_line_progress_prints_periodically_and_on_phase_change() -> None:
     assert lines[3].startswith("drive WD-1: done 100.0%")
 
 
-def test_make_progress_picks_by_terminal() -> None:
-    assert isinstance(make_progress(io.StringIO(), is_tty=False), LineProgress)
-    bar = make_progress(io.StringIO(), is_tty=True)
-    assert isinstance(bar, RichProgress)
-    with bar:
-        bar(ev(10))
-        bar(ev(1000, "done"))
+def test_drive_bars_draw_bytes_in_binary_units() -> None:
+    out = io.StringIO()
+    with DriveBars(out) as bars:
+        bars(ProgressEvent("WD-1", "copying", 3 << 20, 8 << 20, 3, 8))
+        bars(ProgressEvent("WD-1", "done", 8 << 20, 8 << 20, 8, 8))
+    assert "WD-1" in out.getvalue() and "MiB" in out.getvalue()
