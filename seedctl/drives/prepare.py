@@ -104,8 +104,11 @@ class PreparedDrive:
 
 def read_drive_state(mount: Path) -> DriveState | None:
     """The journal's view of the drive at `mount`, or None when seedctl never wrote to it."""
-    mount = Path(mount)
-    state = read_journal(mount)
+    return drive_state(Path(mount), read_journal(Path(mount)))
+
+
+def drive_state(mount: Path, state: JournalState | None) -> DriveState | None:
+    """`read_drive_state` from a journal already read (a plan reads each journal once)."""
     if state is None:
         return None
     try:

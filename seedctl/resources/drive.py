@@ -191,9 +191,9 @@ class DriveNode(Node):
         self.drive = drive
 
     def read(self, ctx: Context) -> Observation:
-        from seedctl.drives import read_drive_state
         from seedctl.drives.identity import inspect_drive
         from seedctl.drives.journal import read_journal
+        from seedctl.drives.prepare import drive_state
 
         skipped = local_state_skipped(ctx)
         if skipped:
@@ -215,12 +215,12 @@ class DriveNode(Node):
         if obs.content == "ours" and obs.owner_id != owner_id(ctx):
             problems.append(f"drive {self.drive.serial} was prepared for {obs.owner_id!r}, not {owner_id(ctx)!r}")
         state = None
-        records: dict[str, Any] = {}
+        records: Mapping[str, Any] = {}
         if obs.content == "ours":
             try:
-                state = read_drive_state(mount)
-                journal = read_journal(mount)
-                records = dict(journal.files) if journal else {}
+                journal = read_journal(mount)  # once: state and records come from the same parse
+                state = drive_state(mount, journal)
+                records = journal.files if journal else {}
             except DriveError as exc:
                 problems.append(str(exc))
         ctx.cache[journal_key(self.drive.serial)] = state
