@@ -17,7 +17,7 @@ from seedctl.resources.import_job import ImportJobNode
 from seedctl.resources.provider import ProviderNode
 from seedctl.resources.resource_group import ResourceGroupNode
 from seedctl.resources.shipment import ShipmentNode
-from seedctl.resources.staging import StagingNode
+from seedctl.resources.staging import STAGING_NAME, StagingNode
 from seedctl.resources.storage_account import StorageAccountNode
 from seedctl.resources.vault import VaultNode
 from seedctl.spec.model import DEFAULT_PROVIDER_FOR_API, SeedingSpec
@@ -54,7 +54,7 @@ def build_nodes(spec: SeedingSpec) -> list[Node]:
                                  spec.storage_account.create, (rg(spec.storage_resource_group),))
     container = ContainerNode(spec.container.name, spec.storage_account.name, spec.storage_resource_group,
                               spec.container.create, (account.address,))
-    staging = StagingNode("staging")
+    staging = StagingNode(STAGING_NAME)
     drives = [DriveNode(d, (staging.address,)) for d in spec.drives]
     nodes += [account, container, staging, *drives]
     if spec.import_job:

@@ -19,7 +19,7 @@ from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
 from seedctl.plan import fingerprint as digest
 from seedctl.resources.base import Context, Node, Observation, Unobservable
 from seedctl.resources.jobs import base as phases
-from seedctl.resources.staging import local_state_skipped, staging_scan
+from seedctl.resources.staging import STAGING_ADDRESS, local_state_skipped, staging_scan
 from seedctl.spec.model import DriveSpec
 
 ALLOCATION_KEY = "drives.allocation"
@@ -51,7 +51,7 @@ def allocation(ctx: Context) -> Any:
         from seedctl.drives.allocate import allocate, usable_bytes
 
         result: Any
-        staging = ctx.observations.get('staging["staging"]')
+        staging = ctx.observations.get(STAGING_ADDRESS)
         if not isinstance(staging, dict):
             result = "the staging folder is not observed here"
         else:

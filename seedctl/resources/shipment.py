@@ -187,9 +187,9 @@ def _carried_from_manifest(data: bytes, carried: dict[str, tuple[int, int | None
 
 def _staging_problems(ctx: Context, carried: dict[str, tuple[int, int | None]]) -> list[str]:
     """The manifests must cover the staging tree (when staging is observed here)."""
-    from seedctl.resources.staging import staging_scan
+    from seedctl.resources.staging import STAGING_ADDRESS, staging_scan
 
-    if not isinstance(ctx.observations.get('staging["staging"]'), dict):
+    if not isinstance(ctx.observations.get(STAGING_ADDRESS), dict):
         return []  # not observable here: the drives are judged against the job alone
     missing, changed = [], []
     for f in staging_scan(ctx).files:

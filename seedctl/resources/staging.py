@@ -18,6 +18,12 @@ SKIPPED_SHOWN = 5  # ... and shown as notes in text and markdown plans
 _scan_lock = threading.Lock()
 
 
+# The one staging node's address (graph.build_nodes names it "staging"); drives and the shipment
+# read its observation to know whether staging was observed in this run.
+STAGING_NAME = "staging"
+STAGING_ADDRESS = f'staging["{STAGING_NAME}"]'
+
+
 def local_state_skipped(ctx: Context) -> Unobservable | None:
     if ctx.local_state == "skip":
         return Unobservable("not observed here (--local-state=skip); the copy computer observes it")
