@@ -9,10 +9,10 @@ file inside the tree is copied as that file; directory symlinks are not followed
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fnmatch
 import gc
-import hashlib
 import os
 import re
 import stat
@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from seedctl.drives.manifest import MAX_BLOB_LENGTH
+from seedctl.drives.staged import StagedFile, StagedTable, StagedTableBuilder, listing_digest
+
+__all__ = ["ScanProblem", "ScanResult", "StagedFile", "blob_name_problems", "display_path", "listing_digest",
+           "scan_staging", "segment_problems"]
 
 MAX_BLOB_NAME = 1024
 MAX_SEGMENTS = 254
@@ -29,16 +33,6 @@ MAX_NTFS_NAME = 255
 WINDOWS_PATH_WARN = 256  # longer drive paths need Windows long-path support on the copy computer
 _NTFS_FORBIDDEN = set('<>:"|?*\\')
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-
-
-class StagedFile(NamedTuple):
-    """One staged file. A NamedTuple rather than a dataclass: a scan makes a million of these, and
-    a tuple is built in a third of the time (measured in the 1M-file scan benchmark)."""
-
-    rel_path: str  # POSIX form, relative to the staging root
-    size: int
-    mtime_ns: int
-    blob_path: str  # container/prefix/rel_path
 
 
 def display_path(path: str) -> str:
@@ -100,12 +94,12 @@ class ScanProblem:
 @dataclass(frozen=True)
 class ScanResult:
     root: str
-    files: tuple[StagedFile, ...]
+    files: StagedTable  # in scan order: sorted by relative path
     problems: tuple[ScanProblem, ...] = field(default_factory=tuple)
 
     @property
     def total_bytes(self) -> int:
-        return sum(f.size for f in self.files)
+        return self.files.total_bytes
 
     @property
     def errors(self) -> tuple[ScanProblem, ...]:
@@ -173,22 +167,6 @@ def blob_name_problems(blob_name: str) -> list[str]:
     return problems
 
 
-def listing_digest(files: Iterable[StagedFile]) -> str:
-    """A short digest of (path, size, mtime) of every file, streamed: no list of a million tuples
-    and no 70 MB JSON text in memory (they were a third of a 1M-file plan's peak RSS).
-
-    Each field ends with NUL, which no file name can hold, so the encoding is unambiguous."""
-    h = hashlib.sha256()
-    batch: list[str] = []
-    for f in files:
-        batch.append(f"{f.rel_path}\0{f.size}\0{f.mtime_ns}\0")
-        if len(batch) == 4096:
-            h.update("".join(batch).encode("utf-8", "surrogateescape"))
-            batch.clear()
-    h.update("".join(batch).encode("utf-8", "surrogateescape"))
-    return h.hexdigest()[:24]
-
-
 def blob_path_for(container: str, prefix: str, rel_path: str) -> str:
     prefix = prefix.strip("/")
     return f"{container}/{prefix}/{rel_path}" if prefix else f"{container}/{rel_path}"
@@ -234,26 +212,27 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
             gc.enable()
 
 
+_Record = tuple[str, int, int]  # (name, size, mtime_ns) of one file of a folder
+
+
 class _FolderScanner:
-    """Scans one folder at a time (thread-safe: no shared mutable state)."""
+    """Scans one folder at a time (no shared mutable state)."""
 
     def __init__(self, real_root: str, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
                  prefix: str) -> None:
         self.real_root = real_root
         self.include, self.exclude = include, exclude
         self.filtering = bool(include or exclude)
-        self.container = container
         self.name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.blob_prefix = f"{container}/{self.name_prefix}"
         self.check_access = not _reads_everything()
 
     def folder(self, folder: str, rel_folder: str
-               ) -> tuple[list[StagedFile], list[ScanProblem], list[tuple[str, str]]]:
-        files: list[StagedFile] = []
+               ) -> tuple[list[_Record], list[ScanProblem], list[tuple[str, str, str]]]:
+        """(the folder's files that are seeded, sorted by name; problems; subfolders as (name, path, rel))."""
+        files: list[_Record] = []
         problems: list[ScanProblem] = []
-        subfolders: list[tuple[str, str]] = []
-        folder_name = self.name_prefix + (rel_folder + "/" if rel_folder else "")
-        folder_problems = [p for seg in folder_name.split("/")[:-1] for p in segment_problems(seg)]
-        folder_segments = folder_name.count("/")
+        subfolders: list[tuple[str, str, str]] = []
         # Listing through a folder descriptor makes each entry's stat an fstatat() relative to it
         # (as find does), not a walk of the whole path from / for every file.
         folder_fd = None
@@ -269,34 +248,31 @@ class _FolderScanner:
             problems.append(ScanProblem(rel_folder or ".", f"cannot list folder: {exc.strerror or exc}"))
             return files, problems, subfolders
         try:
-            self._entries(entries, folder, rel_folder, folder_name, folder_problems, folder_segments,
-                          files, problems, subfolders)
+            rel_prefix = f"{rel_folder}/" if rel_folder else ""
+            self._entries(entries, folder, rel_prefix, files, problems, subfolders)
         finally:
             if folder_fd is not None:
                 os.close(folder_fd)
+        if files:
+            files = self._checked(files, folder, rel_folder, problems)
+            files.sort()  # by name: the first field, unique in a folder
         return files, problems, subfolders
 
-    def _entries(self, entries: list[os.DirEntry], folder: str, rel_folder: str, folder_name: str,
-                 folder_problems: list[str], folder_segments: int, files: list[StagedFile],
-                 problems: list[ScanProblem], subfolders: list[tuple[str, str]]) -> None:
-        include, exclude, container, real_root = self.include, self.exclude, self.container, self.real_root
-        safe_segment, reserved, access = _SAFE_SEGMENT.fullmatch, _WINDOWS_RESERVED, os.access
-        # locals, not attribute or global look-ups, in the per-file loop
-        fmt, reg, filtering, check_access = _FMT, _REG, self.filtering, self.check_access
-        max_length, path_warn = MAX_BLOB_LENGTH, WINDOWS_PATH_WARN - 6
-        name_room = 200 - len(folder_name) if folder_segments < MAX_SEGMENTS else -1
-        join = os.path.join
-        rel_prefix = f"{rel_folder}/" if rel_folder else ""
-        blob_prefix = f"{container}/{folder_name}"
+    def _entries(self, entries: list[os.DirEntry], folder: str, rel_prefix: str, files: list[_Record],
+                 problems: list[ScanProblem], subfolders: list[tuple[str, str, str]]) -> None:
+        """Sort one folder's entries into regular files, subfolders and skipped entries. The per-entry
+        work is one stat and one append; every check on names and sizes runs per folder afterwards."""
+        fmt, reg, real_root, join = _FMT, _REG, self.real_root, os.path.join
         for entry in entries:
             name = entry.name
-            rel = rel_prefix + name
             try:
                 st = entry.stat(follow_symlinks=False)
                 mode = st.st_mode
-                if mode & fmt == reg:
-                    pass  # the common case first: a regular file, no further mode tests
-                elif stat.S_ISLNK(mode):
+                if mode & fmt == reg:  # the common case first: a regular file, no further mode tests
+                    files.append((name, st.st_size, st.st_mtime_ns))
+                    continue
+                rel = rel_prefix + name
+                if stat.S_ISLNK(mode):
                     target = os.path.realpath(join(folder, name))
                     if os.path.commonpath([real_root, target]) != real_root:
                         problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {display_path(target)}); "
@@ -315,57 +291,129 @@ class _FolderScanner:
                         problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning", True))
                         continue
                 if stat.S_ISDIR(mode):
-                    subfolders.append((join(folder, name), rel))
+                    subfolders.append((name, join(folder, name), rel))
                     continue
                 if mode & fmt != reg:
                     problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning", True))
                     continue
+                files.append((name, st.st_size, st.st_mtime_ns))  # a symlink to a file inside the tree
             except FileNotFoundError:
                 continue  # vanished while we looked: not part of this scan
             except OSError as exc:
-                problems.append(ScanProblem(rel, f"cannot read file information: {exc.strerror or exc}"))
-                continue
-            if filtering and ((include and not _matches(rel, include)) or (exclude and _matches(rel, exclude))):
-                continue
-            if check_access and not access(join(folder, name), os.R_OK):
-                problems.append(ScanProblem(rel, "file is not readable by this user"))
-                continue
-            # the common case inline (a call per file is a measurable share of a 1M-file scan)
-            if safe_segment(name) and name[-1] not in " ." and name.partition(".")[0].upper() not in reserved:
-                naming = folder_problems
-            else:
-                naming = folder_problems + segment_problems(name)
-            if len(name) > name_room or name.endswith("."):
-                naming = naming + _whole_name_problems(folder_name + name, folder_segments + 1)  # never in place
+                problems.append(ScanProblem(rel_prefix + name, f"cannot read file information: {exc.strerror or exc}"))
+
+    def _checked(self, files: list[_Record], folder: str, rel_folder: str,
+                 problems: list[ScanProblem]) -> list[_Record]:
+        """The files of one folder that pass the filters, the access check and the naming and size
+        rules; a problem for each that does not.
+
+        The naming rules are checked on the folder's names joined (three regular expressions over one
+        string) and each file is looked at on its own only when that finds something."""
+        rel_prefix = f"{rel_folder}/" if rel_folder else ""
+        if self.filtering:
+            include, exclude = self.include, self.exclude
+            files = [r for r in files if not ((include and not _matches(rel_prefix + r[0], include))
+                                              or (exclude and _matches(rel_prefix + r[0], exclude)))]
+        if self.check_access and files:
+            readable = []
+            for r in files:
+                if os.access(os.path.join(folder, r[0]), os.R_OK):
+                    readable.append(r)
+                else:
+                    problems.append(ScanProblem(rel_prefix + r[0], "file is not readable by this user"))
+            files = readable
+        if not files:
+            return files
+        folder_name = self.name_prefix + rel_prefix
+        folder_problems = [p for seg in folder_name.split("/")[:-1] for p in segment_problems(seg)]
+        folder_segments = folder_name.count("/")
+        name_room = 200 - len(folder_name) if folder_segments < MAX_SEGMENTS else -1
+        names, sizes, _ = zip(*files, strict=True)
+        joined = "\0" + "\0".join(names) + "\0"
+        longest = max(map(len, names))
+        names_fine = (not folder_problems and longest <= name_room and _SAFE_NAMES.fullmatch(joined) is not None
+                      and ".\0" not in joined and " \0" not in joined and _RESERVED_NAME.search(joined) is None)
+        sizes_fine = max(sizes) <= MAX_BLOB_LENGTH
+        if names_fine and sizes_fine and len(rel_prefix) + longest <= WINDOWS_PATH_WARN - 6:
+            return files
+        kept = []
+        for r in files:
+            name, size = r[0], r[1]
+            rel = rel_prefix + name
+            naming = [] if names_fine else folder_problems + segment_problems(name)
+            if not names_fine and (len(name) > name_room or name.endswith(".")):
+                naming += _whole_name_problems(folder_name + name, folder_segments + 1)
             if naming:
                 problems.append(ScanProblem(rel, "cannot become a blob name: " + "; ".join(naming)))
                 continue
-            size = st.st_size
-            if size > max_length:
+            if size > MAX_BLOB_LENGTH:
                 problems.append(ScanProblem(rel, f"{size:,} bytes is more than a 2014-11-01 manifest block "
                                                  f"list can describe ({MAX_BLOB_LENGTH:,} bytes)"))
                 continue
-            if len(rel) > path_warn:
+            if len(rel) > WINDOWS_PATH_WARN - 6:
                 problems.append(ScanProblem(rel, "path on the drive is longer than 256 characters; Windows needs "
                                                  "long paths enabled to read it", "warning"))
-            files.append(StagedFile(rel, size, st.st_mtime_ns, blob_prefix + name))
+            kept.append(r)
+        return kept
+
+
+# The naming rules over a folder's names, each with a NUL before and after (no name holds NUL): every
+# name made only of safe characters (1-200 of them), none ending in space or dot (a substring test),
+# none a Windows device name. The same rules as `segment_problems`' fast path, checked per folder.
+_SAFE_NAMES = re.compile(r"\0(?:[A-Za-z0-9_\-+=,;@!#$%&'()\[\]{}~^` .]{1,200}\0)*")
+_RESERVED_NAME = re.compile(r"\0(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])[.\0]", re.IGNORECASE | re.ASCII)
+
+
+class _Run(NamedTuple):
+    """A folder's files that come next in the sorted order (a run between two of its subfolders)."""
+
+    rel_prefix: str
+    records: list[_Record]
 
 
 def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
           prefix: str) -> ScanResult:
-    if not os.path.isdir(root):
-        return ScanResult(str(root), (), (ScanProblem(".", f"staging folder {root} does not exist or is not a folder"),))
     walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix)
-    files: list[StagedFile] = []
+    builder = StagedTableBuilder(walker.blob_prefix)
+    if not os.path.isdir(root):
+        return ScanResult(str(root), builder.build(),
+                          (ScanProblem(".", f"staging folder {root} does not exist or is not a folder"),))
     problems: list[ScanProblem] = []
+    # Depth first, each folder's files and subfolders merged in sorted order, so that files come out
+    # already sorted by relative path, with no sort of a million paths at the end. In that order a
+    # subfolder's whole content sits where its name + "/" sorts among the folder's own file names
+    # (a file name holds no "/", so every path under the subfolder compares alike to each of them).
     # One thread on purpose: threads per folder were measured slower (GIL hand-offs cost more than
     # the overlapped stat calls gain).
-    stack = [(str(root), "")]
+    stack: list[_Run | tuple[str, str]] = [(str(root), "")]
     while stack:
-        found, trouble, subfolders = walker.folder(*stack.pop())
-        files.extend(found)
+        item = stack.pop()
+        if isinstance(item, _Run):
+            _add(builder, item.rel_prefix, item.records)
+            continue
+        found, trouble, subfolders = walker.folder(*item)
         problems.extend(trouble)
-        stack.extend(subfolders)
-    files.sort()  # by rel_path: the first field, unique
+        rel_prefix = f"{item[1]}/" if item[1] else ""
+        if not subfolders:
+            _add(builder, rel_prefix, found)
+            continue
+        subfolders.sort(key=lambda s: s[0] + "/")
+        pending: list[_Run | tuple[str, str]] = []
+        taken = 0
+        for name, path, rel in subfolders:
+            upto = bisect.bisect_left(found, (name + "/",), taken)
+            if upto > taken:
+                pending.append(_Run(rel_prefix, found[taken:upto]))
+            pending.append((path, rel))
+            taken = upto
+        if taken < len(found):
+            pending.append(_Run(rel_prefix, found[taken:]))
+        stack.extend(reversed(pending))
     problems.sort(key=lambda p: p.path)
-    return ScanResult(str(root), tuple(files), tuple(problems))
+    return ScanResult(str(root), builder.build(), tuple(problems))
+
+
+def _add(builder: StagedTableBuilder, rel_prefix: str, records: list[_Record]) -> None:
+    if records:
+        names, sizes, mtimes = zip(*records, strict=True)
+        builder.add_run(rel_prefix, names, sizes, mtimes)

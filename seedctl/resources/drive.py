@@ -11,6 +11,7 @@ import heapq
 import os
 import threading
 from collections.abc import Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -153,20 +154,27 @@ def drive_work(ctx: Context, drive: DriveSpec) -> dict[str, Any]:
     state = ctx.cache.get(journal_key(serial))
     written = dict(state.completed) if state else {}
     damaged = observed.get("damaged", []) if isinstance(observed, dict) else []
-    # A fresh drive (nothing written, nothing damaged) needs neither set: at a million files each
-    # is tens of MB, and sorting every name to show 20 cost seconds (heapq picks the same 20).
-    to_write = [f for f in mine.files if written.get(f.rel_path) != (f.size, f.mtime_ns)] if written \
-        else list(mine.files)
+    # A fresh drive (nothing written, nothing damaged) needs no per-file work at all: its share is
+    # written whole, and its first 20 names in scan (sorted) order are the 20 smallest. At a million
+    # files a list of the share, a set of its names or a sort of them each cost tens of MB or seconds.
+    if written:
+        to_write = [f for f in mine.files if written.get(f.rel_path) != (f.size, f.mtime_ns)]
+        write_files, write_bytes = len(to_write), sum(f.size for f in to_write)
+        write_names = heapq.nsmallest(20, (f.rel_path for f in to_write))  # rel paths are unique
+    else:
+        to_write = []
+        write_files, write_bytes = len(mine.files), mine.bytes
+        write_names = [f.rel_path for f in islice(mine.files, 20)]
     wanted = {f.rel_path for f in mine.files} if written or damaged else set()
-    rewriting = {f.rel_path for f in to_write} if damaged else set()
+    rewriting = ({f.rel_path for f in to_write} if written else wanted) if damaged else set()
     staged = len(staging_scan(ctx).files)
     return {
         "files": len(mine.files),
         "bytes": mine.bytes,
         "cost": mine.cost,
-        "to_write_files": len(to_write),
-        "to_write_bytes": sum(f.size for f in to_write),
-        "to_write_names": heapq.nsmallest(20, (f.rel_path for f in to_write)),  # rel paths are unique
+        "to_write_files": write_files,
+        "to_write_bytes": write_bytes,
+        "to_write_names": write_names,
         "to_remove": sorted(set(written) - wanted),
         "repair": sorted(rel for rel in damaged if rel in wanted and rel not in rewriting),
         "staged_files": staged,
@@ -355,7 +363,7 @@ class DriveNode(Node):
         def progress(event: Any) -> None:
             ctx.emit("drive_progress", address=self.address, **_event_fields(event))
 
-        prepare_drive(mount, self.name, list(mine.files), ctx.spec.staging_root(), owner_id=owner_id(ctx),
+        prepare_drive(mount, self.name, mine.files, ctx.spec.staging_root(), owner_id=owner_id(ctx),
                       progress=progress, verify=bool(ctx.apply_options.get("verify")),
                       allow_simulated=allow_simulated(ctx), repair=repair)
         from seedctl.records import save_copy

@@ -54,7 +54,7 @@ def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:
 
 
 def _listing_digest(files: Any) -> str:
-    from seedctl.drives.scan import listing_digest
+    from seedctl.drives.staged import listing_digest
 
     return listing_digest(files)
 

@@ -133,7 +133,7 @@ def test_unreadable_source_is_an_error_naming_the_file(tmp_path: Path, staging: 
     code = ("import sys; from pathlib import Path; from seedctl.drives import prepare_drive, scan_staging\n"
             f"files = scan_staging(Path({str(staging)!r}), container='backup').files\n"
             "try:\n"
-            f"    prepare_drive(Path({str(drive)!r}), 'SIM-0001', {files!r}, Path({str(staging)!r}), "
+            f"    prepare_drive(Path({str(drive)!r}), 'SIM-0001', {tuple(files)!r}, Path({str(staging)!r}), "
             "owner_id='o', allow_simulated=True)\n"
             "except Exception as e:\n    print(type(e).__name__, e)\n")
     code = "from seedctl.drives.scan import StagedFile\n" + code.replace("files = scan_staging", "_ = scan_staging")
