@@ -21,8 +21,10 @@ file). `usable_bytes()` further keeps back room for filesystem metadata.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from seedctl.drives.manifest import MAX_BLOCK_SIZE
 from seedctl.drives.simulated import CLUSTER, clusters
@@ -53,8 +55,9 @@ def usable_bytes(capacity: int) -> int:
 def costs_on_drive(sizes: Sequence[int]) -> array:
     """`cost_on_drive` of every size, as one array: the same formula inline, no call per file (a
     million calls were a quarter of a 1M-file plan's allocation)."""
-    block = MAX_BLOCK_SIZE
-    return array("q", [-(-s // CLUSTER) * CLUSTER + PER_FILE_OVERHEAD + PER_BLOCK_OVERHEAD * (-(-s // block) or 1)
+    block, small = MAX_BLOCK_SIZE, PER_FILE_OVERHEAD + PER_BLOCK_OVERHEAD  # a file of one block: the common case
+    return array("q", [-(-s // CLUSTER) * CLUSTER + (small if s <= block else
+                                                     PER_FILE_OVERHEAD + PER_BLOCK_OVERHEAD * -(-s // block))
                        for s in sizes])
 
 
@@ -130,7 +133,7 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
     serials = [s for s, _ in drives]
     free = [u for _, u in drives]
     number = {s: d for d, s in enumerate(serials)}
-    drive_of = array("h", [-1]) * len(files)  # file index -> drive index
+    drive_of = _drive_numbers(len(files), len(serials))  # file index -> drive index
     stay = bytearray(len(files))  # 1: written file kept where it is, never moved to fill an empty drive
     where = {rel: number[s] for s, rels in (pinned or {}).items() if s in number for rel in rels}
     if where:
@@ -143,9 +146,12 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
                 stay[i] = 1
             else:
                 remaining.append(i)
+        index = 0
     else:
-        remaining = range(len(files))
-    index, last = 0, len(serials)
+        # nothing pinned: the sequential pour below, done a drive at a time on prefix sums
+        index, first = _pour(costs, free, drive_of)
+        remaining = range(first, len(files))
+    last = len(serials)
     for i in remaining:
         cost = costs[i]
         start = index
@@ -169,10 +175,42 @@ def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
     _fill_empty_drives(drive_of, costs, free, stay)
     shares = []
     for d, indexes in enumerate(_indexes_by_drive(drive_of, len(serials))):
-        share = select(indexes)
-        cost = sum(costs[indexes.start:indexes.stop]) if isinstance(indexes, range) else sum(map(costs.__getitem__, indexes))
-        shares.append(DriveAllocation(serials[d], drives[d][1], share, sum(map(sizes.__getitem__, indexes)), cost))
+        if isinstance(indexes, range):
+            share_bytes, cost = sum(sizes[indexes.start:indexes.stop]), sum(costs[indexes.start:indexes.stop])
+        else:
+            share_bytes, cost = sum(map(sizes.__getitem__, indexes)), sum(map(costs.__getitem__, indexes))
+        shares.append(DriveAllocation(serials[d], drives[d][1], select(indexes), share_bytes, cost))
     return Allocation(tuple(shares))
+
+
+def _drive_numbers(files: int, drives: int) -> bytearray | array:
+    """The file -> drive table: a byte a file when drive numbers fit in one (a spec has at most a few
+    dozen drives), so that counting a drive's files is a C-level byte count, not a million compares."""
+    return bytearray(files) if drives <= 255 else array("h", [0]) * files
+
+
+def _repeat(drive_of: bytearray | array, drive: int, count: int) -> bytearray | array:
+    return bytearray([drive]) * count if isinstance(drive_of, bytearray) else array("h", [drive]) * count
+
+
+def _pour(costs: array, free: list[int], drive_of: bytearray | array) -> tuple[int, int]:
+    """The sequential pour of `allocate`'s loop for files 0.. (nothing pinned), a drive at a time:
+    each drive takes the longest run of the next files that fits (a binary search in the prefix sums
+    of the costs), and a file that does not fit moves the pour on to the next drive, as in the loop.
+
+    Returns (the drive of the last file placed, the first file not placed): the loop carries on from
+    there when a file fits on none of the remaining drives (its first-fit fallback)."""
+    prefix = array("q", accumulate(costs, initial=0))  # prefix[k]: the cost of files 0..k-1
+    placed, index = 0, 0
+    for d in range(len(free)):
+        if placed == len(costs):
+            break
+        end = bisect_right(prefix, prefix[placed] + free[d], placed) - 1
+        if end > placed:
+            drive_of[placed:end] = _repeat(drive_of, d, end - placed)
+            free[d] -= prefix[end] - prefix[placed]
+            placed, index = end, d
+    return index, placed
 
 
 def _columns(files: Sequence[StagedFile]
@@ -185,7 +223,7 @@ def _columns(files: Sequence[StagedFile]
             lambda indexes: tuple(files[i] for i in indexes))
 
 
-def _indexes_by_drive(drive_of: array, drives: int) -> list[Sequence[int]]:
+def _indexes_by_drive(drive_of: bytearray | array, drives: int) -> list[Sequence[int]]:
     """Each drive's file indexes, ascending (so in scan order). Usually each drive holds one
     contiguous run, in drive order: then each share is a range, found with C-level counts."""
     counts = [drive_of.count(d) for d in range(drives)]
@@ -207,9 +245,7 @@ def _fill_empty_drives(drive_of: MutableSequence[int], costs: Sequence[int], fre
     Movable: not kept in place from the journal, on a drive that keeps at least one file, and
     fitting the empty drive. Looking back from the end of the scan order, the first such file is
     the one; usually a step or two."""
-    counts = [0] * len(free)
-    for d in drive_of:
-        counts[d] += 1
+    counts = [drive_of.count(d) for d in range(len(free))]
     for empty in reversed([d for d, n in enumerate(counts) if n == 0]):
         for i in range(len(drive_of) - 1, -1, -1):
             donor = drive_of[i]

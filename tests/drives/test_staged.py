@@ -139,3 +139,11 @@ def test_allocating_a_table_places_exactly_as_allocating_the_list(sizes: list[in
 def test_costs_on_drive_is_cost_on_drive() -> None:
     sizes = [0, 1, 4095, 4096, 4097, (4 << 20) - 1, 4 << 20, (4 << 20) + 1, 10**12]
     assert list(costs_on_drive(sizes)) == [cost_on_drive(s) for s in sizes]
+
+
+def test_more_drives_than_fit_a_byte_still_places_every_file() -> None:
+    files = [StagedFile(f"f{i:04d}", 100, 0, f"c/f{i:04d}") for i in range(600)]
+    drives = [(f"D{i}", 10**9) for i in range(300)]
+    for alloc in (allocate(files, drives), allocate(StagedTable.from_files(files), drives)):
+        assert [len(d.files) for d in alloc.drives] == [301] + [1] * 299  # no drive left empty
+        assert sorted(f.rel_path for d in alloc.drives for f in d.files) == [f.rel_path for f in files]
