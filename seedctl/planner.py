@@ -73,7 +73,8 @@ def refresh(graph: nx.DiGraph, ctx: Context, addresses: set[str] | None = None,
     running: dict[Future[Any], str] = {}
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="refresh") as pool:
         while pending or running:
-            for address in sorted(a for a in pending if ready(a)):
+            for address in sorted((a for a in pending if ready(a)),
+                                  key=lambda a: (not graph.nodes[a]["node"].long_read, a)):
                 pending.discard(address)
                 running[pool.submit(read, graph.nodes[address]["node"])] = address
             if not running:

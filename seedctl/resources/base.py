@@ -74,6 +74,9 @@ class Node:
     # most reads are independent and run at once; a kind whose read uses an upstream observation
     # waits for its dependencies
     read_after_dependencies: ClassVar[bool] = False
+    # a read that takes long (the staging scan: seconds at a million files) starts first, so that
+    # the quick reads run beside it instead of ahead of it in the pool's queue
+    long_read: ClassVar[bool] = False
 
     def __init__(self, name: str, depends_on: tuple[str, ...] = ()) -> None:
         self.name = name

@@ -62,6 +62,7 @@ def _listing_digest(files: Any) -> str:
 class StagingNode(Node):
     kind = "staging"
     local = True
+    long_read = True  # one walk of the whole staging tree
 
     def read(self, ctx: Context) -> Observation:
         skipped = local_state_skipped(ctx)
