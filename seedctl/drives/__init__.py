@@ -18,34 +18,49 @@ Public API for the plan/apply engine (everything else in this package is interna
     read_manifest, write_manifest, manifest_hash, MANIFEST_NAME, MANIFEST_FILE, DRIVE_HEADER_HASH
 """
 
-from seedctl.drives.allocate import (
-    Allocation,
-    AllocationError,
-    DriveAllocation,
-    allocate,
-    cost_on_drive,
-    usable_bytes,
-)
-from seedctl.drives.encryption import BitLockerKey, EncryptionError, Encryptor, encryptor_for
-from seedctl.drives.identity import DriveObservation, check_safe_to_write, inspect_drive
-from seedctl.drives.journal import JournalError
-from seedctl.drives.manifest import (
-    DRIVE_HEADER_HASH,
-    MANIFEST_FILE,
-    MANIFEST_NAME,
-    DriveManifest,
-    ManifestBlob,
-    ManifestBlock,
-    ManifestError,
-    manifest_hash,
-    read_manifest,
-    write_manifest,
-)
-from seedctl.drives.prepare import DriveState, PreparedDrive, prepare_drive, read_drive_state
-from seedctl.drives.progress import LineProgress, ProgressCallback, ProgressEvent
-from seedctl.drives.scan import ScanProblem, ScanResult, StagedFile, blob_name_problems, scan_staging
-from seedctl.drives.simulated import create_simulated_drive
-from seedctl.drives.verify import VerifyProblem, VerifyReport, verify_drive
+# `allocate` is bound here, not lazily: the name is also a submodule's, and importing the submodule
+# would otherwise leave the package attribute pointing at the module instead of the function.
+from seedctl.drives.allocate import allocate
+
+# Everything else is imported on first use (PEP 562). A package that imports all its submodules in
+# __init__ deadlocks threads that import two of them at once: the plan's reader threads import
+# `seedctl.drives.scan` and `seedctl.drives.prepare` concurrently, and a thread holding one
+# submodule's import lock while running this __init__ waits for the other's. It also made every
+# `seedctl.drives.x` import pay for all of them at start-up.
+_LAZY = {
+    "Allocation": "allocate", "AllocationError": "allocate", "DriveAllocation": "allocate",
+    "cost_on_drive": "allocate", "usable_bytes": "allocate",
+    "BitLockerKey": "encryption", "EncryptionError": "encryption", "Encryptor": "encryption",
+    "encryptor_for": "encryption",
+    "DriveObservation": "identity", "check_safe_to_write": "identity", "inspect_drive": "identity",
+    "JournalError": "journal",
+    "DRIVE_HEADER_HASH": "manifest", "MANIFEST_FILE": "manifest", "MANIFEST_NAME": "manifest",
+    "DriveManifest": "manifest", "ManifestBlob": "manifest", "ManifestBlock": "manifest",
+    "ManifestError": "manifest", "manifest_hash": "manifest", "read_manifest": "manifest",
+    "write_manifest": "manifest",
+    "DriveState": "prepare", "PreparedDrive": "prepare", "prepare_drive": "prepare", "read_drive_state": "prepare",
+    "LineProgress": "progress", "ProgressCallback": "progress", "ProgressEvent": "progress",
+    "ScanProblem": "scan", "ScanResult": "scan", "blob_name_problems": "scan", "scan_staging": "scan",
+    "StagedFile": "staged",
+    "create_simulated_drive": "simulated",
+    "VerifyProblem": "verify", "VerifyReport": "verify", "verify_drive": "verify",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seedctl.drives' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"seedctl.drives.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DRIVE_HEADER_HASH", "MANIFEST_FILE", "MANIFEST_NAME", "Allocation", "AllocationError", "BitLockerKey",
