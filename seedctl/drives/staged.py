@@ -140,6 +140,10 @@ class StagedTable(Sequence[StagedFile]):
             begin = ends[first - 1] + 1 if first else 0
             yield from text[begin:ends[last]].decode(_ENCODING, _ERRORS).split("\0")
 
+    def columns(self) -> Iterator[tuple[str, int, int]]:
+        """(rel path, size, mtime_ns) of every file, without making a StagedFile for each."""
+        return zip(self.rel_paths(), self._sizes, self._mtimes, strict=True)
+
     def listing_digest(self) -> str:
         listing = _Listing()
         listing.paths.update(self._text)
@@ -210,6 +214,14 @@ class StagedView(Sequence[StagedFile]):
         if isinstance(self._indexes, range):
             return sum(sizes[self._indexes.start:self._indexes.stop])
         return sum(map(sizes.__getitem__, self._indexes))
+
+    def columns(self) -> Iterator[tuple[str, int, int]]:
+        """(rel path, size, mtime_ns) of each file of the view, without making a StagedFile for each."""
+        table, indexes = self._table, self._indexes
+        if isinstance(indexes, range):
+            start, stop = indexes.start, indexes.stop
+            return zip(table.rel_paths(start, stop), table._sizes[start:stop], table._mtimes[start:stop], strict=True)
+        return ((table.rel_path(i), table._sizes[i], table._mtimes[i]) for i in indexes)
 
     def rel_paths(self) -> Iterator[str]:
         if isinstance(self._indexes, range):

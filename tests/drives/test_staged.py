@@ -147,3 +147,22 @@ def test_more_drives_than_fit_a_byte_still_places_every_file() -> None:
     for alloc in (allocate(files, drives), allocate(StagedTable.from_files(files), drives)):
         assert [len(d.files) for d in alloc.drives] == [301] + [1] * 299  # no drive left empty
         assert sorted(f.rel_path for d in alloc.drives for f in d.files) == [f.rel_path for f in files]
+
+
+def test_columns_are_the_files_fields_for_tables_and_views() -> None:
+    files = _files()
+    table = StagedTable.from_files(files)
+    assert list(table.columns()) == [(f.rel_path, f.size, f.mtime_ns) for f in files]
+    for view in (table.select(range(3, 12)), table.select([1, 4, 9])):
+        assert list(view.columns()) == [(f.rel_path, f.size, f.mtime_ns) for f in view]
+
+
+def test_written_digest_follows_content_not_insertion_order() -> None:
+    from seedctl.resources.drive import written_digest
+
+    written = {f"d/f{i:05d}": (i, 10**18 + i) for i in range(10_000)}
+    backwards = dict(reversed(list(written.items())))
+    assert written_digest(written) == written_digest(backwards)
+    for change in ({"d/f00007": (8, 10**18 + 7)}, {"d/f00007": (7, 10**18 + 8)}, {"d/f99999": (1, 1)}):
+        assert written_digest({**written, **change}) != written_digest(written)
+    assert written_digest({}) != written_digest({"a": (0, 0)})
