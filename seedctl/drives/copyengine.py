@@ -43,7 +43,7 @@ from seedctl.interrupt import Cancelled, CancelToken
 BUFFER_SIZE = MAX_BLOCK_SIZE
 POOL_BUFFERS = 4
 _O_BINARY = getattr(os, "O_BINARY", 0)
-_EMPTY_MD5 = hashlib.md5(b"").hexdigest().upper()
+_EMPTY_MD5 = hashlib.md5(b"").digest()
 _UTIME_FD = os.utime in os.supports_fd
 _READV = hasattr(os, "readv")
 
@@ -103,16 +103,19 @@ class PendingCopy:
 
     def result(self) -> CopyResult:
         """Wait for the worker; raise this file's SourceError/TargetError/Cancelled, else its hashes."""
+        md5, blocks = self.digests()
+        return CopyResult(self.size, md5.hex().upper(), tuple(b.hex().upper() for b in blocks), self.mtime_ns,
+                          self.dst_mtime_ns)
+
+    def digests(self) -> tuple[bytes, list[bytes]]:
+        """`result()` as raw digests: (whole-file MD5, block MD5s), with no hex text per file."""
         if self._done is not None:
             self._done.wait()
         if self.error is not None:
             raise self.error
         if self.whole is not None:
-            md5_hex = self.whole.hexdigest().upper()
-        else:
-            md5_hex = self.blocks[0].hex().upper() if self.blocks else _EMPTY_MD5
-        return CopyResult(self.size, md5_hex, tuple(b.hex().upper() for b in self.blocks), self.mtime_ns,
-                          self.dst_mtime_ns)
+            return self.whole.digest(), self.blocks
+        return (self.blocks[0] if self.blocks else _EMPTY_MD5), self.blocks
 
 
 class CopyEngine:
@@ -128,17 +131,36 @@ class CopyEngine:
         self.cancel = cancel
         self.dir_fd = dir_fd
         self.bytes_read = 0  # every source byte read by this engine (the resume benchmark counts these)
-        self._small = bytearray(buffer_size)  # the calling thread's own buffer for one-block files
+        # Buffers and the worker are made when first needed: a bytearray is zero-filled, so every
+        # 4 MiB buffer is resident at once, and a run of small files needs none of the pool (issue 17:
+        # 20 MiB of a drive's peak memory for nothing).
+        self._small = bytearray(0)  # the calling thread's own buffer for one-block files, grown as needed
         self._free: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(max(2, buffers)):
-            self._free.put(bytearray(buffer_size))
+        self._buffers = max(2, buffers)
+        self._made = 0  # pool buffers made so far
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._worker = threading.Thread(target=self._whole_md5_worker, name="seedctl-file-md5", daemon=True)
-        self._worker.start()
+        self._worker: threading.Thread | None = None
 
     def close(self) -> None:
-        self._jobs.put(None)
-        self._worker.join()
+        if self._worker is not None:
+            self._jobs.put(None)
+            self._worker.join()
+            self._worker = None
+
+    def _take_buffer(self) -> bytearray:
+        """A free pool buffer; a new one while fewer than `buffers` exist, else wait for the worker."""
+        if self._made < self._buffers:
+            try:
+                return self._free.get_nowait()
+            except queue.Empty:
+                self._made += 1
+                return bytearray(self.buffer_size)
+        return self._free.get()
+
+    def _start_worker(self) -> None:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._whole_md5_worker, name="seedctl-file-md5", daemon=True)
+            self._worker.start()
 
     def __enter__(self) -> CopyEngine:
         return self
@@ -264,6 +286,8 @@ class CopyEngine:
             os.close(fd)
 
     def _copy_one_block(self, fd_in: int, pending: PendingCopy, size: int) -> None:
+        if len(self._small) < size:  # grown in powers of two up to one block: tiny files, tiny buffer
+            self._small = bytearray(min(self.buffer_size, max(64 << 10, 1 << (size - 1).bit_length())))
         mv = memoryview(self._small)
         # Read exactly the planned size: growth shows in the size and mtime checked afterwards.
         n = self._read(fd_in, mv, size, pending)
@@ -289,6 +313,7 @@ class CopyEngine:
     def _copy_blocks(self, fd_in: int, pending: PendingCopy, size: int) -> None:
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(fd_in, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        self._start_worker()
         pending.whole = hashlib.md5()
         pending._done = done = threading.Event()
         cancel, jobs, free, md5 = self.cancel, self._jobs, self._free, hashlib.md5
@@ -298,7 +323,7 @@ class CopyEngine:
             while True:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
-                buf = free.get()
+                buf = self._take_buffer()
                 mv = memoryview(buf)
                 try:
                     n = self._read(fd_in, mv, self.buffer_size, pending)

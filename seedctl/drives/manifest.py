@@ -22,6 +22,7 @@ Decisions (see docs/drives.md):
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import os
@@ -31,6 +32,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from seedctl.errors import DriveError
 
@@ -78,6 +80,33 @@ class DriveManifest:
     drive_id: str
     blobs: tuple[ManifestBlob, ...]
     version: str = MANIFEST_VERSION
+
+
+class CopiedBlob(NamedTuple):
+    """One file as drive preparation knows it: its raw digests, no object per block. The streamed
+    writer checks and renders it without building a ManifestBlob (the per-file cost of a manifest
+    of a million small files), and falls back to the full ManifestBlob checks for anything unusual."""
+
+    blob_path: str
+    file_path: str
+    length: int
+    md5: bytes  # the whole file's MD5 (16 bytes)
+    block_size: int
+    blocks: bytes = b""  # the block MD5s joined, 16 bytes each; b"": one block, whose MD5 is `md5`
+
+    def as_blob(self) -> ManifestBlob:
+        """The same blob as a ManifestBlob (block offsets and lengths from the block size)."""
+        if self.blocks:
+            digests = [self.blocks[i:i + 16] for i in range(0, len(self.blocks), 16)]
+        else:
+            digests = [self.md5] if self.length else []
+        blocks, offset = [], 0
+        for d in digests:
+            length = min(self.block_size, self.length - offset)
+            blocks.append(ManifestBlock(offset, length, block_id_for(d), d.hex().upper()))
+            offset += length
+        return ManifestBlob(self.blob_path, self.file_path, self.length, tuple(blocks), "overwrite",
+                            self.md5.hex().upper())
 
 
 def block_id_for(md5_digest: bytes) -> str:
@@ -189,7 +218,40 @@ def _blob_text(blob: ManifestBlob) -> str:
     return "".join(parts)
 
 
-def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob], out: object, *,
+def _plain(text: str) -> bool:
+    """Printable ASCII (so every character is one XML 1.0 can carry, and no CR or LF)."""
+    return text.isascii() and text.isprintable()
+
+
+def _copied_text(blob: CopiedBlob) -> str:
+    """`_blob_text` of `blob.as_blob()` with CRLF line ends, checked as `blob_problems` checks it.
+
+    The common case — one block that is the whole file, printable ASCII paths in the expected form —
+    is rendered directly: its block list is valid by construction (one block from offset 0 covering
+    the Length, a 28-character Base64 id and an upper-case hex Hash made from 16 raw bytes here).
+    Everything else goes through ManifestBlob and the full checks."""
+    bp, fp, length, md5 = blob.blob_path, blob.file_path, blob.length, blob.md5
+    if (blob.blocks or not 0 < length <= min(blob.block_size, MAX_BLOCK_SIZE) or len(md5) != 16
+            or not _plain(bp) or "/" not in bp or not _plain(fp) or fp[:1] != "\\" or fp[-1] == "\\"
+            or "/" in fp or ":" in fp or "\\\\" in fp or "\\." in fp):
+        full = blob.as_blob()
+        problems = blob_problems(full)
+        if problems:
+            raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems[:5]))
+        return _blob_text(full).replace("\n", "\r\n")
+    if "&" in bp or "<" in bp or ">" in bp:
+        bp = _cdata(bp)
+    if "&" in fp or "<" in fp or ">" in fp:
+        fp = _cdata(fp)
+    h = md5.hex().upper()
+    return (f"      <Blob>\r\n        <BlobPath>{bp}</BlobPath>\r\n        <FilePath>{fp}</FilePath>\r\n"
+            f"        <ClientData>{CLIENT_DATA_MD5}{h}</ClientData>\r\n        <Length>{length}</Length>\r\n"
+            "        <ImportDisposition>overwrite</ImportDisposition>\r\n        <BlockList>\r\n"
+            f'          <Block Offset="0" Length="{length}" Id="MD5/{binascii.b2a_base64(md5, newline=False).decode()}"'
+            f' Hash="{h}" />\r\n        </BlockList>\r\n      </Blob>\r\n')
+
+
+def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob | CopiedBlob], out: object, *,
                     version: str = MANIFEST_VERSION) -> tuple[str, int]:
     """Write the manifest for `blobs` to the binary stream `out` one blob at a time, hashing as it
     goes; return (upper-case hex MD5, bytes written). Memory does not grow with the number of blobs.
@@ -208,29 +270,32 @@ def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob], out: object, *
 
     def flush() -> None:
         nonlocal pending, pending_len, written
-        data = "".join(pending).replace("\n", "\r\n").encode("utf-8")
+        data = "".join(pending).encode("utf-8")  # every piece has its CRLF line ends already
         md5.update(data)
         out.write(data)  # type: ignore[attr-defined]
         written += len(data)
         pending, pending_len = [], 0
 
     pending.append(f'<?xml version="1.0" encoding="UTF-8"?>\n<DriveManifest Version="{_attr(version)}">\n'
-                   f"  <Drive>\n    <DriveId>{_cdata(drive_id)}</DriveId>\n")
+                   f"  <Drive>\n    <DriveId>{_cdata(drive_id)}</DriveId>\n".replace("\n", "\r\n"))
     empty = True
     for blob in blobs:
-        problems = blob_problems(blob)
-        if problems:
-            raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems[:5]))
+        if type(blob) is CopiedBlob:
+            text = _copied_text(blob)
+        else:
+            problems = blob_problems(blob)  # type: ignore[arg-type]
+            if problems:
+                raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems[:5]))
+            text = _blob_text(blob).replace("\n", "\r\n")  # type: ignore[arg-type]
         if empty:
-            pending.append("    <BlobList>\n")
+            pending.append("    <BlobList>\r\n")
             empty = False
-        text = _blob_text(blob)
         pending.append(text)
         pending_len += len(text)
         if pending_len >= _WRITE_CHUNK:
             flush()
-    pending.append("    <BlobList />\n" if empty else "    </BlobList>\n")
-    pending.append("  </Drive>\n</DriveManifest>\n")
+    pending.append("    <BlobList />\r\n" if empty else "    </BlobList>\r\n")
+    pending.append("  </Drive>\r\n</DriveManifest>\r\n")
     flush()
     return md5.hexdigest().upper(), written
 
@@ -242,7 +307,7 @@ def to_xml_bytes(manifest: DriveManifest) -> bytes:
     return out.getvalue()
 
 
-def write_manifest(manifest: DriveManifest | tuple[str, Iterable[ManifestBlob]], path: Path) -> str:
+def write_manifest(manifest: DriveManifest | tuple[str, Iterable[ManifestBlob | CopiedBlob]], path: Path) -> str:
     """Write atomically (temp file, fsync, rename, fsync the folder); return the upper-case hex MD5.
 
     `manifest` is a DriveManifest, or (drive id, an iterable of blobs) to stream a manifest of any

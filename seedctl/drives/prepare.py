@@ -21,13 +21,14 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from seedctl.drives.allocate import cost_on_drive
 from seedctl.drives.anchor import DriveAnchor
-from seedctl.drives.copyengine import CopyEngine, CopyResult, PendingCopy, SourceError, TargetError
+from seedctl.drives.copyengine import BUFFER_SIZE, CopyEngine, PendingCopy, SourceError, TargetError
+from seedctl.drives.drivetable import DriveTable, DuplicateFile
 from seedctl.drives.durability import FilesystemSync
 from seedctl.drives.identity import check_safe_to_write
 from seedctl.drives.journal import (
@@ -36,7 +37,6 @@ from seedctl.drives.journal import (
     JournalError,
     JournalState,
     ManifestRecord,
-    RecordTable,
     fileset_digest,
     read_journal,
 )
@@ -54,10 +54,7 @@ from seedctl.drives.manifest import (
     DRIVE_HEADER_HASH,
     MANIFEST_FILE,
     MANIFEST_NAME,
-    DriveManifest,
-    ManifestBlob,
-    ManifestBlock,
-    block_id_for,
+    CopiedBlob,
     fsync_dir,
     write_manifest,
 )
@@ -150,22 +147,16 @@ class _Reporter:
         self.emit("copying")
 
 
-def _manifest_blobs(files: Sequence[StagedFile], records: dict[str, FileRecord]) -> Iterator[ManifestBlob]:
-    """The manifest's blobs, one at a time (the streamed writer never holds them all)."""
-    for f in files:
-        r = records[f.rel_path]
-        size, bs = r.size, r.block_size
-        blocks = []
-        offset = 0
-        for digest in r.block_digests():
-            length = min(bs, size - offset)
-            blocks.append(ManifestBlock(offset, length, block_id_for(digest), digest.hex().upper()))
-            offset += length
-        yield ManifestBlob(r.blob_path, r.file_path, size, tuple(blocks), "overwrite", r.md5_hex)
-
-
-def _manifest_for(serial: str, files: Sequence[StagedFile], records: dict[str, FileRecord]) -> DriveManifest:
-    return DriveManifest(drive_id=serial, blobs=tuple(_manifest_blobs(files, records)))
+def _manifest_blobs(files: Sequence[StagedFile], table: DriveTable) -> Iterator[CopiedBlob]:
+    """The manifest's blobs, one at a time (the streamed writer never holds them all), with the raw
+    digests of the drive's table: no object per block, no hex round trip."""
+    md5s = table.md5_column
+    for i, f in enumerate(files):
+        extra = table.blocks(i)
+        if extra is None:
+            yield CopiedBlob(f.blob_path, _file_path(f.rel_path), f.size, md5s[16 * i:16 * i + 16], BUFFER_SIZE)
+        else:
+            yield CopiedBlob(f.blob_path, _file_path(f.rel_path), f.size, md5s[16 * i:16 * i + 16], *extra)
 
 
 def _errno_text(err: OSError) -> str:
@@ -208,23 +199,32 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
     cancel = INTERRUPT if cancel is None else cancel
     if cancel.is_set():
         raise DriveInterrupted(f"drive {serial}: not started ({cancel.reason}); re-run to write it")
-    wanted = {f.rel_path: f for f in files}
-    # the journal's records share the scan's path strings, and its compact table is used as is (no
-    # copy): a million records in memory once (issue 17)
-    state = read_journal(mount, canonical=lambda rel: f.rel_path if (f := wanted.get(rel)) is not None else rel)
-    done_records = state.files if state else RecordTable()
-    if len(wanted) != len(files):
-        raise DriveError(f"drive {serial}: the file list names a file twice")
-    to_copy = [f for f in files if f.rel_path in repair or not _same_source(done_records.get(f.rel_path), f)]
-    stale = [rel for rel in done_records if rel not in wanted]
-    needed = sum(cost_on_drive(f.size) for f in to_copy)
-    freed = sum(cost_on_drive(done_records[rel].size) for rel in stale)
+    # What this run knows per file is kept by position in `files` (25 bytes a file, no string or
+    # object per file): memory flat in file count (issue 17). The journal's records land in it.
+    try:
+        table = DriveTable(files)
+    except DuplicateFile:
+        raise DriveError(f"drive {serial}: the file list names a file twice") from None
+    state = read_journal(mount, table=table)
+    for rel in repair:
+        i = table.position(rel)
+        if i is not None:
+            table.forget(i)  # copied again from staging
+    total = copy_files = copy_bytes = needed = 0
+    flags = table.flags
+    for i, f in enumerate(files):  # one streamed pass: no list of the files to copy
+        total += f.size
+        if not flags[i]:
+            copy_files += 1
+            copy_bytes += f.size
+            needed += cost_on_drive(f.size)
+    stale = list(table.stale)
+    freed = sum(cost_on_drive(table.stale[rel].size) for rel in stale)
     # What resume clears before copying (the interrupted file's temporary copy, renamed files never
     # journaled) frees space too: without counting it, a crash late in a large file on a well-filled
     # drive could never be resumed ("does not fit").
-    freed += _leftover_bytes(mount, state.pending if state else frozenset(), done_records)
-    reporter = _Reporter(serial, progress, len(files), sum(f.size for f in files), len(files) - len(to_copy),
-                         sum(f.size for f in files) - sum(f.size for f in to_copy))
+    freed += _leftover_bytes(mount, state.pending if state else frozenset(), table)
+    reporter = _Reporter(serial, progress, len(files), total, len(files) - copy_files, total - copy_bytes)
     reporter.emit("checking", force=True)
     # Opened before the identity check and re-checked after it: the descriptor is the proven drive.
     anchor = DriveAnchor(mount, serial)
@@ -232,8 +232,8 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
         check_safe_to_write(mount, serial, owner_id=owner_id, needed_bytes=max(0, needed - freed),
                             staging_root=staging_root, allow_simulated=allow_simulated)
         anchor.check("opening the journal")
-        prepared = _write_drive(anchor, serial, files, staging_root, owner_id, state, done_records, to_copy, stale,
-                                reporter, cancel)
+        prepared = _write_drive(anchor, serial, files, staging_root, owner_id, state, table, copy_files, stale,
+                                reporter, cancel, total)
     finally:
         anchor.close()
     reporter.emit("done", force=True)
@@ -261,8 +261,8 @@ def _stop_on(cancel: CancelToken, progress: ProgressCallback | None) -> Progress
 
 
 def _write_drive(anchor: DriveAnchor, serial: str, files: Sequence[StagedFile], staging_root: Path, owner_id: str,
-                 state: JournalState | None, done_records: dict[str, FileRecord], to_copy: list[StagedFile],
-                 stale: list[str], reporter: _Reporter, cancel: CancelToken) -> PreparedDrive:
+                 state: JournalState | None, table: DriveTable, copy_files: int, stale: list[str],
+                 reporter: _Reporter, cancel: CancelToken, total: int) -> PreparedDrive:
     """The write phases, each after re-proving that the mount point still leads to the drive."""
     mount = anchor.mount
     try:
@@ -271,51 +271,49 @@ def _write_drive(anchor: DriveAnchor, serial: str, files: Sequence[StagedFile], 
         raise DriveError(f"drive {serial} at {mount}: cannot write its journal: {_errno_text(exc)}") from None
     try:
         anchor.pin_journal()
-        _check_against_drive(mount, serial, _kept_records(files, to_copy, done_records))
+        _check_against_drive(mount, serial, _kept_records(files, table))
         anchor.check("clearing what an interrupted run left")
         try:
-            _clean_leftovers(anchor, state.pending if state else frozenset(), done_records)
+            _clean_leftovers(anchor, state.pending if state else frozenset(), table)
             if stale:
                 anchor.check("removing files no longer allocated to it")
-                _remove_stale(mount, journal, [done_records.pop(rel) for rel in stale])
+                _remove_stale(mount, journal, [table.stale.pop(rel) for rel in stale])
         except OSError as exc:
             raise DriveError(f"drive {serial} at {mount}: {_errno_text(exc)} while clearing leftovers; "
                              "check the drive and re-run") from None
-        engine_stats = _copy_all(anchor, serial, staging_root, to_copy, journal, done_records, reporter, cancel)
+        engine_stats = (0, 0)
+        if copy_files:  # no engine (nor its buffers) when nothing is to be copied
+            engine_stats = _copy_all(anchor, serial, staging_root, files, table, journal, reporter, cancel)
         anchor.check("writing the manifest")
-        return _finish_manifest(mount, serial, files, done_records, journal, state, engine_stats)
+        return _finish_manifest(mount, serial, files, table, journal, state, engine_stats, total)
     finally:
         journal.close()
 
 
-def _same_source(record: FileRecord | None, f: StagedFile) -> bool:
-    return record is not None and record.same_source(f.size, f.mtime_ns, f.blob_path)
+def _kept_records(files: Sequence[StagedFile], table: DriveTable) -> Iterator[tuple[str, int, int]]:
+    """(rel path, size, the copy's mtime) of each journaled file this run keeps, one at a time."""
+    flags = table.flags
+    return ((f.rel_path, f.size, table.dst_mtime_ns(i)) for i, f in enumerate(files) if flags[i])
 
 
-def _kept_records(files: Sequence[StagedFile], to_copy: list[StagedFile], done: RecordTable) -> Iterator[FileRecord]:
-    """The journaled files this run keeps, one at a time (and the set of paths being copied is gone
-    once the check is done, before the copy starts)."""
-    copying = {f.rel_path for f in to_copy}
-    return (done[f.rel_path] for f in files if f.rel_path not in copying and f.rel_path in done)
-
-
-def _check_against_drive(mount: Path, serial: str, records: Iterable[FileRecord]) -> None:
+def _check_against_drive(mount: Path, serial: str, records: Iterable[tuple[str, int, int]]) -> None:
     """Every file the journal calls complete must be on the drive as written (lstat only, no read;
-    the path is confined to the drive, and a link or folder in its place is not what was written)."""
+    the path is confined to the drive, and a link or folder in its place is not what was written).
+    `records`: (rel path, size, the copy's mtime_ns) as journaled."""
     confined = Confinement(mount, what=f"drive {serial} at {mount}: journal {journal_path(mount)}")
-    for r in records:
-        st = confined.lstat_file(r.rel_path)
+    for rel, size, dst_mtime_ns in records:
+        st = confined.lstat_file(rel)
         if st is None:
-            raise JournalError(f"drive {serial} at {mount}: the journal says {r.file_path} is complete but it is "
+            raise JournalError(f"drive {serial} at {mount}: the journal says {_file_path(rel)} is complete but it is "
                                "missing from the drive; the drive was changed outside seedctl. Move .seedctl/journal"
                                ".jsonl aside to recopy everything") from None
-        if st.st_size != r.size or st.st_mtime_ns != r.dst_mtime_ns:
-            raise JournalError(f"drive {serial} at {mount}: {r.file_path} is {st.st_size:,} bytes (mtime "
-                               f"{st.st_mtime_ns}) but the journal recorded {r.size:,} bytes (mtime {r.dst_mtime_ns}); "
+        if st.st_size != size or st.st_mtime_ns != dst_mtime_ns:
+            raise JournalError(f"drive {serial} at {mount}: {_file_path(rel)} is {st.st_size:,} bytes (mtime "
+                               f"{st.st_mtime_ns}) but the journal recorded {size:,} bytes (mtime {dst_mtime_ns}); "
                                "the drive was changed outside seedctl")
 
 
-def _leftover_bytes(mount: Path, pending: frozenset[str], done: dict[str, FileRecord]) -> int:
+def _leftover_bytes(mount: Path, pending: frozenset[str], done: Container[str]) -> int:
     """Space that `_clean_leftovers` will free: temporary files, renamed files never journaled."""
     total = 0
     try:
@@ -334,7 +332,7 @@ def _leftover_bytes(mount: Path, pending: frozenset[str], done: dict[str, FileRe
     return total
 
 
-def _clean_leftovers(anchor: DriveAnchor, pending: frozenset[str], done: dict[str, FileRecord]) -> None:
+def _clean_leftovers(anchor: DriveAnchor, pending: frozenset[str], done: Container[str]) -> None:
     """Drop what a crash left: temporary files, and renamed files whose journal record never landed.
     Through the drive's descriptor only. The journal's paths are proven to stay on the drive, and
     .seedctl/tmp to be a plain folder, before anything is deleted."""
@@ -387,13 +385,15 @@ def _remove_stale(mount: Path, journal: Journal, records: list[FileRecord]) -> N
     journal.add_removed(gone)
 
 
-def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: list[StagedFile], journal: Journal,
-              done: dict[str, FileRecord], reporter: _Reporter, cancel: CancelToken) -> tuple[int, int]:
+def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, files: Sequence[StagedFile], table: DriveTable,
+              journal: Journal, reporter: _Reporter, cancel: CancelToken) -> tuple[int, int]:
+    """Copy every file the table does not hold as complete, in file order, a group at a time."""
     mount, dir_fd = anchor.mount, anchor.dir_fd
     fs = FilesystemSync(mount)
     engine = CopyEngine(guard=SpaceGuard.for_drive(mount), fsync_each=not fs.available, on_bytes=reporter.on_bytes,
                         cancel=cancel, dir_fd=dir_fd)
-    group: list[tuple[StagedFile, str, PendingCopy]] = []
+    group: list[tuple[int, StagedFile, str, PendingCopy]] = []
+    done = table  # its len() is the number of completed files, for the messages
     group_bytes = 0
     copied = 0
     made_dirs: set[str] = set()
@@ -422,26 +422,26 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: lis
         """Wait for the group's files, make them durable and journal them (the successful prefix
         when one failed; the failure is raised after the files before it are committed)."""
         nonlocal group, group_bytes, copied
-        finished: list[tuple[StagedFile, str, CopyResult]] = []
+        finished: list[tuple[int, StagedFile, str, PendingCopy, bytes, list[bytes]]] = []
         failure: tuple[StagedFile, BaseException] | None = None
-        for f, tmp, pending in group:
+        for i, f, tmp, pending in group:
             try:
-                result = pending.result()
+                md5, blocks = pending.digests()
             except (SourceError, TargetError, Cancelled) as exc:
                 failure = failure or (f, exc)
                 engine.discard(tmp)
                 continue
             if failure is None:
-                finished.append((f, tmp, result))
+                finished.append((i, f, tmp, pending, md5, blocks))
             else:
                 engine.discard(tmp)
         group, group_bytes = [], 0
         if finished:
             anchor.check("committing copied files")  # nothing is renamed or journaled on another disk
             fs.sync()
-            journal.add_pending([f.rel_path for f, _, _ in finished])
+            journal.add_pending([f.rel_path for _, f, _, _, _, _ in finished])
             parents = set()
-            for f, tmp, _ in finished:
+            for _, f, tmp, _, _, _ in finished:
                 parent = make_parents(f.rel_path)
                 os.replace(tmp, anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
                 parents.add(parent)
@@ -451,20 +451,23 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: lis
                 for p in parents:
                     fsync_dir(Path(mount, p) if dir_fd is not None else Path(p))
             # the copy's mtime as the drive stored it was read when it was closed: no stat per file here
-            records = [FileRecord(f.rel_path, f.blob_path, _file_path(f.rel_path), f.size, f.mtime_ns,
-                                  result.md5_hex, engine.buffer_size, result.block_md5s, result.dst_mtime_ns)
-                       for f, _, result in finished]
-            journal.add_files(records)
-            for r in records:
-                done[r.rel_path] = r
-            copied += len(records)
+            bs = engine.buffer_size
+            journal.add_copied([(f.rel_path, f.blob_path, f.size, f.mtime_ns, md5, bs, blocks, pending.dst_mtime_ns)
+                                for _, f, _, pending, md5, blocks in finished])
+            for i, _, _, pending, md5, blocks in finished:
+                table.set_copied(i, md5, pending.dst_mtime_ns, bs, b"" if blocks in ([], [md5]) else b"".join(blocks))
+            copied += len(finished)
         if failure is not None:
             failure[1].rel_path = failure[0].rel_path  # name the staging file, not the temporary name
             raise failure[1]
 
     try:
         try:
-            for n, f in enumerate(to_copy):
+            n = 0
+            flags = table.flags
+            for i, f in enumerate(files):
+                if flags[i]:
+                    continue  # complete on the drive already
                 if f.size > GROUP_BYTES and group:
                     commit()  # a large file is a group of its own: a crash in it never costs the small ones
                 tmp = anchor.rel(SEEDCTL_DIR, TMP_DIR, f"{n:08d}.part")
@@ -477,7 +480,8 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: lis
                     exc.rel_path = f.rel_path
                     _commit_quietly(commit)  # the files before it are complete: keep them
                     raise
-                group.append((f, tmp, pending))
+                group.append((i, f, tmp, pending))
+                n += 1
                 group_bytes += f.size
                 reporter.files_done += 1
                 reporter.emit("copying")
@@ -499,7 +503,7 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, to_copy: lis
                          f"{f' ({exc.filename})' if getattr(exc, 'filename', None) else ''}; "
                          f"{len(done):,} completed file(s) are journaled, re-run to resume") from None
     finally:
-        for _, tmp, pending in group:  # after a failure: let the worker finish, drop the rest
+        for _, _, tmp, pending in group:  # after a failure: let the worker finish, drop the rest
             try:
                 pending.result()
             except (SourceError, TargetError, Cancelled):
@@ -526,15 +530,19 @@ def _commit_quietly(commit: object) -> None:
         pass  # the original error is the one to report
 
 
-def _finish_manifest(mount: Path, serial: str, files: Sequence[StagedFile], done: dict[str, FileRecord],
-                     journal: Journal, state: JournalState | None, stats: tuple[int, int]) -> PreparedDrive:
+def _finish_manifest(mount: Path, serial: str, files: Sequence[StagedFile], table: DriveTable, journal: Journal,
+                     state: JournalState | None, stats: tuple[int, int], total: int) -> PreparedDrive:
     """Write the manifest unless the one on the drive is current; stream it, hashing as it is written.
 
     The journal is not read again: its last manifest record still holds only if this run appended
     no file, pending or removed record (`journal.changed`), and then it is the one read at the start."""
     copied, bytes_read = stats
-    digest = fileset_digest(((f.rel_path, done[f.rel_path].md5_hex) for f in files), presorted=_sorted(files))
-    total = sum(f.size for f in files)
+    if not table.all_done():  # every file was copied or kept, or an error was raised before here
+        raise DriveError(f"drive {serial} at {mount}: {len(files) - len(table):,} file(s) are not complete; "
+                         "re-run to resume")
+    md5s = table.md5_column
+    digest = fileset_digest(((f.rel_path, md5s[16 * i:16 * i + 16].hex().upper()) for i, f in enumerate(files)),
+                            presorted=table.sorted)
     path = mount / MANIFEST_NAME
     m = state.manifest if state is not None and not journal.changed else None
     try:
@@ -545,12 +553,7 @@ def _finish_manifest(mount: Path, serial: str, files: Sequence[StagedFile], done
             and st.st_size == m.size and st.st_mtime_ns == m.mtime_ns:
         hash_hex = m.manifest_hash  # unchanged since written: nothing to do
     else:
-        hash_hex = write_manifest((serial, _manifest_blobs(files, done)), path)
+        hash_hex = write_manifest((serial, _manifest_blobs(files, table)), path)
         st = os.stat(path)
         journal.add_manifest(ManifestRecord(hash_hex, len(files), total, digest, st.st_size, st.st_mtime_ns))
     return PreparedDrive(serial, MANIFEST_FILE, hash_hex, DRIVE_HEADER_HASH, len(files), total, copied, bytes_read)
-
-
-def _sorted(files: Sequence[StagedFile]) -> bool:
-    """Whether `files` is in relative-path order already (the allocator keeps scan order)."""
-    return all(files[i - 1].rel_path < files[i].rel_path for i in range(1, len(files)))

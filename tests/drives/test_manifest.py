@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from seedctl.drives.manifest import (
     MANIFEST_NAME,
     MAX_BLOCK_SIZE,
+    CopiedBlob,
     DriveManifest,
     ManifestBlob,
     ManifestBlock,
@@ -263,3 +264,39 @@ def test_parse_manifest_names_the_given_source() -> None:
     with pytest.raises(ManifestError, match="local copy of drive S1"):
         parse_manifest(b"<nope", "local copy of drive S1")
     assert parse_manifest(to_xml_bytes(DriveManifest("S1", ())), "x") == DriveManifest("S1", ())
+
+
+# --- issue 17: drive preparation's blobs (raw digests, no object per block) -------------------------
+
+def _copied(name: str, data: bytes, block: int = MAX_BLOCK_SIZE) -> CopiedBlob:
+    digests = [hashlib.md5(data[o:o + block]).digest() for o in range(0, len(data), block)]
+    whole = hashlib.md5(data).digest()
+    return CopiedBlob(f"backup/seed/{name}", "\\seed\\" + name.replace("/", "\\"), len(data), whole, block,
+                      b"" if digests in ([], [whole]) else b"".join(digests))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_NAME, st.binary(max_size=200)), max_size=6), st.integers(min_value=1, max_value=300))
+def test_copied_blobs_are_written_byte_for_byte_as_their_manifest_blobs(files, block) -> None:
+    copied = [_copied(name, data, block) for name, data in files]
+    assert to_xml_bytes(DriveManifest("S-1", tuple(copied))) == _tree_writer(  # type: ignore[arg-type]
+        DriveManifest("S-1", tuple(c.as_blob() for c in copied)))
+
+
+def test_copied_blob_of_one_block_matches_blob_for() -> None:
+    for name, data in [("a&b<c>.bin", b"x" * 5000), ("f.bak", b"y"), ("e", b""), (".hidden", b"zz")]:
+        assert _copied(name, data).as_blob() == blob_for(data, name)
+
+
+@pytest.mark.parametrize("blob, message", [
+    (CopiedBlob("nocontainer", "\\seed\\a", 3, b"\x01" * 16, 4 << 20), "container/name"),
+    (CopiedBlob("backup/a", "\\seed\\..\\a", 3, b"\x01" * 16, 4 << 20), "FilePath"),
+    (CopiedBlob("backup/a", "\\seed\\a:b", 3, b"\x01" * 16, 4 << 20), "FilePath"),
+    (CopiedBlob("backup/a\uffff", "\\seed\\a", 3, b"\x01" * 16, 4 << 20), "U\\+FFFF"),
+    (CopiedBlob("backup/a", "\\seed\\a", MAX_BLOCK_SIZE + 1, b"\x01" * 16, MAX_BLOCK_SIZE + 1), "has length"),
+], ids=["no-container", "dotdot", "colon", "non-character", "oversized-block"])
+def test_copied_blobs_are_checked_like_manifest_blobs(tmp_path: Path, blob: CopiedBlob, message: str) -> None:
+    path = tmp_path / MANIFEST_NAME
+    with pytest.raises(ManifestError, match=message):
+        write_manifest(("S1", [_copied("ok", b"abc"), blob]), path)
+    assert not list(tmp_path.iterdir())
