@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping, MutableSequence, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -95,7 +95,7 @@ def _gib(n: int) -> str:
 
 
 def allocate(files: Sequence[StagedFile], drives: Sequence[tuple[str, int]], *,
-             pinned: Mapping[str, set[str]] | None = None) -> Allocation:
+             pinned: Mapping[str, Collection[str]] | None = None) -> Allocation:
     """Place `files` on `drives` ([(serial, usable_bytes)], in spec order).
 
     `pinned` maps a serial to the relative paths its journal says are already on it; those stay

@@ -65,7 +65,7 @@ def allocation(ctx: Context) -> Any:
                 drives.append((d.serial, usable_bytes(capacity)))
                 state = ctx.cache.get(journal_key(d.serial))
                 if state is not None:
-                    pinned[d.serial] = set(state.completed)
+                    pinned[d.serial] = state.completed  # its keys; no set copied from them
             if unknown:
                 result = (f"capacity of drive(s) {', '.join(unknown)} unknown (not attached here and no "
                           "capacity in the spec)")
