@@ -486,6 +486,19 @@ def _open_regular(path: Path) -> int:
     return fd
 
 
+def _open_journal(mount: Path, path: Path) -> int | None:
+    """A descriptor of the drive's journal at `path`, once seedctl's folder on the drive has been
+    checked (not a link, ours); None when there is no journal."""
+    try:
+        check_own_folder(mount)
+    except DriveError as exc:
+        raise JournalError(str(exc)) from None
+    try:
+        return _open_regular(path)
+    except FileNotFoundError:
+        return None
+
+
 def read_journal(mount: Path, *, canonical: Callable[[str], str] | None = None,
                  table: RecordSink | None = None) -> JournalState | None:
     """Read the drive's journal; None when there is none. Cheap: no data file is touched.
@@ -498,13 +511,8 @@ def read_journal(mount: Path, *, canonical: Callable[[str], str] | None = None,
     Streamed line by line; every record is checked against its schema (types, ranges, paths confined
     to the drive) before it is used, and a bad one is a JournalError naming the file, line and field."""
     path = journal_path(mount)
-    try:
-        check_own_folder(mount)
-    except DriveError as exc:
-        raise JournalError(str(exc)) from None
-    try:
-        fd = _open_regular(path)
-    except FileNotFoundError:
+    fd = _open_journal(mount, path)
+    if fd is None:
         return None
     header: dict | None = None
     files: RecordSink = RecordTable() if table is None else table
@@ -584,13 +592,8 @@ def read_journal_header(mount: Path) -> JournalHeader | None:
     For `inspect_drive`, which runs on every plan and before every write; `read_journal` checks the
     rest whenever a record is about to be used. None when there is no journal (or only a torn begin)."""
     path = journal_path(mount)
-    try:
-        check_own_folder(mount)
-    except DriveError as exc:
-        raise JournalError(str(exc)) from None
-    try:
-        fd = _open_regular(path)
-    except FileNotFoundError:
+    fd = _open_journal(mount, path)
+    if fd is None:
         return None
     try:
         with os.fdopen(fd, "rb") as fh:
