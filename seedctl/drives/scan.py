@@ -307,8 +307,9 @@ class _FolderScanner:
         """The files of one folder that pass the filters, the access check and the naming and size
         rules; a problem for each that does not.
 
-        The naming rules are checked on the folder's names joined (three regular expressions over one
-        string) and each file is looked at on its own only when that finds something."""
+        The naming rules are checked on the folder's names joined (two regular expressions and two
+        substring tests over one string) and each file is looked at on its own only when that finds
+        something."""
         rel_prefix = f"{rel_folder}/" if rel_folder else ""
         if self.filtering:
             include, exclude = self.include, self.exclude
