@@ -28,7 +28,7 @@ from itertools import accumulate
 
 from seedctl.drives.manifest import MAX_BLOCK_SIZE
 from seedctl.drives.simulated import CLUSTER, clusters
-from seedctl.drives.staged import StagedFile, StagedTable
+from seedctl.drives.staged import StagedFile, StagedTable, rel_paths
 from seedctl.errors import DriveError
 
 PER_FILE_OVERHEAD = 1024  # manifest entry + journal record
@@ -219,7 +219,7 @@ def _columns(files: Sequence[StagedFile]
     a scan's packed table, or from any other sequence of StagedFile (tests, small callers)."""
     if isinstance(files, StagedTable):
         return files.sizes, files.rel_paths, files.select
-    return (array("q", (f.size for f in files)), lambda: (f.rel_path for f in files),
+    return (array("q", (f.size for f in files)), lambda: rel_paths(files),
             lambda indexes: tuple(files[i] for i in indexes))
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from seedctl.drives.journal import FileRecord, RecordTable
+from seedctl.drives.staged import rel_paths
 
 if TYPE_CHECKING:
     from seedctl.drives.scan import StagedFile
@@ -51,8 +52,7 @@ class DriveTable:
         # so the duplicate check needs no index at all.
         prev: str | None = None
         ordered = True
-        for f in files:
-            rel = f.rel_path
+        for rel in rel_paths(files):  # the packed paths of a scan's table: no StagedFile per file
             if prev is not None and not prev < rel:
                 ordered = False
                 break

@@ -55,7 +55,36 @@ class _Listing:
         return hashlib.sha256(self.paths.digest() + self.sizes.digest() + self.mtimes.digest()).hexdigest()[:24]
 
 
-class StagedTable(Sequence[StagedFile]):
+class _StagedSequence(Sequence[StagedFile]):
+    """What a table and a view share: indexing (a slice is a view), equality with any sequence of
+    StagedFile, no hash. Subclasses give `_file(i)` (i may be negative) and `_sliced(s)`."""
+
+    __slots__ = ()
+
+    @overload
+    def __getitem__(self, index: int) -> StagedFile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> StagedView: ...
+
+    def __getitem__(self, index: int | slice) -> StagedFile | StagedView:
+        return self._sliced(index) if isinstance(index, slice) else self._file(index)
+
+    def _file(self, index: int) -> StagedFile:
+        raise NotImplementedError
+
+    def _sliced(self, index: slice) -> StagedView:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (_StagedSequence, tuple, list)):
+            return NotImplemented
+        return len(self) == len(other) and all(x == y for x, y in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists and tuples, which are not hashable
+
+
+class StagedTable(_StagedSequence):
     """Every staged file of a scan, packed (see the module doc). Build with `StagedTableBuilder`."""
 
     __slots__ = ("_text", "_ends", "_sizes", "_mtimes", "_blob_prefix")
@@ -85,15 +114,10 @@ class StagedTable(Sequence[StagedFile]):
     def __len__(self) -> int:
         return len(self._ends)
 
-    @overload
-    def __getitem__(self, index: int) -> StagedFile: ...
+    def _sliced(self, index: slice) -> StagedView:
+        return StagedView(self, range(len(self))[index])
 
-    @overload
-    def __getitem__(self, index: slice) -> StagedView: ...
-
-    def __getitem__(self, index: int | slice) -> StagedFile | StagedView:
-        if isinstance(index, slice):
-            return StagedView(self, range(len(self))[index])
+    def _file(self, index: int) -> StagedFile:
         if index < 0:
             index += len(self._ends)
         if not 0 <= index < len(self._ends):
@@ -104,11 +128,6 @@ class StagedTable(Sequence[StagedFile]):
     def __iter__(self) -> Iterator[StagedFile]:
         prefix = self._blob_prefix
         return map(StagedFile, self.rel_paths(), self._sizes, self._mtimes, map(prefix.__add__, self.rel_paths()))
-
-    def __eq__(self, other: object) -> bool:
-        return _sequence_equal(self, other)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable-looking sequences are not hashable
 
     def __repr__(self) -> str:
         return f"StagedTable({len(self):,} files, {self.total_bytes:,} bytes)"
@@ -156,7 +175,7 @@ class StagedTable(Sequence[StagedFile]):
         return StagedView(self, indexes)
 
 
-class StagedView(Sequence[StagedFile]):
+class StagedView(_StagedSequence):
     """Some files of a `StagedTable` (ascending indexes: still in scan order), e.g. one drive's share.
 
     A contiguous share is a `range` (no memory per file); any other an array of 8-byte indexes."""
@@ -177,15 +196,10 @@ class StagedView(Sequence[StagedFile]):
     def __len__(self) -> int:
         return len(self._indexes)
 
-    @overload
-    def __getitem__(self, index: int) -> StagedFile: ...
+    def _sliced(self, index: slice) -> StagedView:
+        return StagedView(self._table, self._indexes[index])
 
-    @overload
-    def __getitem__(self, index: slice) -> StagedView: ...
-
-    def __getitem__(self, index: int | slice) -> StagedFile | StagedView:
-        if isinstance(index, slice):
-            return StagedView(self._table, self._indexes[index])
+    def _file(self, index: int) -> StagedFile:
         return self._table[self._indexes[index]]
 
     def __iter__(self) -> Iterator[StagedFile]:
@@ -199,11 +213,6 @@ class StagedView(Sequence[StagedFile]):
             return map(StagedFile, table.rel_paths(start, stop), sizes[start:stop], mtimes[start:stop],
                        map(prefix.__add__, table.rel_paths(start, stop)))
         return map(self._table.__getitem__, indexes)
-
-    def __eq__(self, other: object) -> bool:
-        return _sequence_equal(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"StagedView({len(self):,} of {len(self._table):,} files)"
@@ -229,10 +238,19 @@ class StagedView(Sequence[StagedFile]):
         return map(self._table.rel_path, self._indexes)
 
 
-def _sequence_equal(a: Sequence[StagedFile], other: object) -> bool:
-    if not isinstance(other, (StagedTable, StagedView, tuple, list)):
-        return NotImplemented
-    return len(a) == len(other) and all(x == y for x, y in zip(a, other, strict=True))
+def columns(files: Sequence[StagedFile]) -> Iterator[tuple[str, int, int]]:
+    """(rel path, size, mtime_ns) of each file: from the packed arrays for a table or a view (no
+    StagedFile made per file), from the objects for any other sequence."""
+    if isinstance(files, (StagedTable, StagedView)):
+        return files.columns()
+    return ((f.rel_path, f.size, f.mtime_ns) for f in files)
+
+
+def rel_paths(files: Sequence[StagedFile]) -> Iterator[str]:
+    """The relative path of each file, the same way as `columns`."""
+    if isinstance(files, (StagedTable, StagedView)):
+        return files.rel_paths()
+    return (f.rel_path for f in files)
 
 
 class StagedTableBuilder:
@@ -290,4 +308,4 @@ def listing_digest(files: Iterable[StagedFile]) -> str:
     return listing.hexdigest()
 
 
-__all__ = ["StagedFile", "StagedTable", "StagedTableBuilder", "StagedView", "listing_digest"]
+__all__ = ["StagedFile", "StagedTable", "StagedTableBuilder", "StagedView", "columns", "listing_digest", "rel_paths"]

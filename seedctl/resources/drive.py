@@ -7,10 +7,9 @@ already written. Which files go on which drive is decided once per run for all d
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -114,19 +113,13 @@ def damaged_files(mount: Path, records: Mapping[str, Any]) -> list[str]:
 
 
 def written_digest(written: Mapping[str, tuple[int, int]]) -> str:
-    """A short digest of what a drive holds (rel path, size, mtime), in path order, streamed: the
-    canonical JSON of a sorted list of 100k triples cost a list of tuples and megabytes of text
-    per drive, and every drive is read at once."""
-    h = hashlib.sha256()
-    batch: list[str] = []
-    for rel in sorted(written):
-        size, mtime = written[rel]
-        batch.append(f"{rel}\0{size}\0{mtime}\0")
-        if len(batch) == 4096:
-            h.update("".join(batch).encode("utf-8", "surrogateescape"))
-            batch.clear()
-    h.update("".join(batch).encode("utf-8", "surrogateescape"))
-    return h.hexdigest()[:24]
+    """A short digest of what a drive holds (rel path, size, mtime), in path order: the staging
+    listing's digest over the journal's records, streamed (the canonical JSON of a sorted list of
+    100k triples cost a list of tuples and megabytes of text per drive, and every drive is read at
+    once)."""
+    from seedctl.drives.staged import StagedFile, listing_digest
+
+    return listing_digest(StagedFile(rel, *written[rel], "") for rel in sorted(written))
 
 
 def rehash_damaged(mount: Path, records: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -149,12 +142,6 @@ def rehash_damaged(mount: Path, records: Mapping[str, Any]) -> tuple[list[str], 
 def _names(rels: list[str], limit: int = 5) -> str:
     shown = ", ".join(rels[:limit])
     return shown + (f" and {len(rels) - limit:,} more" if len(rels) > limit else "")
-
-
-def _columns(files: Any) -> Iterator[tuple[str, int, int]]:
-    """(rel path, size, mtime) of each file of a share, from the scan's packed table when it is one."""
-    columns = getattr(files, "columns", None)
-    return columns() if columns else ((f.rel_path, f.size, f.mtime_ns) for f in files)
 
 
 def drive_work(ctx: Context, drive: DriveSpec) -> dict[str, Any]:
@@ -189,7 +176,9 @@ def drive_work(ctx: Context, drive: DriveSpec) -> dict[str, Any]:
         # file by file, and the objects were most of that time
         to_write: list[tuple[str, int]] = []
         wanted = set()
-        for rel, size, mtime in _columns(mine.files):
+        from seedctl.drives.staged import columns
+
+        for rel, size, mtime in columns(mine.files):
             wanted.add(rel)
             if written.get(rel) != (size, mtime):
                 to_write.append((rel, size))
