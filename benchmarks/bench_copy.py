@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MiB = 1 << 20
-SERIAL_SUFFIX = ".seedctl-test-serial"  # seedctl.drives.devices.LOOP_SERIAL_SUFFIX
+SERIAL_SUFFIX = ".seedctl-test-serial"  # seedctl.drives.disk.devices.LOOP_SERIAL_SUFFIX
 
 SEEDCTL = r"""
 import json, os, resource, sys, time

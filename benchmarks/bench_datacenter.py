@@ -8,7 +8,7 @@ small files into Azurite (issue 17: 100k files in <= 5 minutes, cost linear in f
 For each file count it starts a fresh sandbox in a temporary folder, creates a resource group, a
 storage account and an import job through the ARM API (raw HTTPS, as the SDKs send it), makes a
 simulated drive with N files of `--size` random bytes and a manifest written by
-seedctl.drives.manifest, registers it, and then times the one datacenter step that reads the drive
+seedctl.drives.formats.manifest, registers it, and then times the one datacenter step that reads the drive
 and imports its blobs (Received → Transferring for classic jobs, AtAzureDC → DataCopy for Data
 Box). It prints files, seconds, milliseconds per file and files per second, then checks that every
 blob arrived (one listing). These are figures, not a test: nothing is asserted about time.
@@ -63,7 +63,13 @@ def _cpu(pid: int) -> float:
 
 def make_drive(folder: Path, serial: str, files: int, size: int) -> str:
     """N files of random bytes and the manifest seedctl writes for them → the manifest's MD5."""
-    from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestBlob, make_block, write_manifest
+    from seedctl.drives.formats.manifest import (
+        MANIFEST_NAME,
+        DriveManifest,
+        ManifestBlob,
+        make_block,
+        write_manifest,
+    )
 
     data_dir = folder / "data"
     blobs = []
@@ -82,7 +88,7 @@ def make_drive(folder: Path, serial: str, files: int, size: int) -> str:
 
 
 def run_one(files: int, size: int, api: str, verbose: bool, keep: Path | None) -> dict:
-    from seedctl.drives.identity import create_simulated_drive
+    from seedctl.drives.disk.identity import create_simulated_drive
     from seedctl.sandbox import lifecycle
     from seedctl.sandbox.control import SandboxControl
     from seedctl.sandbox.simdrive import recovery_password

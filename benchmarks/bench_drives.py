@@ -80,7 +80,7 @@ CHILD = r"""
 import json, os, resource, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-import seedctl.drives.prepare as P
+import seedctl.drives.writing.prepare as P
 from seedctl.drives import create_simulated_drive, prepare_drive, scan_staging
 staging, drive, kill_at = Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
 files = scan_staging(staging, container="backup").files

@@ -77,7 +77,7 @@ def upload(service: Any, blobs: int, no_md5: float) -> tuple[list[Any], float]:
     """Upload the blobs; return their manifest entries and the seconds it took."""
     from azure.storage.blob import BlobBlock, BlobServiceClient
 
-    from seedctl.drives.manifest import ManifestBlob, make_block
+    from seedctl.drives.formats.manifest import ManifestBlob, make_block
 
     # Azurite on a busy machine drops a connection now and then: the uploads retry (verify's own
     # requests below go through seedctl's retry policy)

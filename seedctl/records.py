@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedctl.drives.manifest import MANIFEST_NAME
+from seedctl.drives import MANIFEST_NAME
 from seedctl.errors import SeedctlError
 from seedctl.private_files import write_private
 

@@ -71,7 +71,7 @@ class Reporter:
                 self._console = self._progress.console
                 _live = self
         else:
-            from seedctl.drives.progress import LineProgress
+            from seedctl.drives import LineProgress
 
             self._progress = LineProgress(self.env.stderr, interval=self._progress_interval)
         return self
@@ -113,7 +113,7 @@ class Reporter:
     def _drive_progress(self, event: dict[str, Any]) -> None:
         if self._progress is None:
             return
-        from seedctl.drives.progress import ProgressEvent
+        from seedctl.drives import ProgressEvent
 
         fields = {k: event[k] for k in ProgressEvent.__dataclass_fields__ if k in event}
         if "serial" in fields and "phase" in fields:

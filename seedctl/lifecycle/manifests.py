@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestError, parse_manifest
+from seedctl.drives import MANIFEST_NAME, DriveManifest, ManifestError, parse_manifest
 from seedctl.errors import SeedctlError
 from seedctl.records import MANIFEST_DIR, copy_path, save_copy
 from seedctl.records import md5_hex as _md5

@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry
-from seedctl.drives.manifest import local_name
+from seedctl.drives import local_name
 from seedctl.errors import SeedctlError
 
 # the records kept beside the spec live below lifecycle/ and resources/; re-exported here

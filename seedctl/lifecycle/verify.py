@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import PureWindowsPath
 from typing import Any, NamedTuple
 
-from seedctl.drives.layout import DATA_DIR
-from seedctl.drives.manifest import ManifestBlob, ManifestBlock
+from seedctl.drives import DATA_DIR, ManifestBlob, ManifestBlock
 from seedctl.errors import SeedctlError
 from seedctl.lifecycle import JSON_VERSION
 from seedctl.lifecycle.manifests import ShippedManifest, load_manifests

@@ -47,7 +47,7 @@ def allocation(ctx: Context) -> Any:
     with _alloc_lock:
         if ALLOCATION_KEY in ctx.cache:
             return ctx.cache[ALLOCATION_KEY]
-        from seedctl.drives.allocate import allocate, usable_bytes
+        from seedctl.drives import allocate, usable_bytes
 
         result: Any
         staging = ctx.observations.get(STAGING_ADDRESS)
@@ -96,7 +96,7 @@ def damaged_files(mount: Path, records: Mapping[str, Any]) -> list[str]:
     The path is joined as a string, not through pathlib (three quarters of this check's time at
     100k files). Only stat is done here, never a write, and the journal's paths were checked
     lexically when it was read (relative, no '..'), so this needs no resolving confinement."""
-    from seedctl.drives.layout import DATA_DIR
+    from seedctl.drives import DATA_DIR
 
     root = os.path.join(os.fspath(mount), DATA_DIR) + os.sep
     separator = os.sep
@@ -117,7 +117,7 @@ def written_digest(written: Mapping[str, tuple[int, int]]) -> str:
     listing's digest over the journal's records, streamed (the canonical JSON of a sorted list of
     100k triples cost a list of tuples and megabytes of text per drive, and every drive is read at
     once)."""
-    from seedctl.drives.staged import StagedFile, listing_digest
+    from seedctl.drives import StagedFile, listing_digest
 
     return listing_digest(StagedFile(rel, *written[rel], "") for rel in sorted(written))
 
@@ -125,7 +125,7 @@ def written_digest(written: Mapping[str, tuple[int, int]]) -> str:
 def rehash_damaged(mount: Path, records: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """Re-read the whole drive against its manifest (`apply --verify`, a shipment). Returns the
     files whose content no longer matches, and the problems that are not about one file."""
-    from seedctl.drives.verify import verify_drive
+    from seedctl.drives import verify_drive
 
     report = verify_drive(mount)
     by_file_path = {r.file_path.lower(): rel for rel, r in records.items()}
@@ -176,7 +176,7 @@ def drive_work(ctx: Context, drive: DriveSpec) -> dict[str, Any]:
         # file by file, and the objects were most of that time
         to_write: list[tuple[str, int]] = []
         wanted = set()
-        from seedctl.drives.staged import columns
+        from seedctl.drives import columns
 
         for rel, size, mtime in columns(mine.files):
             wanted.add(rel)
@@ -222,9 +222,7 @@ class DriveNode(Node):
         self.drive = drive
 
     def read(self, ctx: Context) -> Observation:
-        from seedctl.drives.identity import inspect_drive
-        from seedctl.drives.journal import read_journal
-        from seedctl.drives.prepare import drive_state
+        from seedctl.drives import drive_state, inspect_drive, read_journal
 
         skipped = local_state_skipped(ctx)
         if skipped:
@@ -379,7 +377,7 @@ class DriveNode(Node):
         repair = set(observed.get("damaged", [])) if isinstance(observed, dict) else set()
         # Fail before hours of copying if the drive's BitLocker key cannot be had (on Windows with
         # manage: true this is also where encryption is switched on). The key itself is dropped.
-        from seedctl.drives.encryption import encryptor_for
+        from seedctl.drives import encryptor_for
 
         encryptor_for(self.drive.bitlocker, serial=self.name).ensure(mount, self.name)
 

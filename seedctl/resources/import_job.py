@@ -201,7 +201,7 @@ class ImportJobNode(Node):
     # -- apply ---------------------------------------------------------------------------------
     def bitlocker_keys(self, ctx: Context) -> dict[str, str]:
         """Resolve every drive's key now, just before sending; held only for the call."""
-        from seedctl.drives.encryption import encryptor_for
+        from seedctl.drives import encryptor_for
 
         keys = {}
         for d in ctx.spec.drives:

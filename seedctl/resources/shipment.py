@@ -104,8 +104,7 @@ def check_shipment(ctx: Context, backend: Any, resource_group: str, job_name: st
 
 def drive_problems(ctx: Context, job: dict[str, Any]) -> list[str]:
     """Every way the drives disagree with the job or with staging, each with what to do."""
-    from seedctl.drives.identity import inspect_drive
-    from seedctl.drives.manifest import MANIFEST_NAME
+    from seedctl.drives import MANIFEST_NAME, inspect_drive
     from seedctl.records import md5_hex, read_copy
 
     spec = ctx.spec
@@ -139,8 +138,7 @@ def drive_problems(ctx: Context, job: dict[str, Any]) -> list[str]:
 
 def _attached_drive(serial: str, mount: Path, want: str, carried: dict[str, tuple[int, int | None]],
                     manifest_name: str, md5_hex: Any) -> list[str]:
-    from seedctl.drives import read_drive_state
-    from seedctl.drives.verify import verify_drive
+    from seedctl.drives import read_drive_state, verify_drive
     from seedctl.errors import DriveError
 
     try:
@@ -170,8 +168,7 @@ def _carried_from_manifest(data: bytes, carried: dict[str, tuple[int, int | None
                            journal: dict[str, tuple[int, int]] | None = None) -> list[str]:
     """Add a manifest's blobs to `carried`; with the drive's journal, with the staging mtimes too.
     Returns the problem when the manifest cannot be read (it is untrusted input)."""
-    from seedctl.drives.layout import DATA_DIR
-    from seedctl.drives.manifest import ManifestError, parse_manifest
+    from seedctl.drives import DATA_DIR, ManifestError, parse_manifest
 
     try:
         manifest = parse_manifest(data, where)

@@ -34,7 +34,7 @@ def staging_scan(ctx: Context) -> Any:
     """The staging scan of this run (one walk per run, shared by every node that needs it)."""
     with _scan_lock:
         if SCAN_KEY not in ctx.cache:
-            from seedctl.drives.scan import scan_staging
+            from seedctl.drives import scan_staging
 
             spec = ctx.spec
             ctx.cache[SCAN_KEY] = scan_staging(spec.staging_root(), include=spec.staging.include,
@@ -54,7 +54,7 @@ def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:
 
 
 def _listing_digest(files: Any) -> str:
-    from seedctl.drives.staged import listing_digest
+    from seedctl.drives import listing_digest
 
     return listing_digest(files)
 

@@ -8,7 +8,7 @@ import re
 import secrets
 from pathlib import Path
 
-from seedctl.drives.identity import create_simulated_drive
+from seedctl.drives import create_simulated_drive
 from seedctl.errors import SandboxError
 from seedctl.private_files import refuse_link_or_special, write_private
 from seedctl.sandbox.control import SandboxControl

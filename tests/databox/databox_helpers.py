@@ -116,8 +116,14 @@ BLOCK = 64 * 1024  # small blocks so a few hundred KB make several blocks
 def make_disk(env: DataBoxEnv, root: Path, serial: str, files: dict[str, bytes],
               container: str = "seed") -> tuple[Path, str, str]:
     """A simulated disk registered with the sandbox, filled with `files` and a manifest written by
-    seedctl.drives.manifest → (folder, BitLocker key, manifest hash)."""
-    from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestBlob, make_block, write_manifest
+    seedctl.drives.formats.manifest → (folder, BitLocker key, manifest hash)."""
+    from seedctl.drives.formats.manifest import (
+        MANIFEST_NAME,
+        DriveManifest,
+        ManifestBlob,
+        make_block,
+        write_manifest,
+    )
     from seedctl.sandbox.simdrive import make_drive
 
     path, key_file = root / serial, root / f"{serial}.key"

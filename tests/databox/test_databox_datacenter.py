@@ -13,7 +13,7 @@ from azure.core.exceptions import HttpResponseError
 from databox_helpers import blob_service, disk_entry, make_disk, read_link
 
 from seedctl.cli import main
-from seedctl.drives.manifest import MANIFEST_NAME, read_manifest
+from seedctl.drives.formats.manifest import MANIFEST_NAME, read_manifest
 from seedctl.env import Env
 from seedctl.errors import SandboxError as ControlError
 

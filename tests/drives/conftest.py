@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import create_simulated_drive, scan_staging
-from seedctl.drives.devices import LOOP_SERIAL_SUFFIX
+from seedctl.drives.disk.devices import LOOP_SERIAL_SUFFIX
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from seedctl.drives.devices import LOOP_SERIAL_SUFFIX
+from seedctl.drives.disk.devices import LOOP_SERIAL_SUFFIX
 
 IMAGES = Path(os.environ.get("SEEDCTL_BITLK_IMAGES", "/var/cache/seedctl/bitlk-images"))
 IMAGE = "bitlk-aes-xts-128"  # Windows 10 BitLocker, XTS-AES 128, password + recovery password

@@ -10,8 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seedctl.drives.allocate import Allocation, AllocationError, DriveAllocation, allocate, cost_on_drive
-from seedctl.drives.scan import StagedFile
+from seedctl.drives.placement.allocate import (
+    Allocation,
+    AllocationError,
+    DriveAllocation,
+    allocate,
+    cost_on_drive,
+)
+from seedctl.drives.placement.scan import StagedFile
 
 
 def _gib(n: int) -> str:

@@ -17,7 +17,7 @@ from .conftest import loop_drive, pseudo, write_tree
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-import seedctl.drives.prepare as P
+import seedctl.drives.writing.prepare as P
 from seedctl.drives import prepare_drive, scan_staging
 P.PROGRESS_INTERVAL = 0.0
 staging, drive = Path(sys.argv[1]), Path(sys.argv[2])
@@ -61,7 +61,7 @@ def test_kill_9_mid_file_then_resume_rereads_only_the_file_in_flight(tmp_path: P
 CHILD_AT = r"""
 import json, sys, time
 from pathlib import Path
-import seedctl.drives.prepare as P
+import seedctl.drives.writing.prepare as P
 from seedctl.drives import prepare_drive, scan_staging
 P.PROGRESS_INTERVAL = 0.0
 staging, drive, serial, target, frac = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import create_simulated_drive, prepare_drive, read_manifest, scan_staging, verify_drive
-from seedctl.drives.drivetable import DriveTable, DuplicateFile
-from seedctl.drives.journal import FileRecord
-from seedctl.drives.scan import StagedFile
+from seedctl.drives.formats.journal import FileRecord
+from seedctl.drives.placement.scan import StagedFile
+from seedctl.drives.tables.drivetable import DriveTable, DuplicateFile
 from seedctl.errors import DriveError
 
 from .conftest import pseudo, write_tree

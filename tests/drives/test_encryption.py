@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import BitLockerKey, EncryptionError, encryptor_for
-from seedctl.drives.encryption import ManageBde, SpecKey, is_valid_recovery_password, redact
+from seedctl.drives.disk.encryption import ManageBde, SpecKey, is_valid_recovery_password
+from seedctl.drives.disk.facts import redact
 from seedctl.spec.model import BitLockerSpec, SecretRef
 
 KEY = "238810-662376-448998-450120-652806-203390-606320-483076"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import check_safe_to_write, create_simulated_drive, inspect_drive
-from seedctl.drives.devices import LinuxProbe, normalise_serial
+from seedctl.drives.disk.devices import LinuxProbe, normalise_serial
 from seedctl.errors import DriveError
 
 from .conftest import loop_drive

@@ -20,10 +20,10 @@ from seedctl.drives import (
     read_drive_state,
     scan_staging,
 )
-from seedctl.drives.journal import FileRecord, JournalError, _encode, read_journal
-from seedctl.drives.layout import SIM_MARKER, journal_path
-from seedctl.drives.simulated import read_simulated
-from seedctl.drives.verify import verify_drive
+from seedctl.drives.disk.simulated import read_simulated
+from seedctl.drives.formats.journal import FileRecord, JournalError, _encode, read_journal
+from seedctl.drives.formats.layout import SIM_MARKER, journal_path
+from seedctl.drives.writing.verify import verify_drive
 from seedctl.errors import DriveError
 
 OWNER = "spec-test"
@@ -302,7 +302,7 @@ def test_json_that_is_not_an_object_or_too_deep(world):
 
 
 def test_over_long_line_is_corrupt_not_a_memory_hog(world, monkeypatch):
-    import seedctl.drives.journal as journal_mod
+    import seedctl.drives.formats.journal as journal_mod
 
     drive, _ = world
     monkeypatch.setattr(journal_mod, "MAX_LINE", 1000)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seedctl.drives.journal import FileRecord, Journal, _encode, _file_line, read_journal
+from seedctl.drives.formats.journal import FileRecord, Journal, _encode, _file_line, read_journal
 
 _SEG = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\:"),
                min_size=1, max_size=8).filter(lambda t: t not in (".", ".."))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-import seedctl.drives.prepare as prepare_mod
+import seedctl.drives.writing.prepare as prepare_mod
 from seedctl.drives import prepare_drive, read_drive_state, scan_staging, verify_drive
 from seedctl.errors import DriveError
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seedctl.drives.manifest import (
+from seedctl.drives.formats.manifest import (
     MANIFEST_NAME,
     MAX_BLOCK_SIZE,
     CopiedBlob,
@@ -175,7 +175,7 @@ def test_streamed_writer_is_byte_identical_to_the_tree_writer(files, block) -> N
 
 
 def test_streamed_write_hashes_what_it_writes_and_accepts_a_generator(tmp_path: Path) -> None:
-    import seedctl.drives.manifest as manifest_mod
+    import seedctl.drives.formats.manifest as manifest_mod
 
     blobs = [blob_for(bytes([i % 256]) * (i * 97), f"f{i}.bin", 64) for i in range(300)]
     path = tmp_path / MANIFEST_NAME
@@ -259,7 +259,7 @@ def test_reader_refuses_a_fifo_without_waiting(tmp_path: Path) -> None:
 
 
 def test_parse_manifest_names_the_given_source() -> None:
-    from seedctl.drives.manifest import parse_manifest
+    from seedctl.drives.formats.manifest import parse_manifest
 
     with pytest.raises(ManifestError, match="local copy of drive S1"):
         parse_manifest(b"<nope", "local copy of drive S1")

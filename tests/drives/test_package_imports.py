@@ -1,5 +1,5 @@
 """The `seedctl.drives` package imports its submodules lazily: the plan's reader threads import
-`seedctl.drives.scan` (staging) and `seedctl.drives.prepare` (drives) at the same time, and an
+`seedctl.drives.placement.scan` (staging) and `seedctl.drives.writing.prepare` (drives) at the same time, and an
 __init__ that imported every submodule deadlocked them (`_DeadlockError` on the scan module's lock,
 seen when the staging read was moved to start first)."""
 
@@ -20,7 +20,7 @@ RACE = textwrap.dedent("""
         except BaseException as exc:
             errors.append(repr(exc))
     threads = [threading.Thread(target=imp, args=(n,)) for n in
-               ("seedctl.drives.scan", "seedctl.drives.prepare", "seedctl.drives.identity")]
+               ("seedctl.drives.placement.scan", "seedctl.drives.writing.prepare", "seedctl.drives.disk.identity")]
     for t in threads:
         t.start()
     for t in threads:
@@ -30,10 +30,10 @@ RACE = textwrap.dedent("""
 
 
 def test_importing_one_submodule_does_not_import_the_others() -> None:
-    code = ("import sys, seedctl.drives.scan\n"
+    code = ("import sys, seedctl.drives.placement.scan\n"
             "print(sorted(m for m in sys.modules if m.startswith('seedctl.drives.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "seedctl.drives.prepare" not in out and "seedctl.drives.journal" not in out, out
+    assert "seedctl.drives.writing.prepare" not in out and "seedctl.drives.formats.journal" not in out, out
 
 
 def test_the_public_names_resolve_and_allocate_is_the_function() -> None:
@@ -41,7 +41,7 @@ def test_the_public_names_resolve_and_allocate_is_the_function() -> None:
 
     for name in drives.__all__:
         assert getattr(drives, name) is not None
-    import seedctl.drives.allocate  # noqa: F401 - the submodule import must not rebind the name
+    import seedctl.drives.placement.allocate  # noqa: F401 - the submodule import must not rebind the name
     from seedctl.drives import allocate
 
     assert callable(allocate) and allocate.__name__ == "allocate"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-import seedctl.drives.prepare as prepare_mod
+import seedctl.drives.writing.prepare as prepare_mod
 from seedctl.drives import (
     MANIFEST_NAME,
     JournalError,
@@ -16,8 +16,8 @@ from seedctl.drives import (
     scan_staging,
     verify_drive,
 )
-from seedctl.drives.journal import Journal, read_journal
-from seedctl.drives.layout import journal_path
+from seedctl.drives.formats.journal import Journal, read_journal
+from seedctl.drives.formats.layout import journal_path
 from seedctl.errors import DriveError
 
 from .conftest import pseudo, without_dac_override, write_tree
@@ -136,7 +136,7 @@ def test_unreadable_source_is_an_error_naming_the_file(tmp_path: Path, staging: 
             f"    prepare_drive(Path({str(drive)!r}), 'SIM-0001', {tuple(files)!r}, Path({str(staging)!r}), "
             "owner_id='o', allow_simulated=True)\n"
             "except Exception as e:\n    print(type(e).__name__, e)\n")
-    code = "from seedctl.drives.scan import StagedFile\n" + code.replace("files = scan_staging", "_ = scan_staging")
+    code = "from seedctl.drives.placement.scan import StagedFile\n" + code.replace("files = scan_staging", "_ = scan_staging")
     out = subprocess.run([*without_dac_override(), sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "DriveError" in out.stdout and "a/two.bin" in out.stdout and "Permission denied" in out.stdout
@@ -328,7 +328,7 @@ def test_cancelled_before_starting_writes_nothing(sim_drive: Path, staging: Path
 
 def test_without_folder_descriptors_the_paths_are_used(sim_drive: Path, staging: Path, monkeypatch) -> None:
     # Where folders cannot be opened (Windows), the anchor falls back to paths (and the device/inode check).
-    import seedctl.drives.anchor as anchor_mod
+    import seedctl.drives.writing.anchor as anchor_mod
 
     monkeypatch.setattr(anchor_mod, "DIR_FDS", False)
     result = run(sim_drive, staging, verify=True)
@@ -339,7 +339,7 @@ def test_without_folder_descriptors_the_paths_are_used(sim_drive: Path, staging:
 def test_without_syncfs_every_file_and_folder_is_fsynced(sim_drive: Path, staging: Path, monkeypatch) -> None:
     # macOS and Windows have no syncfs: each file is fsynced before close and each touched folder after
     # the renames. Same result on the drive.
-    import seedctl.drives.durability as durability
+    import seedctl.drives.writing.durability as durability
 
     monkeypatch.setattr(durability, "_SYNCFS", None)
     synced = []

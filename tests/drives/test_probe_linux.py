@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from seedctl.drives.encryption import BitLockerKey
-from seedctl.drives.probe_linux import LinuxProbe, parse_bitlk_dump, parse_mountinfo, signature
-from seedctl.drives.requirements import evaluate
+from seedctl.drives.disk.encryption import BitLockerKey
+from seedctl.drives.disk.probe_linux import LinuxProbe, parse_bitlk_dump, parse_mountinfo, signature
+from seedctl.drives.disk.requirements import evaluate
 
 RECORDED = Path(__file__).parent / "recorded" / "linux"
 KEY = "238810-662376-448998-450120-652806-203390-606320-483076"
@@ -203,7 +203,7 @@ def test_cryptsetup_missing(tmp_path: Path) -> None:
     probe = tree.probe()
     info = probe.describe(tree.mount)
     probe.cryptsetup = None
-    import seedctl.drives.probe_linux as mod
+    import seedctl.drives.disk.probe_linux as mod
 
     real = mod.shutil.which
     mod.shutil.which = lambda name: None
@@ -222,7 +222,7 @@ def test_mountinfo_escapes() -> None:
 def test_dislocker_daemon_found_by_its_mount_point(tmp_path: Path) -> None:
     """Two dislocker daemons (two drives): each mount is matched to its own by argv, the volume by
     its open descriptors; the password in argv is never read into a message."""
-    from seedctl.drives.probe_linux import _Walk
+    from seedctl.drives.disk.probe_linux import _Walk
 
     proc = tmp_path / "proc"
     for pid, target, volume in (("101", "/mnt/a/dislocker-D1", "/dev/sdb1"), ("202", "/mnt/b/dislocker-D1", "/dev/sdc1")):

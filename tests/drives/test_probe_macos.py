@@ -9,8 +9,8 @@ import subprocess
 from pathlib import Path
 
 from seedctl.drives import inspect_drive
-from seedctl.drives.probe_macos import MAC_CANNOT, MacProbe
-from seedctl.drives.requirements import evaluate
+from seedctl.drives.disk.probe_macos import MAC_CANNOT, MacProbe
+from seedctl.drives.disk.requirements import evaluate
 
 RECORDED = Path(__file__).parent / "recorded" / "macos"
 
@@ -29,7 +29,7 @@ class Diskutil:
 
 def describe(tmp_path: Path, monkeypatch, disk: str = "diskutil-disk-usb.plist"):
     runner = Diskutil("diskutil-volume-ntfs-usb.plist", disk)
-    monkeypatch.setattr("seedctl.drives.probe_macos.os.path.ismount", lambda p: str(p) == str(tmp_path))
+    monkeypatch.setattr("seedctl.drives.disk.probe_macos.os.path.ismount", lambda p: str(p) == str(tmp_path))
     return MacProbe(runner=runner).describe(tmp_path), runner
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from seedctl.drives.encryption import BitLockerKey, EncryptionError, ManageBde
-from seedctl.drives.identity import inspect_drive
-from seedctl.drives.probe_windows import WindowsPathError, WindowsProbe, access_path
-from seedctl.drives.requirements import evaluate
+from seedctl.drives.disk.encryption import BitLockerKey, EncryptionError, ManageBde
+from seedctl.drives.disk.identity import inspect_drive
+from seedctl.drives.disk.probe_windows import WindowsPathError, WindowsProbe, access_path
+from seedctl.drives.disk.requirements import evaluate
 from seedctl.spec.model import BitLockerSpec, SecretRef
 
 RECORDED = Path(__file__).parent / "recorded" / "windows"
@@ -195,7 +195,7 @@ def test_inspect_drive_through_the_windows_probe(tmp_path: Path, monkeypatch) ->
     replay = Replay("ready-sata")
     replay.rec["mount_point"] = str(tmp_path)
     probe = WindowsProbe(runner=replay, powershell="powershell", manage_bde="manage-bde")
-    monkeypatch.setattr("seedctl.drives.probe_windows.access_path", lambda p: ("E:\\", "E:"))
+    monkeypatch.setattr("seedctl.drives.disk.probe_windows.access_path", lambda p: ("E:\\", "E:"))
     obs = inspect_drive(tmp_path, "WD-WCC4N7KT1234", allow_simulated=False, probe=probe,
                         bitlocker=BitLockerSpec(key=SecretRef(env="K1")))
     assert obs.attached and obs.serial_matches

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import check_safe_to_write, inspect_drive
-from seedctl.drives.devices import LinuxProbe
+from seedctl.drives.disk.devices import LinuxProbe
 from seedctl.env import Env
 from seedctl.errors import DriveError
 from seedctl.plan import ERROR
@@ -140,7 +140,7 @@ def test_key_goes_on_stdin_never_argv(tmp_path: Path, monkeypatch) -> None:
                             bitlocker=BitLockerSpec(key=SecretRef(env="SEEDCTL_TEST_KEY")))
         assert obs.requirement_errors == ()  # sandbox: a loop image is exempt, so nothing was tested ...
         info = probe.describe(d.mount)
-        from seedctl.drives.encryption import BitLockerKey
+        from seedctl.drives.disk.encryption import BitLockerKey
 
         assert probe.test_key(info, BitLockerKey(d.recovery_password, "test"))[0] == "unlocks"
         opens = [c for c in calls if "--test-passphrase" in c[0]]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import blob_name_problems, scan_staging
-from seedctl.drives.manifest import MAX_BLOB_LENGTH
-from seedctl.drives.scan import display_path
+from seedctl.drives.formats.manifest import MAX_BLOB_LENGTH
+from seedctl.drives.placement.scan import display_path
 
 from .conftest import without_dac_override, write_tree
 
@@ -122,7 +122,7 @@ def test_a_too_long_blob_name_does_not_taint_its_neighbours(tmp_path: Path) -> N
 
 
 def test_listing_digest_streams_and_tells_listings_apart() -> None:
-    from seedctl.drives.scan import StagedFile, listing_digest
+    from seedctl.drives.placement.scan import StagedFile, listing_digest
 
     files = [StagedFile(f"d/f{i}", i, 10 * i, f"c/d/f{i}") for i in range(10_000)]  # more than a batch
     base = listing_digest(files)

@@ -16,8 +16,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from seedctl.drives.manifest import DriveManifest, ManifestBlob, make_block, to_xml_bytes
-from seedctl.drives.scan import MAX_BLOB_NAME, MAX_SEGMENTS, blob_name_problems, display_path, scan_staging
+from seedctl.drives.formats.manifest import DriveManifest, ManifestBlob, make_block, to_xml_bytes
+from seedctl.drives.placement.scan import (
+    MAX_BLOB_NAME,
+    MAX_SEGMENTS,
+    blob_name_problems,
+    display_path,
+    scan_staging,
+)
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="file names as bytes are a POSIX notion")
 pytestmark = pytest.mark.reliability

@@ -10,9 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from seedctl.drives.allocate import allocate, cost_on_drive, costs_on_drive
-from seedctl.drives.scan import scan_staging
-from seedctl.drives.staged import StagedFile, StagedTable, StagedTableBuilder, StagedView, listing_digest
+from seedctl.drives.placement.allocate import allocate, cost_on_drive, costs_on_drive
+from seedctl.drives.placement.scan import scan_staging
+from seedctl.drives.tables.staged import (
+    StagedFile,
+    StagedTable,
+    StagedTableBuilder,
+    StagedView,
+    listing_digest,
+)
 
 NAMES = ["a.bin", "b", "b.txt", "b0", "b-", "é.dat", "日本語.bak", "emoji-😀.x", "z" * 150]
 

@@ -101,7 +101,7 @@ def test_verdict_by_content_when_blocks_have_other_ids(workspace: Any) -> None:
 
 
 def test_deep_hashes_each_block_when_the_manifest_has_no_file_md5() -> None:
-    from seedctl.drives.manifest import make_block
+    from seedctl.drives.formats.manifest import make_block
     from seedctl.lifecycle.verify import _BlockHasher
 
     data = bytes(range(256)) * 100

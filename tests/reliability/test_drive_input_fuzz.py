@@ -29,9 +29,9 @@ from seedctl.drives import (
     read_drive_state,
     scan_staging,
 )
-from seedctl.drives.journal import _encode, read_journal
-from seedctl.drives.layout import SIM_MARKER, journal_path
-from seedctl.drives.verify import verify_drive
+from seedctl.drives.formats.journal import _encode, read_journal
+from seedctl.drives.formats.layout import SIM_MARKER, journal_path
+from seedctl.drives.writing.verify import verify_drive
 from seedctl.errors import SeedctlError
 
 pytestmark = pytest.mark.reliability

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seedctl.drives.manifest import (
+from seedctl.drives.formats.manifest import (
     DriveManifest,
     ManifestBlob,
     ManifestError,

@@ -1,5 +1,5 @@
 """The simulated datacenter: drives made with `seedctl sandbox drive`, filled with files and a
-manifest written by seedctl.drives.manifest, imported into Azurite by the job's state changes."""
+manifest written by seedctl.drives.formats.manifest, imported into Azurite by the job's state changes."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from azure.mgmt.storageimportexport.models import (
 )
 
 from seedctl.cli import main
-from seedctl.drives.manifest import (
+from seedctl.drives.formats.manifest import (
     MANIFEST_FILE,
     MANIFEST_NAME,
     DriveManifest,
@@ -179,7 +179,7 @@ def test_dispositions_against_blobs_already_there(sandbox, setup, tmp_path):
     replaces; the verbose DriveLog says which happened."""
     from dataclasses import replace
 
-    from seedctl.drives.manifest import read_manifest
+    from seedctl.drives.formats.manifest import read_manifest
 
     clients, account = setup
     container = clients.blob(account.name).get_container_client("seed")

@@ -166,7 +166,13 @@ def _disk(sandbox, root, serial: str, files: dict[str, bytes]) -> tuple[str, str
     """A simulated disk with `files` and seedctl's manifest, registered → (key, manifest hash)."""
     import hashlib
 
-    from seedctl.drives.manifest import MANIFEST_NAME, DriveManifest, ManifestBlob, make_block, write_manifest
+    from seedctl.drives.formats.manifest import (
+        MANIFEST_NAME,
+        DriveManifest,
+        ManifestBlob,
+        make_block,
+        write_manifest,
+    )
     from seedctl.sandbox.simdrive import make_drive
 
     path = root / serial

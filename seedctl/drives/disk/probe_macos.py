@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from seedctl.drives.facts import DeviceInfo, DiskFacts, KeyVerdict, normalise_serial
+from seedctl.drives.disk.facts import DeviceInfo, DiskFacts, KeyVerdict, normalise_serial
 
 Runner = Callable[..., subprocess.CompletedProcess]
 MAC_CANNOT = ("macOS cannot unlock or write a BitLocker volume, so a Mac cannot prepare Import/Export "

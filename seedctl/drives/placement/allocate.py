@@ -26,9 +26,9 @@ from collections.abc import Callable, Collection, Iterator, Mapping, MutableSequ
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from seedctl.drives.manifest import MAX_BLOCK_SIZE
-from seedctl.drives.simulated import CLUSTER, clusters
-from seedctl.drives.staged import StagedFile, StagedTable, rel_paths
+from seedctl.drives.formats.layout import CLUSTER, clusters
+from seedctl.drives.formats.manifest import MAX_BLOCK_SIZE
+from seedctl.drives.tables.staged import StagedFile, StagedTable, rel_paths
 from seedctl.errors import DriveError
 
 PER_FILE_OVERHEAD = 1024  # manifest entry + journal record

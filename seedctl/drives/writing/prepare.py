@@ -25,13 +25,9 @@ from collections.abc import Collection, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seedctl.drives.allocate import cost_on_drive
-from seedctl.drives.anchor import DriveAnchor
-from seedctl.drives.copyengine import BUFFER_SIZE, CopyEngine, PendingCopy, SourceError, TargetError
-from seedctl.drives.drivetable import DriveTable, DuplicateFile
-from seedctl.drives.durability import FilesystemSync
-from seedctl.drives.identity import check_safe_to_write
-from seedctl.drives.journal import (
+from seedctl.drives.disk.identity import check_safe_to_write
+from seedctl.drives.disk.simulated import SpaceGuard
+from seedctl.drives.formats.journal import (
     FileRecord,
     Journal,
     JournalError,
@@ -40,17 +36,18 @@ from seedctl.drives.journal import (
     fileset_digest,
     read_journal,
 )
-from seedctl.drives.layout import (
+from seedctl.drives.formats.layout import (
     DATA_DIR,
     SEEDCTL_DIR,
     TMP_DIR,
     Confinement,
     check_own_folder,
+    clusters,
     journal_path,
     local_path,
     tmp_dir,
 )
-from seedctl.drives.manifest import (
+from seedctl.drives.formats.manifest import (
     DRIVE_HEADER_HASH,
     MANIFEST_FILE,
     MANIFEST_NAME,
@@ -58,10 +55,14 @@ from seedctl.drives.manifest import (
     fsync_dir,
     write_manifest,
 )
-from seedctl.drives.progress import ProgressCallback, ProgressEvent
-from seedctl.drives.scan import StagedFile
-from seedctl.drives.simulated import SpaceGuard, clusters
-from seedctl.drives.verify import VerifyReport, verify_drive
+from seedctl.drives.placement.allocate import cost_on_drive
+from seedctl.drives.tables.drivetable import DriveTable, DuplicateFile
+from seedctl.drives.tables.staged import StagedFile
+from seedctl.drives.writing.anchor import DriveAnchor
+from seedctl.drives.writing.copyengine import BUFFER_SIZE, CopyEngine, PendingCopy, SourceError, TargetError
+from seedctl.drives.writing.durability import FilesystemSync
+from seedctl.drives.writing.progress import ProgressCallback, ProgressEvent
+from seedctl.drives.writing.verify import VerifyReport, verify_drive
 from seedctl.errors import DriveError
 from seedctl.interrupt import INTERRUPT, Cancelled, CancelToken, DriveInterrupted
 

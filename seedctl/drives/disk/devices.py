@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-from seedctl.drives.facts import (
+from seedctl.drives.disk.facts import (
     BitLockerState,
     DeviceInfo,
     DeviceProbe,
@@ -26,9 +26,9 @@ from seedctl.drives.facts import (
     KeyTester,
     normalise_serial,
 )
-from seedctl.drives.probe_linux import LOOP_SERIAL_SUFFIX, LinuxProbe
-from seedctl.drives.probe_macos import MacProbe
-from seedctl.drives.probe_windows import WindowsProbe
+from seedctl.drives.disk.probe_linux import LOOP_SERIAL_SUFFIX, LinuxProbe
+from seedctl.drives.disk.probe_macos import MacProbe
+from seedctl.drives.disk.probe_windows import WindowsProbe
 
 __all__ = ["LOOP_SERIAL_SUFFIX", "BitLockerState", "DeviceInfo", "DeviceProbe", "DiskFacts", "KeyTester",
            "LinuxProbe", "MacProbe", "WindowsProbe", "normalise_serial", "probe_for_platform"]

@@ -22,12 +22,19 @@ SEEDCTL_DIR = ".seedctl"
 JOURNAL_NAME = "journal.jsonl"
 TMP_DIR = "tmp"
 SIM_MARKER = ".seedctl-sandbox-drive.json"
+# Space is counted in 4 KiB clusters, as NTFS (and ext4) allocate it.
+CLUSTER = 4096
 
 # Entries a freshly formatted drive may already carry; they do not make it "foreign".
 IGNORABLE_ROOT_ENTRIES = frozenset({
     "lost+found", "System Volume Information", "$RECYCLE.BIN", ".Trashes", ".Spotlight-V100",
     ".fseventsd", SIM_MARKER,
 })
+
+
+def clusters(size: int) -> int:
+    """Bytes a file of `size` occupies on a filesystem with 4 KiB clusters."""
+    return -(-size // CLUSTER) * CLUSTER
 
 
 def journal_path(mount: Path) -> Path:

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from seedctl.drives.layout import (
+from seedctl.drives.formats.layout import (
     _SAFE_REL,
     SEEDCTL_DIR,
     check_own_folder,

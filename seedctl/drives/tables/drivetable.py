@@ -18,11 +18,11 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from seedctl.drives.journal import FileRecord, RecordTable
-from seedctl.drives.staged import rel_paths
+from seedctl.drives.formats.journal import FileRecord, RecordTable
+from seedctl.drives.tables.staged import rel_paths
 
 if TYPE_CHECKING:
-    from seedctl.drives.scan import StagedFile
+    from seedctl.drives.tables.staged import StagedFile
 
 _DONE = 1  # flag: the journal holds a complete copy of this very source (size, mtime, blob path)
 

@@ -22,7 +22,14 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from seedctl.drives.facts import BitLockerState, DeviceInfo, DiskFacts, KeyVerdict, normalise_serial
+from seedctl.drives.disk.facts import (
+    BitLockerState,
+    DeviceInfo,
+    DiskFacts,
+    KeyVerdict,
+    normalise_serial,
+    redact,
+)
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -228,8 +235,6 @@ class WindowsProbe:
             return "untested", f"cannot run manage-bde: {type(exc).__name__}"
         found = set(_PASSWORD.findall(done.stdout or ""))
         if done.returncode != 0 or not found:
-            from seedctl.drives.encryption import redact
-
             text = redact(((done.stderr or "") + (done.stdout or "")).strip())
             last = next((ln.strip() for ln in reversed(text.splitlines()) if "ERROR" in ln.upper()), "")
             if not found and "no key protectors" in text.lower():

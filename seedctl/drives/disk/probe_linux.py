@@ -29,7 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from seedctl.drives.facts import BitLockerState, DeviceInfo, DiskFacts, KeyVerdict, normalise_serial
+from seedctl.drives.disk.facts import (
+    BitLockerState,
+    DeviceInfo,
+    DiskFacts,
+    KeyVerdict,
+    normalise_serial,
+    redact,
+)
 
 LOOP_SERIAL_SUFFIX = ".seedctl-test-serial"
 Runner = Callable[..., subprocess.CompletedProcess]
@@ -253,8 +260,6 @@ class LinuxProbe:
             return "unlocks", f"cryptsetup opened {volume} with it"
         if done.returncode == 2 or "No more VMKs to try" in trace:  # "No key available with this passphrase."
             return "does-not-unlock", f"cryptsetup on {volume}: no key available with this passphrase"
-        from seedctl.drives.encryption import redact
-
         lines = [ln for ln in (done.stderr or "").strip().splitlines() if not ln.startswith("#")]
         detail = redact(lines[-1] if lines else "")
         return "untested", f"cryptsetup on {volume} failed (exit {done.returncode}){': ' + detail if detail else ''}"

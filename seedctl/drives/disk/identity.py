@@ -19,11 +19,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seedctl.drives.devices import DeviceInfo, DeviceProbe, normalise_serial, probe_for_platform
-from seedctl.drives.journal import JournalError, read_journal_header
-from seedctl.drives.layout import IGNORABLE_ROOT_ENTRIES, SEEDCTL_DIR
-from seedctl.drives.requirements import evaluate
-from seedctl.drives.simulated import create_simulated_drive, read_simulated, used_bytes
+from seedctl.drives.disk.devices import DeviceInfo, DeviceProbe, normalise_serial, probe_for_platform
+from seedctl.drives.disk.requirements import evaluate
+from seedctl.drives.disk.simulated import create_simulated_drive, read_simulated, used_bytes
+from seedctl.drives.formats.journal import JournalError, read_journal_header
+from seedctl.drives.formats.layout import IGNORABLE_ROOT_ENTRIES, SEEDCTL_DIR
 from seedctl.errors import DriveError, SeedctlError
 
 __all__ = ["NO_KEY_TEST", "DriveObservation", "check_safe_to_write", "create_simulated_drive", "inspect_drive"]
@@ -97,7 +97,7 @@ def _key_verdict(info: DeviceInfo, probe: DeviceProbe, bitlocker: object, serial
     tester = getattr(probe, "test_key", None)
     if ref is None or tester is None:
         return None
-    from seedctl.drives.encryption import BitLockerKey
+    from seedctl.drives.disk.encryption import BitLockerKey
 
     try:
         key = BitLockerKey(ref.resolve(), ref.describe())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seedctl.drives.facts import DeviceInfo, KeyVerdict
+from seedctl.drives.disk.facts import DeviceInfo, KeyVerdict
 
 # "10 TB" drives hold 10.0008e12 bytes; the backup documentation names drives up to 10 TB.
 MAX_DRIVE_BYTES = 10_100_000_000_000

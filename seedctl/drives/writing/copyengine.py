@@ -36,8 +36,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from seedctl.drives.manifest import MAX_BLOCK_SIZE
-from seedctl.drives.simulated import SpaceGuard, clusters
+from seedctl.drives.disk.simulated import SpaceGuard
+from seedctl.drives.formats.layout import clusters
+from seedctl.drives.formats.manifest import MAX_BLOCK_SIZE
 from seedctl.interrupt import Cancelled, CancelToken
 
 BUFFER_SIZE = MAX_BLOCK_SIZE

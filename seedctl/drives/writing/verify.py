@@ -14,10 +14,10 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seedctl.drives.journal import JournalError, read_journal
-from seedctl.drives.layout import Confinement, local_from_file_path
-from seedctl.drives.manifest import MANIFEST_NAME, ManifestError, manifest_hash, read_manifest
-from seedctl.drives.progress import ProgressCallback, ProgressEvent
+from seedctl.drives.formats.journal import JournalError, read_journal
+from seedctl.drives.formats.layout import Confinement, local_from_file_path
+from seedctl.drives.formats.manifest import MANIFEST_NAME, ManifestError, manifest_hash, read_manifest
+from seedctl.drives.writing.progress import ProgressCallback, ProgressEvent
 from seedctl.errors import DriveError
 
 _CHUNK = 4 * 1024 * 1024

@@ -16,10 +16,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from seedctl.drives.layout import SIM_MARKER
+from seedctl.drives.formats.layout import SIM_MARKER, clusters
 from seedctl.errors import DriveError
 
-CLUSTER = 4096
 MARKER_KIND = "seedctl-sandbox-drive"
 MARKER_MAX_BYTES = 4096  # a marker is ~80 bytes; anything larger is not one
 MAX_CAPACITY = 1 << 60  # 1 EiB: far beyond any disk, and safely inside every integer the engine uses
@@ -29,11 +28,6 @@ MAX_CAPACITY = 1 << 60  # 1 EiB: far beyond any disk, and safely inside every in
 class SimulatedDrive:
     serial: str
     capacity: int
-
-
-def clusters(size: int) -> int:
-    """Bytes a file of `size` occupies on a filesystem with 4 KiB clusters."""
-    return -(-size // CLUSTER) * CLUSTER
 
 
 def create_simulated_drive(path: Path, serial: str, capacity: int) -> None:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from seedctl.drives.manifest import MAX_BLOB_LENGTH
-from seedctl.drives.staged import StagedFile, StagedTable, StagedTableBuilder, listing_digest
+from seedctl.drives.formats.manifest import MAX_BLOB_LENGTH
+from seedctl.drives.tables.staged import StagedFile, StagedTable, StagedTableBuilder, listing_digest
 
 __all__ = ["ScanProblem", "ScanResult", "StagedFile", "blob_name_problems", "display_path", "listing_digest",
            "scan_staging", "segment_problems"]

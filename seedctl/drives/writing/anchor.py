@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from seedctl.drives.layout import SEEDCTL_DIR, journal_path
+from seedctl.drives.formats.layout import SEEDCTL_DIR, journal_path
 from seedctl.errors import DriveError
 
 DIR_FDS = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")

@@ -21,18 +21,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from seedctl.drives.disk.facts import redact
 from seedctl.errors import DriveError, SecretError
 
 _PASSWORD = re.compile(r"\b(\d{6}(?:-\d{6}){7})\b")
-_REDACT = re.compile(r"\d{6}(?:-\d{6}){2,7}")
 
 
 class EncryptionError(DriveError):
     """BitLocker could not be enabled or its key read. Never contains the key."""
-
-
-def redact(text: str) -> str:
-    return _REDACT.sub("(sensitive)", text)
 
 
 def is_valid_recovery_password(value: str) -> bool:
@@ -103,7 +99,7 @@ class ManageBde:
     @staticmethod
     def volume_of(mount: Path) -> str:
         r""""E:" for a drive letter (also from \\?\E:\), the folder for a volume mount folder."""
-        from seedctl.drives.probe_windows import WindowsPathError, access_path
+        from seedctl.drives.disk.probe_windows import WindowsPathError, access_path
 
         try:
             return access_path(str(mount))[1]  # Windows path rules whatever the host (ntpath)

@@ -6,12 +6,22 @@ turns it into reasons a drive cannot be shipped. Nothing here runs a command.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 # A probe's verdict on "does this key unlock this volume": the reason says how it was tested, or
 # why it could not be (never the key).
 KeyVerdict = Literal["unlocks", "does-not-unlock", "untested"]
+
+# A BitLocker recovery password, or a run of its groups (a tool may print one cut short).
+_REDACT = re.compile(r"\d{6}(?:-\d{6}){2,7}")
+
+
+def redact(text: str) -> str:
+    """`text` with anything shaped like a recovery password replaced: what a BitLocker tool prints
+    is redacted before it reaches a message (the probes and the encryptor share this)."""
+    return _REDACT.sub("(sensitive)", text)
 
 
 def normalise_serial(serial: str | None) -> str | None:
