@@ -30,9 +30,9 @@ from pathlib import Path, PureWindowsPath
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
+from seedctl.crc64 import crc64
 from seedctl.sandbox.arm import ArmError
 from seedctl.sandbox.copylog import BlobResult, BlockResult, copy_log, drive_log, verbose_log
-from seedctl.sandbox.crc64 import crc64
 from seedctl.sandbox.state import SandboxState
 from seedctl.sandbox.store import Row
 

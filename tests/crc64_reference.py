@@ -1,8 +1,7 @@
-"""CRC-64 as Azure Storage computes it (the `crc64` of Data Box copy logs and of the storage
-service's transactional CRC64): polynomial 0x9A6C9329AC4BC9B5 reflected, initial value and final
-XOR all ones; the same parameters as CRC-64/NVME, whose check value for b"123456789" is
-0xAE8B14860A799888. Pure Python, table-driven, about 10 MB/s: the sandbox computes it only for
-verbose copy logs."""
+"""An independent Azure Storage CRC-64 for the tests, written from its definition: polynomial
+0x9A6C9329AC4BC9B5 reflected, initial value and final XOR all ones (the CRC-64/NVME parameters,
+check value 0xAE8B14860A799888 for b"123456789"). Pure Python, table-driven, about 10 MB/s: the
+tests check seedctl.crc64 (a native library) against it on small inputs."""
 
 from __future__ import annotations
 
