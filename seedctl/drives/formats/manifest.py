@@ -3,18 +3,23 @@
 The grammar is the official "Azure Import/Export service manifest file format" page (dn529098):
 `DriveManifest@Version` > `Drive` > `DriveId`, optional credential, `BlobList`s of `Blob`s, each with
 `BlobPath`, `FilePath`, optional `ClientData`, `Length`, optional `ImportDisposition`, then a
-`BlockList` of `Block@Offset,@Length,@Id,@Hash`.
+`BlockList` of `Block@Offset,@Length,@Id,@Hash` (a block blob) or a `PageRangeList` of
+`PageRange@Offset,@Length,@Hash` (a page blob: ranges 512-aligned, at most 4 MiB, ordered, not
+overlapping; they may cover only part of the file).
 
 Decisions (see docs/drives.md):
-- Block blobs only (the backup agent's staging files are plain files); blocks of at most 4 MiB,
-  contiguous from offset 0, at most 50,000 per blob.
+- Block blobs: blocks of at most 4 MiB, contiguous from offset 0, at most 50,000 per blob. Page
+  blobs (the backup agent's seed, `staging.blob_type: page`): a Length that is a multiple of 512,
+  ranges of at most 4 MiB with the MD5 of each; ranges may leave parts of the file out (all-zero
+  ones), as the format allows.
+- The whole-file digest rides in `ClientData` (which the service does not interpret) as
+  `seedctl:crc64=<unsigned decimal>`, the Azure CRC-64 (seedctl.crc64), which can be combined from
+  parts; drives written by an earlier seedctl carry `seedctl:content-md5=<HEX>`, still read.
 - Block ids are "MD5/" + Base64(raw block MD5), as the Microsoft tool writes them; they are always
   28 characters, so ids within one blob have equal length as Put Block requires.
 - Every Hash is upper-case hex MD5.
 - No storage credential is written: a storage account key or SAS on a drive that travels by courier
   would be a secret outside the import job. The reader accepts one (older manifests) but never keeps it.
-- The whole-file MD5 rides in `ClientData` (which the service does not interpret) as
-  `seedctl:content-md5=<HEX>`, so `verify` can check whole files.
 - The drive header hash is the empty string: the service documents no format for it, and the
   Microsoft SDK/CLI/PowerShell samples and recorded real calls send "" and are accepted.
 """
@@ -29,10 +34,11 @@ import os
 import re
 import stat
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from dataclasses import dataclass
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from seedctl.errors import DriveError
 
@@ -44,7 +50,12 @@ MAX_BLOCK_SIZE = 4 * 1024 * 1024
 MAX_BLOCKS = 50_000
 MAX_BLOB_LENGTH = MAX_BLOCK_SIZE * MAX_BLOCKS  # ~195 GiB: what a 2014-11-01 block list can describe
 DISPOSITIONS = ("rename", "no-overwrite", "overwrite")
-CLIENT_DATA_MD5 = "seedctl:content-md5="
+CLIENT_DATA_MD5 = "seedctl:content-md5="  # the whole-file MD5 an earlier seedctl recorded (read, not written)
+CLIENT_DATA_CRC64 = "seedctl:crc64="  # the whole-file Azure CRC-64 (seedctl.crc64), unsigned decimal
+BLOCK_BLOB, PAGE_BLOB = "BlockBlob", "PageBlob"
+PAGE_SIZE = 512  # page blobs are written in 512-byte pages: offsets, range lengths and the Length
+MAX_PAGE_RANGE = 4 * 1024 * 1024  # a PageRange's Length (the manifest format: "no more than 4 MB")
+MAX_PAGE_BLOB_LENGTH = 8 * 1024 ** 4  # 8 TiB: the service's page-blob limit (docs/drives.md on 1 TB vs 8 TiB)
 
 _HEX32 = re.compile(r"^[0-9A-F]{32}$")
 # Characters XML 1.0 cannot carry (outside its Char production: most C0 controls, lone surrogates,
@@ -66,13 +77,100 @@ class ManifestBlock:
 
 
 @dataclass(frozen=True)
+class ManifestPageRange:
+    offset: int
+    length: int
+    md5_hex: str  # upper-case hex MD5 of the range's bytes
+
+
+class PageRanges(Sequence[ManifestPageRange]):
+    """A page blob's ranges, packed: 8 + 8 + 16 bytes a range in arrays, not an object per range.
+
+    A 2 TB agent file is about 500,000 ranges of 4 MiB; as ManifestPageRange objects that would be
+    some 100 MB. Items are made on demand. Immutable once handed to a ManifestBlob by convention
+    (`append` is for whoever builds it)."""
+
+    __slots__ = ("_offsets", "_lengths", "_md5s")
+
+    def __init__(self, ranges: Iterable[tuple[int, int, bytes]] = ()) -> None:
+        self._offsets = array("q")
+        self._lengths = array("q")  # "q": a hostile manifest's length must not overflow
+        self._md5s = bytearray()
+        for offset, length, md5 in ranges:
+            self.append(offset, length, md5)
+
+    def append(self, offset: int, length: int, md5: bytes) -> None:
+        """Add a range; `md5` is the raw 16-byte digest."""
+        if len(md5) != 16:
+            raise ValueError("a page range's MD5 is 16 bytes")
+        if not (0 <= offset < 1 << 63 and 0 <= length < 1 << 63):
+            raise ValueError(f"page range offset {offset} or length {length} is out of range")
+        self._offsets.append(offset)
+        self._lengths.append(length)
+        self._md5s += md5
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    @overload
+    def __getitem__(self, index: int) -> ManifestPageRange: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ManifestPageRange]: ...
+
+    def __getitem__(self, index: int | slice) -> ManifestPageRange | Sequence[ManifestPageRange]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("page range index out of range")
+        return ManifestPageRange(self._offsets[index], self._lengths[index],
+                                 self._md5s[16 * index:16 * index + 16].hex().upper())
+
+    def __iter__(self) -> Iterator[ManifestPageRange]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def raw(self) -> Iterator[tuple[int, int, bytes]]:
+        """(offset, length, raw MD5) per range, without building a ManifestPageRange."""
+        md5s = bytes(self._md5s)
+        for i, (offset, length) in enumerate(zip(self._offsets, self._lengths, strict=True)):
+            yield offset, length, md5s[16 * i:16 * i + 16]
+
+    def covered_bytes(self) -> int:
+        """Bytes the ranges describe (what the datacenter writes; the rest of the blob stays zero)."""
+        return sum(self._lengths)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PageRanges):
+            return (self._offsets == other._offsets and self._lengths == other._lengths
+                    and self._md5s == other._md5s)
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self._offsets.tobytes(), self._lengths.tobytes(), bytes(self._md5s)))
+
+    def __repr__(self) -> str:
+        return f"PageRanges({len(self)} ranges, {self.covered_bytes()} bytes)"
+
+
+@dataclass(frozen=True)
 class ManifestBlob:
     blob_path: str  # container/prefix/name
     file_path: str  # drive-relative, backslash form: \seed\sub\file.bin
     length: int
     blocks: tuple[ManifestBlock, ...]
     import_disposition: str | None = "overwrite"
-    content_md5_hex: str | None = None  # whole-file MD5, carried in ClientData
+    content_md5_hex: str | None = None  # whole-file MD5 (ClientData of drives an earlier seedctl wrote)
+    blob_type: str = BLOCK_BLOB  # BLOCK_BLOB (a BlockList) or PAGE_BLOB (a PageRangeList)
+    page_ranges: PageRanges = field(default_factory=PageRanges)  # a page blob's ranges; empty for a block blob
+    content_crc64: int | None = None  # whole-file Azure CRC-64 (seedctl.crc64), carried in ClientData
+
+    @property
+    def is_page_blob(self) -> bool:
+        return self.blob_type == PAGE_BLOB
 
 
 @dataclass(frozen=True)
@@ -149,6 +247,14 @@ def blob_problems(blob: ManifestBlob) -> list[str]:
         problems.append(f"{where}: ImportDisposition {blob.import_disposition!r} is not one of {DISPOSITIONS}")
     if blob.content_md5_hex is not None and not _HEX32.match(blob.content_md5_hex):
         problems.append(f"{where}: content MD5 is not 32 upper-case hex digits")
+    if blob.content_crc64 is not None and not 0 <= blob.content_crc64 < 1 << 64:
+        problems.append(f"{where}: content CRC-64 is not an unsigned 64-bit number")
+    if blob.blob_type == PAGE_BLOB:
+        return problems + _page_problems(blob, where)
+    if blob.blob_type != BLOCK_BLOB:
+        problems.append(f"{where}: blob type {blob.blob_type!r} is neither {BLOCK_BLOB} nor {PAGE_BLOB}")
+    if len(blob.page_ranges):
+        problems.append(f"{where}: a block blob has page ranges")
     if len(blob.blocks) > MAX_BLOCKS:
         problems.append(f"{where}: {len(blob.blocks)} blocks, more than {MAX_BLOCKS}")
     expected = 0
@@ -172,6 +278,36 @@ def blob_problems(blob: ManifestBlob) -> list[str]:
             problems.append(f"{where}: blocks cover {expected} bytes but Length is {blob.length}")
     if len(id_lengths) > 1:
         problems.append(f"{where}: block ids differ in length (Put Block requires equal lengths)")
+    return problems
+
+
+def _page_problems(blob: ManifestBlob, where: str) -> list[str]:
+    """The page-blob rules of the manifest format: Length a multiple of 512 and within the limit;
+    ranges 512-aligned, 1..4 MiB long, ordered by offset, not overlapping, inside the Length, each
+    with an MD5. The first broken range is named; the rest are not listed."""
+    problems: list[str] = []
+    if blob.blocks:
+        problems.append(f"{where}: a page blob has a block list")
+    if blob.length % PAGE_SIZE:
+        problems.append(f"{where}: Length {blob.length} of a page blob is not a multiple of {PAGE_SIZE}")
+    if blob.length > MAX_PAGE_BLOB_LENGTH:
+        problems.append(f"{where}: Length {blob.length} is over the page-blob limit of {MAX_PAGE_BLOB_LENGTH} bytes")
+    end = 0
+    for offset, length, md5 in blob.page_ranges.raw():
+        if offset % PAGE_SIZE or length % PAGE_SIZE:
+            problems.append(f"{where}: page range at offset {offset} (length {length}) is not 512-aligned")
+        elif not 0 < length <= MAX_PAGE_RANGE:
+            problems.append(f"{where}: page range at offset {offset} has length {length} (512..{MAX_PAGE_RANGE})")
+        elif offset < end:
+            problems.append(f"{where}: page range at offset {offset} overlaps the one before or is out of order")
+        elif offset + length > blob.length:
+            problems.append(f"{where}: page range at offset {offset} ends past the Length {blob.length}")
+        elif len(md5) != 16:
+            problems.append(f"{where}: page range at offset {offset} Hash is not an MD5")
+        else:
+            end = offset + length
+            continue
+        break
     return problems
 
 
@@ -201,12 +337,16 @@ def _blob_text(blob: ManifestBlob) -> str:
     """One <Blob> element as the tree writer indented it (LF line ends, converted on output)."""
     parts = ["      <Blob>\n        <BlobPath>", _cdata(blob.blob_path), "</BlobPath>\n        <FilePath>",
              _cdata(blob.file_path), "</FilePath>\n"]
-    if blob.content_md5_hex:
+    if blob.content_crc64 is not None:
+        parts += ["        <ClientData>", CLIENT_DATA_CRC64, str(blob.content_crc64), "</ClientData>\n"]
+    elif blob.content_md5_hex:
         parts += ["        <ClientData>", _cdata(CLIENT_DATA_MD5 + blob.content_md5_hex), "</ClientData>\n"]
     parts += ["        <Length>", str(blob.length), "</Length>\n"]
     if blob.import_disposition:
         parts += ["        <ImportDisposition>", _cdata(blob.import_disposition), "</ImportDisposition>\n"]
-    if blob.blocks:
+    if blob.blob_type == PAGE_BLOB:
+        parts.append(page_range_list_text(blob.page_ranges))
+    elif blob.blocks:
         parts.append("        <BlockList>\n")
         for b in blob.blocks:
             parts += ['          <Block Offset="', str(b.offset), '" Length="', str(b.length), '" Id="',
@@ -215,6 +355,18 @@ def _blob_text(blob: ManifestBlob) -> str:
     else:
         parts.append("        <BlockList />\n")
     parts.append("      </Blob>\n")
+    return "".join(parts)
+
+
+def page_range_list_text(ranges: PageRanges) -> str:
+    """A blob's <PageRangeList> element as `_blob_text` indents it (LF line ends)."""
+    if not len(ranges):
+        return "        <PageRangeList />\n"
+    parts = ["        <PageRangeList>\n"]
+    for offset, length, md5 in ranges.raw():
+        parts += ['          <PageRange Offset="', str(offset), '" Length="', str(length), '" Hash="',
+                  md5.hex().upper(), '" />\n']
+    parts.append("        </PageRangeList>\n")
     return "".join(parts)
 
 
@@ -387,6 +539,8 @@ def _int(text: str | None, what: str, path: Path | str) -> int:
         raise ManifestError(f"manifest {path}: {what} {text!r} is not an integer") from None
     if value < 0:
         raise ManifestError(f"manifest {path}: {what} {value} is negative")
+    if value >= 1 << 63:
+        raise ManifestError(f"manifest {path}: {what} {value} is out of range")
     return value
 
 
@@ -455,10 +609,14 @@ def parse_manifest(data: bytes, path: Path | str) -> DriveManifest:
 def _read_blob(el: ET.Element, path: Path | str) -> ManifestBlob:
     fields: dict[str, str] = {}
     blocks: list[ManifestBlock] = []
+    ranges = PageRanges()
+    blob_type = BLOCK_BLOB
     saw_list = False
     for child in el:
         name = local_name(child.tag)
         if name == "BlockList":
+            if saw_list:
+                raise ManifestError(f"manifest {path}: a Blob has both a BlockList and a PageRangeList")
             saw_list = True
             for b in child:
                 if local_name(b.tag) != "Block":
@@ -470,16 +628,29 @@ def _read_blob(el: ET.Element, path: Path | str) -> ManifestBlob:
                     md5_hex=(b.get("Hash") or ""),
                 ))
         elif name == "PageRangeList":
-            raise ManifestError(f"manifest {path}: page blobs are not supported by seedctl")
+            if saw_list:
+                raise ManifestError(f"manifest {path}: a Blob has both a BlockList and a PageRangeList")
+            saw_list, blob_type = True, PAGE_BLOB
+            for r in child:
+                if local_name(r.tag) != "PageRange":
+                    raise ManifestError(f"manifest {path}: unexpected {local_name(r.tag)} in PageRangeList")
+                hash_hex = r.get("Hash") or ""
+                if not _HEX32.match(hash_hex.upper()):
+                    raise ManifestError(f"manifest {path}: PageRange Hash {hash_hex!r} is not a hex MD5")
+                ranges.append(_int(r.get("Offset"), "PageRange Offset", path),
+                              _int(r.get("Length"), "PageRange Length", path), bytes.fromhex(hash_hex))
         else:
             fields[name] = (child.text or "").strip()
     blob_path = fields.get("BlobPath", "")
     if "FilePath" not in fields or "Length" not in fields or not blob_path:
         raise ManifestError(f"manifest {path}: Blob {blob_path or '?'} lacks BlobPath, FilePath or Length")
     if not saw_list:
-        raise ManifestError(f"manifest {path}: Blob {blob_path} has no BlockList")
+        raise ManifestError(f"manifest {path}: Blob {blob_path} has no BlockList or PageRangeList")
     client = fields.get("ClientData", "")
     content_md5 = client[len(CLIENT_DATA_MD5):] if client.startswith(CLIENT_DATA_MD5) else None
+    content_crc64 = None
+    if client.startswith(CLIENT_DATA_CRC64):
+        content_crc64 = _int(client[len(CLIENT_DATA_CRC64):], f"ClientData CRC-64 of {blob_path}", path)
     return ManifestBlob(
         blob_path=blob_path,
         file_path=fields["FilePath"],
@@ -487,4 +658,7 @@ def _read_blob(el: ET.Element, path: Path | str) -> ManifestBlob:
         blocks=tuple(blocks),
         import_disposition=fields.get("ImportDisposition"),
         content_md5_hex=content_md5,
+        blob_type=blob_type,
+        page_ranges=ranges,
+        content_crc64=content_crc64,
     )
