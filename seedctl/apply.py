@@ -18,7 +18,7 @@ fails with "plan again", and its descendants (the shipment) are skipped.
 from __future__ import annotations
 
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ import networkx as nx
 
 from seedctl.errors import ApplyError, SeedctlError
 from seedctl.graph import ordered
+from seedctl.interrupt import wait_any
 from seedctl.plan import CREATE, DEFERRED, DELETE, ERROR, NOOP, REPLACE, UPDATE, Change, Plan
 from seedctl.planner import observation_fingerprint
 from seedctl.resources.base import Context, Node, Unobservable
@@ -150,8 +151,9 @@ def execute(plan: Plan, graph: nx.DiGraph, ctx: Context, *, parallelism: int = 4
             if not running:
                 break
             try:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            except KeyboardInterrupt:  # Ctrl-C/SIGTERM (seedctl.interrupt): queued nodes never start
+                # in slices, so Ctrl-C is handled within one on Windows too (seedctl.interrupt.wait_any)
+                finished = wait_any(running)
+            except KeyboardInterrupt:  # a stop request (seedctl.interrupt): queued nodes never start
                 for future in running:
                     future.cancel()
                 raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import networkx as nx
@@ -17,6 +17,7 @@ import networkx as nx
 from seedctl import __version__
 from seedctl.errors import AzureError, SeedctlError
 from seedctl.graph import build_graph, ordered, select_targets
+from seedctl.interrupt import wait_any
 from seedctl.plan import UNOBSERVED, Change, Plan, fingerprint
 from seedctl.resources.base import Context, Node, Unobservable
 from seedctl.spec.model import SeedingSpec
@@ -79,7 +80,7 @@ def refresh(graph: nx.DiGraph, ctx: Context, addresses: set[str] | None = None,
                 running[pool.submit(read, graph.nodes[address]["node"])] = address
             if not running:
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = wait_any(running)  # in slices: Ctrl-C stops a long refresh on Windows too
             for future in finished:
                 address = running.pop(future)
                 try:
