@@ -1,8 +1,14 @@
-"""One apply at a time per spec.
+"""One apply at a time per spec; and the OS file lock it is made of.
 
 The lock is an OS file lock (flock / msvcrt) on a file in `<spec folder>/.seedctl/`, so a crashed
 apply never leaves a stale lock behind: the kernel releases it with the process. The file also
 records who holds it (pid, host, start time) so a waiting apply can name the holder.
+
+`.seedctl/` also holds the drive manifest copies and verification records: it is created private
+(`private_files.private_dir`: 0700, or the protected DACL on Windows) before anything is put in it.
+
+`try_lock_file` / `unlock_file` are the primitive, also used for the drive-level write lock
+(`drives.writing.anchor`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from seedctl.errors import LockError
+from seedctl.private_files import private_dir
 
 
 def lock_path_for(spec_path: str | None, cwd: str = ".") -> Path:
@@ -31,7 +38,7 @@ def lock_path_for(spec_path: str | None, cwd: str = ".") -> Path:
 MSVCRT_LOCK_OFFSET = 1 << 30
 
 
-def _try_lock(handle: IO[str], platform: str = sys.platform, msvcrt_module: Any = None) -> bool:
+def try_lock_file(handle: IO[Any], platform: str = sys.platform, msvcrt_module: Any = None) -> bool:
     if platform == "win32":
         msvcrt = msvcrt_module or __import__("msvcrt")
         handle.seek(MSVCRT_LOCK_OFFSET)
@@ -51,7 +58,7 @@ def _try_lock(handle: IO[str], platform: str = sys.platform, msvcrt_module: Any 
         return False
 
 
-def _unlock(handle: IO[str], platform: str = sys.platform, msvcrt_module: Any = None) -> None:
+def unlock_file(handle: IO[Any], platform: str = sys.platform, msvcrt_module: Any = None) -> None:
     """Release explicitly on Windows: closing does, but Windows documents no moment for it."""
     if platform != "win32":
         return  # flock: released when the descriptor is closed
@@ -77,10 +84,10 @@ class ApplyLock:
         self._handle: IO[str] | None = None
 
     def __enter__(self) -> ApplyLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent, error=LockError)
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the lock's life
         deadline = time.monotonic() + self.timeout
-        while not _try_lock(handle):
+        while not try_lock_file(handle):
             if time.monotonic() >= deadline:
                 holder = read_holder(self.path)
                 handle.close()
@@ -102,6 +109,6 @@ class ApplyLock:
             self._handle.seek(0)
             self._handle.truncate()
             self._handle.flush()
-            _unlock(self._handle)
+            unlock_file(self._handle)
             self._handle.close()  # closing releases the OS lock
             self._handle = None

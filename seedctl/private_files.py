@@ -12,8 +12,12 @@ planted it chooses which file gets overwritten. Here:
 - a folder seedctl creates for such files is 0700; an existing folder that any user may write and
   that lacks the sticky bit is refused (anyone could swap the file after it is written).
 
-On Windows the POSIX mode bits do not decide who can read a file (ACLs do, inherited from the
-folder); the checks that depend on them are skipped there, as docs/reliability.md says.
+On Windows the POSIX mode bits do not decide who can read a file; its DACL does, and a new file
+inherits its folder's. There every file and folder created here gets a *protected* DACL (owner,
+SYSTEM, Administrators; nothing inherited) from its creation (`seedctl.win32.acl`), and
+`is_private` reads the DACL back. The world-writable-folder check stays POSIX-only (Windows has no
+sticky bit; the protected DACL on the file is what keeps it private). Every function takes `acls`,
+the Win32 side, so tests run the Windows branch against a recorded stand-in.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 from seedctl.errors import SeedctlError
+from seedctl.fsretry import replace as replace_retrying
 
 PRIVATE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
@@ -37,9 +43,22 @@ def _fail(error: type[SeedctlError], path: Path, why: str) -> SeedctlError:
     return error(f"cannot write {path}: {why}")
 
 
-def private_dir(folder: Path, *, error: type[SeedctlError] = SeedctlError) -> Path:
-    """Make sure `folder` exists; folders created here are 0700 (parents included)."""
+def _windows(acls: Any) -> Any:
+    """The Win32 ACL calls to make: `acls` when given (tests), the real ones on Windows, else None."""
+    if acls is not None:
+        return acls
+    if _POSIX:
+        return None
+    from seedctl.win32.acl import acls as real_acls
+
+    return real_acls()
+
+
+def private_dir(folder: Path, *, error: type[SeedctlError] = SeedctlError, acls: Any = None) -> Path:
+    """Make sure `folder` exists; folders created here are private (parents included): 0700 on
+    POSIX, the protected owner/SYSTEM/Administrators DACL on Windows."""
     folder = Path(folder)
+    win = _windows(acls)
     missing = []
     probe = folder
     while not probe.exists() and probe != probe.parent:
@@ -47,15 +66,31 @@ def private_dir(folder: Path, *, error: type[SeedctlError] = SeedctlError) -> Pa
         probe = probe.parent
     for created in reversed(missing):
         try:
-            os.mkdir(created, PRIVATE_DIR_MODE)
+            if win is not None:
+                win.create_folder(str(created))
+            else:
+                os.mkdir(created, PRIVATE_DIR_MODE)
         except FileExistsError:
             continue  # made by someone else meanwhile: checked below like any existing folder
         except OSError as exc:
             raise _fail(error, folder, f"cannot create the folder ({exc.strerror or exc})") from None
-        if _POSIX:
+        if win is None:
             os.chmod(created, PRIVATE_DIR_MODE)  # exact, whatever the umask
     _check_folder(folder, error)
     return folder
+
+
+def make_private(path: Path, *, error: type[SeedctlError] = SeedctlError, acls: Any = None) -> None:
+    """Make an existing file or folder private, as if created here: 0600 / 0700, or on Windows the
+    protected DACL (for what an older seedctl, or another tool, created with inherited access)."""
+    win = _windows(acls)
+    try:
+        if win is not None:
+            win.protect(str(path))
+        else:
+            os.chmod(path, PRIVATE_DIR_MODE if os.path.isdir(path) else PRIVATE_MODE)
+    except OSError as exc:
+        raise _fail(error, Path(path), f"cannot make it private ({exc.strerror or exc})") from None
 
 
 def _check_folder(folder: Path, error: type[SeedctlError]) -> None:
@@ -88,20 +123,22 @@ def refuse_link_or_special(path: Path, error: type[SeedctlError] = SeedctlError)
         raise _fail(error, path, "it exists and is not a regular file")
 
 
-def create_private(path: Path, *, error: type[SeedctlError] = SeedctlError) -> int:
-    """A new file at `path`, 0600, for writing; refuses if anything (a link included) is there.
+def create_private(path: Path, *, error: type[SeedctlError] = SeedctlError, acls: Any = None) -> int:
+    """A new file at `path`, private (0600, or the protected DACL on Windows) from its creation, for
+    writing; refuses if anything (a link included) is there.
 
     Returns the open descriptor (the caller closes it). For files that must be fresh.
     """
     path = Path(path)
+    win = _windows(acls)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
     try:
-        fd = os.open(path, flags, PRIVATE_MODE)
+        fd = win.create_file(str(path)) if win is not None else os.open(path, flags, PRIVATE_MODE)
     except FileExistsError:
         raise _fail(error, path, "it already exists (a fresh file is needed here)") from None
     except OSError as exc:
         raise _fail(error, path, exc.strerror or str(exc)) from None
-    if _POSIX:
+    if win is None:
         try:
             os.fchmod(fd, PRIVATE_MODE)
         except OSError:
@@ -110,16 +147,16 @@ def create_private(path: Path, *, error: type[SeedctlError] = SeedctlError) -> i
     return fd
 
 
-def write_private(path: Path, data: bytes, *, error: type[SeedctlError] = SeedctlError) -> Path:
+def write_private(path: Path, data: bytes, *, error: type[SeedctlError] = SeedctlError, acls: Any = None) -> Path:
     """Write `data` to `path` (created or replaced atomically), readable only by its owner.
 
     Refuses a `path` that is a symlink or not a regular file, and a folder any user may write.
     """
     path = Path(path)
-    private_dir(path.parent, error=error)
+    private_dir(path.parent, error=error, acls=acls)
     refuse_link_or_special(path, error)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = create_private(tmp, error=error)
+    fd = create_private(tmp, error=error, acls=acls)
     try:
         try:
             view = memoryview(data)
@@ -129,7 +166,7 @@ def write_private(path: Path, data: bytes, *, error: type[SeedctlError] = Seedct
         finally:
             os.close(fd)
         refuse_link_or_special(path, error)  # planted while we wrote: still refused, never replaced
-        os.replace(tmp, path)
+        replace_retrying(tmp, path)  # retried while an antivirus or indexer holds the new file (Windows)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise _fail(error, path, exc.strerror or str(exc)) from None
@@ -139,6 +176,31 @@ def write_private(path: Path, data: bytes, *, error: type[SeedctlError] = Seedct
     return path
 
 
-def is_private(path: Path) -> bool:
-    """True when only the owner may read or write `path` (always True on Windows: ACLs decide there)."""
-    return not _POSIX or stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
+def is_private(path: Path, *, acls: Any = None) -> bool:
+    """True when only the owner may read or write `path`: no group or other mode bits on POSIX; on
+    Windows a protected DACL naming no one but the owner, SYSTEM and Administrators."""
+    win = _windows(acls)
+    if win is not None:
+        from seedctl.win32.acl import is_private_sddl
+
+        return is_private_sddl(win.sddl(str(path)))
+    return stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
+
+
+def readers_warning(path: Path, label: str, *, acls: Any = None) -> str | None:
+    """Windows: the warning for a secret file that Everyone, Users or Authenticated Users may read
+    (its DACL, read back), with the icacls command that fixes it; None when none of them may, or
+    when the DACL cannot be read (the secret itself was readable: that is what mattered)."""
+    win = _windows(acls)
+    if win is None:
+        return None
+    from seedctl.win32.acl import broad_readers, icacls_fix
+
+    try:
+        sddl = win.sddl(str(path))
+    except OSError:
+        return None
+    who = broad_readers(sddl)
+    if not who:
+        return None
+    return (f"secret {label} can be read by {' and '.join(who)} (its access list); run: {icacls_fix(path, sddl)}")

@@ -58,8 +58,8 @@ Fields marked *(databox only)* or *(importexport only)* are refused under the ot
   warns about references it cannot resolve; `apply` requires them. A secret file must be a regular
   file (a FIFO, device or folder is refused without being read) of at most 4,096 bytes of UTF-8
   text, not empty; surrounding whitespace and a byte-order mark are not part of the secret. A file
-  its group or other users can read is a warning with the `chmod 600` to run (on Windows this check
-  is skipped: the folder's ACL decides who can read it).
+  its group or other users can read is a warning with the `chmod 600` to run (on Windows: a file
+  whose access list lets Everyone, Users or Authenticated Users read it, with the `icacls` to run).
 - **Size**: an integer number of bytes, or a number with a unit: `B`, `KB`, `MB`, `GB`, `TB`
   (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), e.g. `2TB`, `1.8TiB`, `500GB`.
 - **Paths** (staging, mount points): absolute, UNC (`\\\\server\\share\\staging`), a drive letter

@@ -13,6 +13,7 @@ import os
 import shlex
 import stat
 from pathlib import Path
+from typing import Any
 
 from seedctl.errors import SecretError
 
@@ -42,13 +43,18 @@ def _refuse_special(mode: int, label: str) -> None:
                           "holding only the secret")
 
 
-def permission_warning(mode: int, path: Path, label: str) -> str | None:
+def permission_warning(mode: int, path: Path, label: str, *, acls: Any = None) -> str | None:
     """The warning for a secret file that group or others can read, with the command that fixes it.
 
-    POSIX permission bits only: on Windows they do not describe who can read the file (ACLs do),
-    so the check is skipped there (documented in docs/spec-reference.md).
+    POSIX: the permission bits. Windows: they describe nothing there; the file's access list is read
+    instead, and Everyone, Users or Authenticated Users being able to read it is the warning
+    (`private_files.readers_warning`; `acls` is its Win32 side, given by tests).
     """
-    if os.name == "nt" or not mode & 0o044:
+    if acls is not None or os.name == "nt":
+        from seedctl.private_files import readers_warning
+
+        return readers_warning(path, label, acls=acls)
+    if not mode & 0o044:
         return None
     who = " and ".join(w for w, bit in (("its group", 0o040), ("other users", 0o004)) if mode & bit)
     return (f"secret {label} can be read by {who} (mode {stat.S_IMODE(mode):04o}); "

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.errors import LockError
-from seedctl.lock import MSVCRT_LOCK_OFFSET, ApplyLock, _try_lock, _unlock, read_holder
+from seedctl.lock import MSVCRT_LOCK_OFFSET, ApplyLock, read_holder, try_lock_file, unlock_file
 
 HOLDER = textwrap.dedent("""
     import sys, time
@@ -60,9 +60,21 @@ def test_msvcrt_locks_the_same_far_byte_whatever_the_file_position(tmp_path: Pat
     path.write_text('{"pid": 1}')
     with open(path, "a+", encoding="utf-8") as fh:  # "a+": the position starts at the end
         fake = FakeMsvcrt()
-        assert _try_lock(fh, platform="win32", msvcrt_module=fake)
+        assert try_lock_file(fh, platform="win32", msvcrt_module=fake)
         assert fake.calls == [(FakeMsvcrt.LK_NBLCK, MSVCRT_LOCK_OFFSET, 1)] and fh.tell() == 0
-        _unlock(fh, platform="win32", msvcrt_module=fake)
+        unlock_file(fh, platform="win32", msvcrt_module=fake)
         assert fake.calls[-1] == (FakeMsvcrt.LK_UNLCK, MSVCRT_LOCK_OFFSET, 1)
-        assert not _try_lock(fh, platform="win32", msvcrt_module=FakeMsvcrt(held=True))
+        assert not try_lock_file(fh, platform="win32", msvcrt_module=FakeMsvcrt(held=True))
     assert path.read_text() == '{"pid": 1}'  # locking wrote nothing
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX modes (Windows: the protected DACL, tests/windows)")
+def test_the_folder_beside_the_spec_is_created_private(tmp_path: Path) -> None:
+    """`.seedctl/` holds manifest copies and records too: the lock creates it private (issue 26)."""
+    old = os.umask(0o022)
+    try:
+        with ApplyLock(tmp_path / ".seedctl" / "seed.yaml.lock"):
+            pass
+    finally:
+        os.umask(old)
+    assert (tmp_path / ".seedctl").stat().st_mode & 0o777 == 0o700

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import NamedTuple, overload
 
 from seedctl.errors import DriveError
+from seedctl.fsretry import replace as replace_retrying
 
 MANIFEST_NAME = "DriveManifest.xml"
 MANIFEST_FILE = "\\" + MANIFEST_NAME  # the job's manifestFile (drive-relative, backslash form)
@@ -484,7 +485,7 @@ def write_manifest(manifest: DriveManifest | tuple[str, Iterable[ManifestBlob | 
             digest, _ = stream_manifest(drive_id, blobs, fh, version=version)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        replace_retrying(tmp, path)  # retried while an antivirus or the indexer holds it (Windows)
         fsync_dir(path.parent)
     except ManifestError:
         tmp.unlink(missing_ok=True)

@@ -13,15 +13,25 @@ underneath, often on the system disk) or swapped for another disk at the same mo
   journal once it exists), and stops with a DriveError naming the drive when they differ.
 
 Where folders cannot be opened (Windows), the path is used and only the device/inode check remains.
+
+`lock` takes the drive-level write lock, once the identity is proven and before the journal is
+opened: an OS lock (flock; on Windows an msvcrt byte-range lock, `seedctl.lock`) on
+`.seedctl/lock` on the drive, released by the kernel when the process ends. Two applies of
+different specs, or a second seedctl on another account, then never write one drive at once; the
+journal's own flock does the same on POSIX, and Windows had nothing.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO, Any
 
-from seedctl.drives.formats.layout import SEEDCTL_DIR, journal_path
+from seedctl.drives.formats.layout import SEEDCTL_DIR, check_own_folder, journal_path
 from seedctl.errors import DriveError
+from seedctl.lock import try_lock_file, unlock_file
+
+LOCK_NAME = "lock"
 
 DIR_FDS = os.open in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 
@@ -43,6 +53,7 @@ class DriveAnchor:
             raise DriveError(f"drive {serial} at {mount}: cannot open it: {exc.strerror or exc}") from None
         self._root = (st.st_dev, st.st_ino)
         self._journal: tuple[int, int] | None = None
+        self._lock: IO[Any] | None = None
 
     @property
     def dir_fd(self) -> int | None:
@@ -88,7 +99,39 @@ class DriveAnchor:
                 raise DriveError(f"{name}: the drive's journal is no longer the one seedctl opened: another disk "
                                  f"is mounted there; {tail}")
 
+    def lock(self) -> None:
+        """Take the drive-level write lock (`.seedctl/lock`, created if missing); DriveError naming
+        the drive when another process holds it. Released by `close` (or when the process ends)."""
+        if self._lock is not None:
+            return
+        name = f"drive {self.serial} at {self.mount}"
+        check_own_folder(self.mount)  # never create or lock anything through a link planted as .seedctl
+        try:
+            os.mkdir(self.rel(SEEDCTL_DIR), dir_fd=self.dir_fd)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise DriveError(f"{name}: cannot create {SEEDCTL_DIR}: {exc.strerror or exc}") from None
+        check_own_folder(self.mount)
+        flags = (os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+                 | getattr(os, "O_BINARY", 0))
+        try:
+            fd = os.open(self.rel(SEEDCTL_DIR, LOCK_NAME), flags, 0o644, dir_fd=self.dir_fd)
+        except OSError as exc:
+            raise DriveError(f"{name}: cannot open its lock file {SEEDCTL_DIR}/{LOCK_NAME}: "
+                             f"{exc.strerror or exc}") from None
+        handle = os.fdopen(fd, "r+b", buffering=0)
+        if not try_lock_file(handle):
+            handle.close()
+            raise DriveError(f"{name}: another seedctl process is writing this drive (it holds "
+                             f"{SEEDCTL_DIR}/{LOCK_NAME}); wait for it to finish, or stop it, and re-run")
+        self._lock = handle
+
     def close(self) -> None:
+        if self._lock is not None:
+            unlock_file(self._lock)
+            self._lock.close()
+            self._lock = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

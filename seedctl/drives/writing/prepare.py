@@ -64,6 +64,7 @@ from seedctl.drives.writing.durability import FilesystemSync
 from seedctl.drives.writing.progress import ProgressCallback, ProgressEvent
 from seedctl.drives.writing.verify import VerifyReport, verify_drive
 from seedctl.errors import DriveError
+from seedctl.fsretry import replace as replace_retrying
 from seedctl.interrupt import INTERRUPT, Cancelled, CancelToken, DriveInterrupted
 
 GROUP_BYTES = 32 * 1024 * 1024
@@ -233,6 +234,7 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
         check_safe_to_write(mount, serial, owner_id=owner_id, needed_bytes=max(0, needed - freed),
                             staging_root=staging_root, allow_simulated=allow_simulated)
         anchor.check("opening the journal")
+        anchor.lock()  # one writer per drive, on every platform (Windows has no journal flock)
         prepared = _write_drive(anchor, serial, files, staging_root, owner_id, state, table, copy_files, stale,
                                 reporter, cancel, total)
     finally:
@@ -444,7 +446,8 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, files: Seque
             parents = set()
             for _, f, tmp, _, _, _ in finished:
                 parent = make_parents(f.rel_path)
-                os.replace(tmp, anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                # retried while an antivirus or the indexer holds the new file (Windows: seedctl.fsretry)
+                replace_retrying(tmp, anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
                 parents.add(parent)
             if fs.available:
                 fs.sync()
