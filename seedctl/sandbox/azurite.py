@@ -5,6 +5,11 @@ variable every minute). The sandbox creates storage accounts while running, so i
 restarting Azurite for each one we start its blob server through a few lines of JavaScript that
 re-read an accounts file whenever it changes, just before Azurite looks an account up. A new
 account is usable as soon as the file is replaced; data is kept under the sandbox folder.
+
+Azurite never outlives the sandbox daemon: its stdin is a pipe that only the daemon holds, and the
+launcher shuts Azurite down (as on SIGTERM: its metadata is saved) when that pipe ends. However
+the daemon ends (stopped, killed, its console closed), the pipe closes; this works alike on Windows,
+where there is no SIGTERM and killing the daemon would otherwise orphan the node process.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import time
 from pathlib import Path
 
 from seedctl.errors import SandboxError
+from seedctl.private_files import write_private
 
 # Azurite's well-known development account, kept so emulator tooling works out of the box.
 DEV_ACCOUNT = ("devstoreaccount1",
@@ -90,6 +96,22 @@ const cachedTemplate = function (template) {
 };
 Object.assign(cachedTemplate, parseTemplate);
 require.cache[templatesPath].exports = cachedTemplate;
+// The sandbox daemon holds our stdin open and never writes to it: its end means the daemon ended.
+// Then shut down as on SIGTERM (Azurite's handler saves its metadata), or at once if Azurite has
+// not started listening yet (nothing to save).
+if (process.env.SEEDCTL_AZURITE_FOLLOW_STDIN === '1') {
+  process.stdin.on('data', () => {});
+  process.stdin.on('error', () => {});
+  process.stdin.on('end', () => {
+    process.stdin.destroy();
+    if (process.listenerCount('SIGTERM') > 0) {
+      process.emit('SIGTERM', 'SIGTERM');
+    } else {
+      process.exit(0);
+    }
+  });
+  process.stdin.resume();
+}
 require(path.join(root, 'dist/src/blob/main.js'));
 """
 
@@ -134,11 +156,7 @@ class AccountsFile:
 
     def _write(self, accounts: dict[str, tuple[str, str]]) -> None:
         text = ";".join(f"{n}:{k1}:{k2}" for n, (k1, k2) in accounts.items())
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, self.path)
+        write_private(self.path, text.encode("utf-8"), error=SandboxError)  # it holds account keys
 
     def set(self, name: str, key1: str, key2: str) -> None:
         with self._lock:
@@ -158,18 +176,20 @@ class AccountsFile:
 
 
 def start_azurite(directory: Path, port: int, log_path: Path) -> subprocess.Popen:
-    """Start Azurite's blob service on 127.0.0.1:port (telemetry off), data under directory."""
+    """Start Azurite's blob service on 127.0.0.1:port (telemetry off), data under directory.
+
+    Its stdin is a pipe held by the caller: closing it (or the caller ending) stops Azurite."""
     node = shutil.which("node")
     if node is None:
         raise SandboxError("Node.js (`node`) is not on PATH; the sandbox needs it to run Azurite")
     root = find_azurite_root()
     launcher = directory / "azurite-launcher.js"
-    launcher.write_text(LAUNCHER_JS, encoding="utf-8")
+    launcher.write_bytes(LAUNCHER_JS.encode("utf-8"))  # binary: the same bytes on every platform
     data = directory / "azurite"
     data.mkdir(parents=True, exist_ok=True)
     accounts = AccountsFile(directory / "azurite-accounts")
     env = dict(os.environ, SEEDCTL_AZURITE_ROOT=str(root), SEEDCTL_AZURITE_ACCOUNTS_FILE=str(accounts.path),
-               AZURITE_ACCOUNTS=accounts.path.read_text(encoding="utf-8").strip())
+               AZURITE_ACCOUNTS=accounts.path.read_text(encoding="utf-8").strip(), SEEDCTL_AZURITE_FOLLOW_STDIN="1")
     # Azurite flushes every block it stores (fdatasync) on libuv's thread pool, 4 threads by
     # default: with the datacenter's 8 parallel imports, more flushes can wait at once.
     env.setdefault("UV_THREADPOOL_SIZE", "16")
@@ -177,7 +197,7 @@ def start_azurite(directory: Path, port: int, log_path: Path) -> subprocess.Pope
             "--location", str(data), "--disableTelemetry", "--skipApiVersionCheck", "--silent"]
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
     try:
-        return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log,
+        return subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=str(directory))
     finally:
         log.close()

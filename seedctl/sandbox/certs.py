@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from seedctl.errors import SandboxError
+from seedctl.private_files import write_private
 
 CA_FILE = "ca.pem"
 CERT_FILE = "server.pem"
@@ -63,7 +65,6 @@ def ensure_certificates(directory: Path) -> tuple[Path, Path, Path]:
                           + ca_cert.public_bytes(serialization.Encoding.PEM))
     key_bytes = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption())
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_bytes)
+    # private from its first byte (0600, or the protected DACL on Windows), written in binary
+    write_private(key_path, key_bytes, error=SandboxError)
     return ca_path, cert_path, key_path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,9 +49,16 @@ def read_state(directory: Path) -> dict | None:
     return state
 
 
-def pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, *, platform: str = sys.platform, kernel32: object = None) -> bool:
+    """Whether process `pid` runs. POSIX: kill(pid, 0), a zombie counting as gone. Windows:
+    OpenProcess / GetExitCodeProcess (seedctl.win32.process); never os.kill, which there sends
+    Ctrl-C to the whole console for signal 0."""
     if pid <= 0:
         return False
+    if platform == "win32":
+        from seedctl.win32.process import pid_alive as windows_pid_alive
+
+        return windows_pid_alive(pid, kernel32)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -79,6 +79,10 @@ class SandboxControl:
     def reset(self) -> None:
         self._call("POST", "reset")
 
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Ask the daemon to stop (it answers, then closes its servers and Azurite)."""
+        self._call("POST", "shutdown", timeout=timeout)
+
     def request_log(self) -> list[tuple[str, str, int]]:
         return [tuple(e) for e in self._call("GET", "requests")["value"]]
 

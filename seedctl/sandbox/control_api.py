@@ -1,5 +1,5 @@
 """The control endpoints (/_sandbox/...) that tests and `seedctl sandbox` use: faults, settings,
-drives, the simulated datacenter, reset and the request log. Same bearer token as ARM."""
+drives, the simulated datacenter, reset, the request log and shutdown. Same bearer token as ARM."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ def handle(app: SandboxState, method: str, action: str, data: dict[str, Any]) ->
         body = advance_job(app, data.get("subscription") or None, data.get("resource_group") or None,
                            str(data["job_name"]), data.get("to_state"))
         return Response(200, body)
+    if action == "shutdown" and method == "POST":
+        if app.on_shutdown is None:
+            raise ArmError(409, "NotStoppable", "This sandbox was not started by its daemon; stop its process.")
+        app.on_shutdown()  # the server finishes this answer, then stops
+        return Response(202, {})
     if action == "reset" and method == "POST":
         reset(app)
         return Response(200, {})

@@ -1,7 +1,13 @@
-"""The sandbox's background process: Azurite plus the ARM server, until SIGTERM.
+"""The sandbox's background process: Azurite plus the ARM server, until asked to stop.
 
 Started by `seedctl sandbox up` (lifecycle.py) as `python -m seedctl.sandbox.daemon --dir DIR`.
 It writes state.json once both servers answer and removes it on the way out.
+
+Stopping, on every platform: `POST /_sandbox/shutdown` (what `sandbox down` sends first), SIGTERM
+or SIGINT where they are delivered, or the end of the test session that started it
+(`--parent-pid`). Azurite is started with a pipe on its stdin that only this process holds: when
+this process ends, however it ends, the pipe closes and Azurite shuts down as on SIGTERM (saving its
+metadata) instead of living on without an owner (seedctl.sandbox.azurite).
 """
 
 from __future__ import annotations
@@ -11,11 +17,14 @@ import json
 import os
 import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from seedctl.errors import SandboxError
+from seedctl.private_files import write_private
 from seedctl.sandbox.app import SandboxApp
 from seedctl.sandbox.azurite import AccountsFile, free_port, start_azurite, wait_listening
 from seedctl.sandbox.certs import ensure_certificates
@@ -33,18 +42,13 @@ def ensure_token(directory: Path) -> str:
     if path.exists():
         return path.read_text(encoding="ascii").strip()
     token = "sandbox-" + secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(token)
+    write_private(path, token.encode("ascii"), error=SandboxError)
     return token
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    """Private (it holds the token), atomic, and in binary: the same bytes on every platform."""
+    write_private(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"), error=SandboxError)
 
 
 def run(directory: Path, parent_pid: int | None = None) -> int:
@@ -66,16 +70,20 @@ def run(directory: Path, parent_pid: int | None = None) -> int:
         server = ArmServer(app, make_ssl_context(str(cert), str(key)))
         stop = threading.Event()
 
-        def shutdown(*_: object) -> None:
+        def shutdown(*why: object) -> None:
             if not stop.is_set():
                 stop.set()
+                reason = why[0] if why and isinstance(why[0], str) else "a signal or its parent's end"
+                print(f"stopping: {reason}", file=sys.stderr, flush=True)
                 threading.Thread(target=server.shutdown, daemon=True).start()
 
-        signal.signal(signal.SIGTERM, shutdown)
-        signal.signal(signal.SIGINT, shutdown)
+        app.on_shutdown = lambda: shutdown("asked through the control endpoint")
+        for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGBREAK", None)):
+            if sig is not None:
+                signal.signal(sig, shutdown)
         if parent_pid:
             threading.Thread(target=_watch_parent, args=(parent_pid, shutdown), daemon=True).start()
-        threading.Thread(target=_watch_azurite, args=(azurite, shutdown), daemon=True).start()
+        threading.Thread(target=_watch_azurite, args=(azurite, shutdown, stop), daemon=True).start()
         write_json_atomic(directory / STATE_FILE, {
             "pid": os.getpid(), "arm_endpoint": app.base_url, "blob_endpoint": blob_endpoint,
             "token": token, "ca_bundle": str(ca), "dir": str(directory), "azurite_pid": azurite.pid,
@@ -92,14 +100,27 @@ def run(directory: Path, parent_pid: int | None = None) -> int:
                 state.unlink()
         except (OSError, ValueError):
             pass
-        if azurite.poll() is None:
-            azurite.terminate()
-            try:
-                azurite.wait(5)
-            except Exception:  # noqa: BLE001
-                azurite.kill()
-                azurite.wait()
+        _stop_azurite(azurite)
     return 0
+
+
+def _stop_azurite(azurite: subprocess.Popen) -> None:
+    """Close Azurite's stdin (it shuts down as on SIGTERM, saving its metadata), then, if it has not
+    ended within 10 s, terminate it (TerminateProcess on Windows), then kill it."""
+    try:
+        if azurite.stdin is not None:
+            azurite.stdin.close()
+        azurite.wait(10)
+        return
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    if azurite.poll() is None:
+        azurite.terminate()
+        try:
+            azurite.wait(5)
+        except subprocess.TimeoutExpired:
+            azurite.kill()
+            azurite.wait()
 
 
 def _watch_parent(pid: int, shutdown) -> None:  # noqa: ANN001
@@ -109,10 +130,11 @@ def _watch_parent(pid: int, shutdown) -> None:  # noqa: ANN001
     shutdown()
 
 
-def _watch_azurite(proc, shutdown) -> None:  # noqa: ANN001
+def _watch_azurite(proc, shutdown, stop) -> None:  # noqa: ANN001
     proc.wait()
-    print(f"Azurite exited with code {proc.returncode}; stopping the sandbox", file=sys.stderr)
-    shutdown()
+    if not stop.is_set():  # not the end of a stop already under way (which closes Azurite itself)
+        print(f"Azurite exited with code {proc.returncode}; stopping the sandbox", file=sys.stderr)
+        shutdown()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,8 @@ class SandboxState:
         self._blob_lock = threading.Lock()
         self.renderers: dict[str, Renderer] = {}
         self.finalizers: dict[str, Finalizer] = {}
+        # set by the daemon: stops it (POST /_sandbox/shutdown, how `sandbox down` stops it everywhere)
+        self.on_shutdown: Callable[[], None] | None = None
 
     # -- request log ----------------------------------------------------------------------------
     def log_request(self, method: str, path: str, status: int) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from seedctl.errors import SandboxError
+from seedctl.private_files import create_private, make_private, refuse_link_or_special
 from seedctl.private_files import private_dir as make_private_dir
 
 SCHEMA = """
@@ -62,25 +63,29 @@ class Operation:
 
 
 def private_dir(directory: Path) -> None:
-    """The sandbox folder: 0700 whatever the umask (it holds keys, the token and the store), also
-    when it existed before (seedctl.private_files makes new folders 0700 and leaves old ones)."""
+    """The sandbox folder: private whatever the umask (0700, or on Windows the protected DACL, whose
+    inheritable entries the files SQLite creates in it receive), also when it existed before
+    (seedctl.private_files makes new folders private and leaves old ones)."""
     make_private_dir(directory, error=SandboxError)
-    os.chmod(directory, 0o700)
+    make_private(directory, error=SandboxError)
 
 
 def _private_file(path: Path) -> None:
-    """Create the database file 0600 before SQLite opens it, so it is private from its first byte
-    (SQLite gives the -wal and -shm files the database file's mode, less the umask: 0600 at most).
-    An existing store from an older sandbox is made private too."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+    """Create the database file private before SQLite opens it, so it is private from its first byte
+    (SQLite gives the -wal and -shm files the database file's mode, less the umask: 0600 at most;
+    on Windows they inherit the folder's protected DACL). An existing store from an older sandbox is
+    made private too. Never through a symbolic link planted at its name."""
     try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+        os.close(create_private(path, error=SandboxError))
+    except SandboxError:
+        if not path.exists() and not path.is_symlink():
+            raise
+    refuse_link_or_special(path, SandboxError)
+    make_private(path, error=SandboxError)
     for suffix in ("-wal", "-shm", "-journal"):
         side = path.with_name(path.name + suffix)
         if side.exists() and not side.is_symlink():
-            os.chmod(side, 0o600)
+            make_private(side, error=SandboxError)
 
 
 class Store:

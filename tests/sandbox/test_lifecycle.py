@@ -68,3 +68,41 @@ def test_load_connection_without_sandbox(tmp_path):
 
     with pytest.raises(SandboxError, match="seedctl sandbox up"):
         load_connection(tmp_path / "none", environ={})
+
+
+def test_down_stops_through_the_control_endpoint_and_azurite_saves(tmp_path):
+    """Issue 26: the stop that works on Windows too (no SIGTERM there) is the one used everywhere."""
+    from seedctl.sandbox import lifecycle
+
+    directory = tmp_path / "sb"
+    lifecycle.up(directory, timeout=30)
+    try:
+        status = lifecycle.status(directory)
+    finally:
+        assert lifecycle.down(directory)
+    assert not pid_alive(status["pid"]) and not pid_alive(status["azurite_pid"])
+    assert "stopping: asked through the control endpoint" in (directory / "sandbox.log").read_text()
+    assert "Azurite Blob service successfully closed" in (directory / "azurite.log").read_text()
+
+
+def test_a_killed_daemon_leaves_no_azurite_behind(tmp_path):
+    """Killed outright (SIGKILL; TerminateProcess on Windows), the daemon cannot stop Azurite, and
+    nothing else would: Azurite follows the pipe on its stdin that only the daemon held."""
+    import os
+    import signal
+
+    from seedctl.sandbox import lifecycle
+
+    directory = tmp_path / "sb"
+    lifecycle.up(directory, timeout=30)
+    status = lifecycle.status(directory)
+    try:
+        os.kill(status["pid"], getattr(signal, "SIGKILL", signal.SIGTERM))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and pid_alive(status["azurite_pid"]):
+            lifecycle._reap(status["pid"])
+            time.sleep(0.1)
+        assert not pid_alive(status["azurite_pid"]), "Azurite outlived its daemon"
+        assert "Azurite Blob service successfully closed" in (directory / "azurite.log").read_text()
+    finally:
+        lifecycle.down(directory)
