@@ -13,7 +13,8 @@ Five groups, each importing only the groups listed before it (tests/drives/test_
 Code outside this package imports only the names below, from `seedctl.drives` itself (see
 docs/architecture.md):
 
-    scan_staging(root, *, include=(), exclude=(), container, prefix="") -> ScanResult
+    scan_staging(root, *, include=(), exclude=(), container, prefix="", path_limits=...) -> ScanResult
+    path_limits(mount_points=[(serial, path)], staging=path) -> PathLimits;  windows_form(path)
     allocate(files, drives=[(serial, usable_bytes)], *, pinned=None) -> Allocation
     usable_bytes(capacity) -> int;  cost_on_drive(size) -> int
     inspect_drive(mount, expected_serial, *, allow_simulated) -> DriveObservation   (never raises)
@@ -55,6 +56,7 @@ _LAZY = {
     # placement: what goes where
     "ScanProblem": "placement.scan", "ScanResult": "placement.scan", "blob_name_problems": "placement.scan",
     "scan_staging": "placement.scan",
+    "path_limits": "placement.winnames", "windows_form": "placement.winnames",
     "Allocation": "placement.allocate", "AllocationError": "placement.allocate",
     "DriveAllocation": "placement.allocate", "allocate": "placement.allocate",
     "cost_on_drive": "placement.allocate", "usable_bytes": "placement.allocate",

@@ -39,8 +39,21 @@ def staging_scan(ctx: Context) -> Any:
             spec = ctx.spec
             ctx.cache[SCAN_KEY] = scan_staging(spec.staging_root(), include=spec.staging.include,
                                                exclude=spec.staging.exclude, container=spec.container.name,
-                                               prefix=spec.container.prefix)
+                                               prefix=spec.container.prefix, path_limits=windows_path_limits(spec))
         return ctx.cache[SCAN_KEY]
+
+
+def windows_path_limits(spec: Any) -> Any:
+    """MAX_PATH for the spec's paths as Windows spells them (issue 26): each drive's mount point and
+    the staging folder (a UNC share too) when they are Windows paths — as written in the spec, so a
+    plan on Linux of a Windows copy computer's spec checks them — besides the datacenter's limit."""
+    from seedctl.drives import path_limits, windows_form
+
+    def spelled(raw: str, resolved: Any) -> str:
+        return raw if windows_form(raw) else str(resolved)
+
+    return path_limits([(d.serial, spelled(d.mount_point, spec.mount_path(d))) for d in spec.drives],
+                       spelled(spec.staging.path, spec.staging_root()))
 
 
 def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:

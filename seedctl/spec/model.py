@@ -212,7 +212,7 @@ class SeedingSpec:
         return path if path.is_absolute() else self.base_dir / path
 
     def mount_path(self, drive: DriveSpec) -> Path:
-        path = Path(drive.mount_point).expanduser()
+        path = Path(drive_root(drive.mount_point)).expanduser()
         return path if path.is_absolute() else self.base_dir / path
 
     def secret_refs(self) -> list[tuple[str, SecretRef]]:
@@ -222,3 +222,11 @@ class SeedingSpec:
             if drive.bitlocker and drive.bitlocker.key:
                 refs.append((f"drives[{i}].bitlocker.key", drive.bitlocker.key))
         return refs
+
+
+def drive_root(mount_point: str) -> str:
+    """`E:` is drive-relative on Windows (`E:seed` is "seed in E:'s current folder"); as a mount
+    point it means the root of E:, so it becomes `E:\\`. Everything else is unchanged."""
+    if len(mount_point) == 2 and mount_point[1] == ":" and mount_point[0].isascii() and mount_point[0].isalpha():
+        return mount_point + "\\"
+    return mount_point

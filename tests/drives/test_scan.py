@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import blob_name_problems, scan_staging
+from seedctl.drives.placement.winnames import PathLimits, PathPrefix
 from seedctl.drives.formats.manifest import MAX_BLOB_LENGTH
 from seedctl.drives.placement.scan import display_path
 
@@ -116,9 +117,17 @@ def test_a_too_long_blob_name_does_not_taint_its_neighbours(tmp_path: Path) -> N
     folder.mkdir(parents=True)
     (folder / ("x" * 200)).write_bytes(b"long")
     (folder / "a.txt").write_bytes(b"short")
-    result = scan_staging(tmp_path, container="c")
+    # Without MAX_PATH (issue 26 made it a plan error; here a limit no path reaches), only the
+    # blob-name rule applies: it refuses the one file and not its neighbour.
+    no_max_path = PathLimits((PathPrefix("nowhere", "", 1 << 20, 1 << 20),))
+    result = scan_staging(tmp_path, container="c", path_limits=no_max_path)
     assert [f.rel_path.rsplit("/", 1)[-1] for f in result.files] == ["a.txt"]
     assert len(result.errors) == 1 and "x" * 200 in result.errors[0].path
+    # With the datacenter's limit (256), the neighbour's 914-character path is refused too.
+    result = scan_staging(tmp_path, container="c")
+    assert len(result.files) == 0
+    assert sorted(e.message.split(":")[0] for e in result.errors) == ["cannot become a blob name",
+                                                                      "the file path would be 922 characters at the datacenter (X"]
 
 
 def test_listing_digest_streams_and_tells_listings_apart() -> None:

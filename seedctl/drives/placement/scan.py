@@ -2,7 +2,8 @@
 
 Records each regular file's staging-relative path, size and mtime and maps it to a blob path
 (`container/prefix/rel`), checked against the Blob service naming rules and against what an NTFS
-drive can hold (the file goes onto an NTFS volume under that name). Special files (sockets, FIFOs,
+drive read with Win32 rules can hold (`winnames`: reserved device names, names equal but for case,
+MAX_PATH with the drive's mount point, the staging path and the datacenter's root), on every OS. Special files (sockets, FIFOs,
 devices) and symlinks that leave the tree are reported and skipped, never followed; a symlink to a
 file inside the tree is copied as that file; directory symlinks are not followed (no cycles).
 """
@@ -22,6 +23,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from seedctl.drives.formats.manifest import MAX_BLOB_LENGTH
+from seedctl.drives.placement.winnames import (
+    DEFAULT_LIMITS,
+    PathLimits,
+    case_collisions,
+    is_reserved_name,
+    utf16_len,
+)
 from seedctl.drives.tables.staged import StagedFile, StagedTable, StagedTableBuilder, listing_digest
 
 __all__ = ["ScanProblem", "ScanResult", "StagedFile", "blob_name_problems", "display_path", "listing_digest",
@@ -30,9 +38,7 @@ __all__ = ["ScanProblem", "ScanResult", "StagedFile", "blob_name_problems", "dis
 MAX_BLOB_NAME = 1024
 MAX_SEGMENTS = 254
 MAX_NTFS_NAME = 255
-WINDOWS_PATH_WARN = 256  # longer drive paths need Windows long-path support on the copy computer
 _NTFS_FORBIDDEN = set('<>:"|?*\\')
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
 def display_path(path: str) -> str:
@@ -120,8 +126,7 @@ def segment_problems(seg: str) -> list[str]:
     """Why one path segment cannot be part of a blob name imported from an NTFS drive."""
     if seg in ("", ".", ".."):
         return [f"path segment {seg!r} is not allowed"]
-    if _SAFE_SEGMENT.fullmatch(seg) and not seg.endswith((" ", ".")) and \
-            seg.split(".")[0].upper() not in _WINDOWS_RESERVED:
+    if _SAFE_SEGMENT.fullmatch(seg) and not seg.endswith((" ", ".")) and not is_reserved_name(seg):
         return []
     problems = []
     bad = sorted({c for c in seg if c in _NTFS_FORBIDDEN or ord(c) < 32 or 0x7F <= ord(c) <= 0x9F})
@@ -132,8 +137,9 @@ def segment_problems(seg: str) -> list[str]:
         problems.append(f"segment '{display_path(seg)}' ends with a space or dot (not kept by NTFS)")
     if len(seg.encode("utf-16-le", "surrogatepass")) // 2 > MAX_NTFS_NAME:
         problems.append(f"segment '{display_path(seg[:40])}...' is longer than {MAX_NTFS_NAME} characters")
-    if seg.split(".")[0].upper() in _WINDOWS_RESERVED:
-        problems.append(f"segment '{display_path(seg)}' is a reserved Windows device name")
+    if is_reserved_name(seg):
+        problems.append(f"segment '{display_path(seg)}' is a reserved Windows device name (Windows opens the "
+                        "device, not a file, for it)")
     if any(0xD800 <= ord(c) <= 0xDFFF for c in seg):
         problems.append(f"segment '{display_path(seg)}' is not valid Unicode (undecodable bytes in the file "
                         "name; rename it to UTF-8)")
@@ -195,18 +201,20 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
 
 
 def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (), container: str,
-                 prefix: str = "") -> ScanResult:
+                 prefix: str = "", path_limits: PathLimits = DEFAULT_LIMITS) -> ScanResult:
     """Walk `root` once; return its files in a stable order (sorted by relative path) and problems.
 
     `include`/`exclude` are glob patterns matched against the relative path and the file name
-    (an empty include list means everything). An unreadable staging root is one error, not an exception.
+    (an empty include list means everything). `path_limits` (`winnames.path_limits`: the drives'
+    mount points and the staging path as Windows spells them) bound the path lengths; by default
+    the datacenter's only. An unreadable staging root is one error, not an exception.
     """
     # A scan allocates one object per file and no reference cycles; the cyclic collector would
     # otherwise re-walk the growing list again and again (about a third of a 1M-file scan).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix)
+        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix, path_limits)
     finally:
         if was_enabled:
             gc.enable()
@@ -219,13 +227,20 @@ class _FolderScanner:
     """Scans one folder at a time (no shared mutable state)."""
 
     def __init__(self, real_root: str, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-                 prefix: str) -> None:
+                 prefix: str, limits: PathLimits = DEFAULT_LIMITS, *, windows: bool = os.name == "nt") -> None:
         self.real_root = real_root
         self.include, self.exclude = include, exclude
         self.filtering = bool(include or exclude)
         self.name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.blob_prefix = f"{container}/{self.name_prefix}"
-        self.check_access = not _reads_everything()
+        self.limits = limits
+        self.file_room, self.folder_room = limits.file_room, limits.folder_room
+        # Windows: os.access checks only the read-only attribute (never the ACL), so it says yes for
+        # every file at a network round trip each on UNC staging; the copy reports a file it cannot
+        # read. And NTFS may serve a file's size and mtime from its directory entry, which is updated
+        # lazily while a writer holds the file open: they are read from the file itself.
+        self.check_access = not windows and not _reads_everything()
+        self.fresh_stats = windows
 
     def folder(self, folder: str, rel_folder: str
                ) -> tuple[list[_Record], list[ScanProblem], list[tuple[str, str, str]]]:
@@ -256,7 +271,31 @@ class _FolderScanner:
         if files:
             files = self._checked(files, folder, rel_folder, problems)
             files.sort()  # by name: the first field, unique in a folder
+        if files or len(subfolders) > 1:
+            files = self._one_name_each(files, subfolders, rel_folder, problems)
         return files, problems, subfolders
+
+    def _one_name_each(self, files: list[_Record], subfolders: list[tuple[str, str, str]], rel_folder: str,
+                       problems: list[ScanProblem]) -> list[_Record]:
+        """The folder's files without those whose name equals another's but for case: NTFS, and the
+        datacenter reading it with Win32 rules, would hold the two as one (`winnames.case_keys`)."""
+        names = [r[0] for r in files] + [s[0] for s in subfolders]
+        if names and "\0".join(names).isascii():
+            if len({n.upper() for n in names}) == len(names):
+                return files  # the common case: one upper-casing per name, no collision
+        clashes = case_collisions(sorted(names))
+        if not clashes:
+            return files
+        rel_prefix = f"{rel_folder}/" if rel_folder else ""
+        folders = {s[0] for s in subfolders}
+        dropped = set()
+        for first, second in clashes:
+            kinds = " and ".join(("folder" if n in folders else "file") + f" '{display_path(n)}'" for n in (first, second))
+            problems.append(ScanProblem(rel_prefix + second, f"{kinds} differ only in case: on the NTFS drive (and at the "
+                                                             "datacenter, which reads it with Windows rules) they are one; "
+                                                             "rename one of them"))
+            dropped.update((first, second))
+        return [r for r in files if r[0] not in dropped]
 
     def _entries(self, entries: list[os.DirEntry], folder: str, rel_prefix: str, files: list[_Record],
                  problems: list[ScanProblem], subfolders: list[tuple[str, str, str]]) -> None:
@@ -325,6 +364,8 @@ class _FolderScanner:
             files = readable
         if not files:
             return files
+        if self.fresh_stats:
+            files = self._restated(files, folder, rel_prefix, problems)
         folder_name = self.name_prefix + rel_prefix
         folder_problems = [p for seg in folder_name.split("/")[:-1] for p in segment_problems(seg)]
         folder_segments = folder_name.count("/")
@@ -335,7 +376,14 @@ class _FolderScanner:
         names_fine = (not folder_problems and longest <= name_room and _SAFE_NAMES.fullmatch(joined) is not None
                       and ".\0" not in joined and " \0" not in joined and _RESERVED_NAME.search(joined) is None)
         sizes_fine = max(sizes) <= MAX_BLOB_LENGTH
-        if names_fine and sizes_fine and len(rel_prefix) + longest <= WINDOWS_PATH_WARN - 6:
+        folder_length = utf16_len(rel_folder)
+        if rel_folder and folder_length > self.folder_room:
+            why = self.limits.folder_problem(rel_folder)
+            if why:  # every file of it: the folder cannot be created on the drive
+                problems.append(ScanProblem(rel_folder, f"{why}; its {len(files):,} file(s) are not seeded"))
+                return []
+        # names_fine means ASCII names: their lengths are their UTF-16 lengths
+        if names_fine and sizes_fine and folder_length + 1 + longest <= self.file_room:
             return files
         kept = []
         for r in files:
@@ -351,18 +399,35 @@ class _FolderScanner:
                 problems.append(ScanProblem(rel, f"{size:,} bytes is more than a 2014-11-01 manifest block "
                                                  f"list can describe ({MAX_BLOB_LENGTH:,} bytes)"))
                 continue
-            if len(rel) > WINDOWS_PATH_WARN - 6:
-                problems.append(ScanProblem(rel, "path on the drive is longer than 256 characters; Windows needs "
-                                                 "long paths enabled to read it", "warning"))
+            too_long = self.limits.file_problem(rel) if utf16_len(rel) > self.file_room else None
+            if too_long:
+                problems.append(ScanProblem(rel, too_long))
+                continue
             kept.append(r)
         return kept
+
+    def _restated(self, files: list[_Record], folder: str, rel_prefix: str,
+                  problems: list[ScanProblem]) -> list[_Record]:
+        """The files' sizes and mtimes read from each file (not its directory entry: see __init__)."""
+        fresh = []
+        for name, _, _ in files:
+            try:
+                st = os.stat(os.path.join(folder, name), follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # vanished while we looked: not part of this scan
+            except OSError as exc:
+                problems.append(ScanProblem(rel_prefix + name, f"cannot read file information: {exc.strerror or exc}"))
+                continue
+            fresh.append((name, st.st_size, st.st_mtime_ns))
+        return fresh
 
 
 # The naming rules over a folder's names, each with a NUL before and after (no name holds NUL): every
 # name made only of safe characters (1-200 of them), none ending in space or dot (a substring test),
 # none a Windows device name. The same rules as `segment_problems`' fast path, checked per folder.
 _SAFE_NAMES = re.compile(r"\0(?:[A-Za-z0-9_\-+=,;@!#$%&'()\[\]{}~^` .]{1,200}\0)*")
-_RESERVED_NAME = re.compile(r"\0(?:CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])[.\0]", re.IGNORECASE | re.ASCII)
+_RESERVED_NAME = re.compile(r"\0(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9]|CONIN\$|CONOUT\$) *[.\0]",
+                            re.IGNORECASE | re.ASCII)
 
 
 class _Run(NamedTuple):
@@ -373,8 +438,8 @@ class _Run(NamedTuple):
 
 
 def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-          prefix: str) -> ScanResult:
-    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix)
+          prefix: str, limits: PathLimits) -> ScanResult:
+    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix, limits)
     builder = StagedTableBuilder(walker.blob_prefix)
     if not os.path.isdir(root):
         return ScanResult(str(root), builder.build(),
