@@ -16,29 +16,45 @@ STAND_IN = r"""#!/bin/sh
 # stand-in manage-bde: records its arguments, keeps state in $MBDE_STATE
 echo "$@" >> "$MBDE_STATE/calls"
 case "$1" in
-  -status)
-    if [ -f "$MBDE_STATE/on" ]; then s="Encryption in Progress"; else s="Fully Decrypted"; fi
-    printf 'Volume %s [Label]\n    Conversion Status:    %s\n    Percentage Encrypted: 0.0%%\n' "$2" "$s";;
   -on) touch "$MBDE_STATE/on"; [ -n "$MBDE_NO_PROTECTOR" ] || touch "$MBDE_STATE/protector"; echo "ok";;
   -protectors)
     case "$2" in
       -get) if [ -f "$MBDE_STATE/protector" ]; then
               printf 'Volume %s\nKey Protectors of Type Numerical Password:\n    Numerical Password:\n      ID: {A1B2}\n      Password:\n        %s\n' "$3" "$MBDE_KEY"
-            else echo "ERROR: No key protectors found." >&2; exit 1; fi;;
+            else echo "ERROR: No key protectors found." >&2; exit 255; fi;;
       -add) touch "$MBDE_STATE/protector"; echo "Password: $MBDE_KEY";;
     esac;;
   *) echo "ERROR: unknown $1 $MBDE_KEY" >&2; exit 2;;
 esac
 """
 
+# stand-in PowerShell: answers the probe script (whatever -EncodedCommand holds) with the volume's
+# state as Get-BitLockerVolume would show it; it never prints the key
+STAND_IN_POWERSHELL = r"""#!/bin/sh
+echo "powershell $SEEDCTL_MOUNT_POINT" >> "$MBDE_STATE/calls"
+if [ -f "$MBDE_STATE/on" ]; then status=EncryptionInProgress; pct=1; else status=FullyDecrypted; pct=0; fi
+if [ -f "$MBDE_STATE/protector" ]; then prot='["RecoveryPassword"]'; else prot='[]'; fi
+printf '{"IsAdmin":true,"Partition":{"DiskNumber":2,"AccessPaths":[],"IsReadOnly":false},'
+printf '"Disk":{"Number":2,"SerialNumber":"WD-1","BusType":11,"Size":4000787030016,"LogicalSectorSize":512},'
+printf '"Volume":{"FileSystem":"NTFS"},'
+printf '"BitLocker":{"MountPoint":"%s","EncryptionPercentage":%s,"VolumeStatus":"%s","ProtectionStatus":"On",' "$SEEDCTL_MOUNT_POINT" "$pct" "$status"
+printf '"LockStatus":"Unlocked","KeyProtector":%s}}\r\n' "$prot"
+"""
+
 
 @pytest.fixture
 def manage_bde(tmp_path: Path, monkeypatch) -> Path:
+    if os.name == "nt":
+        pytest.skip("the stand-in manage-bde and powershell are /bin/sh scripts (test_probe_windows.py replays "
+                    "recorded outputs on every platform)")
     bindir = tmp_path / "bin"
     bindir.mkdir()
     exe = bindir / "manage-bde"
     exe.write_text(STAND_IN)
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    ps = bindir / "powershell"
+    ps.write_text(STAND_IN_POWERSHELL)
+    ps.chmod(ps.stat().st_mode | stat.S_IXUSR)
     state = tmp_path / "state"
     state.mkdir()
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
@@ -53,7 +69,9 @@ def test_manage_bde_turns_bitlocker_on_and_reads_the_key(manage_bde: Path) -> No
     key = enc.ensure(Path("E:\\"), "WD-1")
     assert key.reveal() == KEY and key.source == "manage-bde"
     calls = (manage_bde / "calls").read_text().splitlines()
-    assert calls[0].startswith("-status") and calls[1] == "-on E: -RecoveryPassword -UsedSpaceOnly"
+    # the state from Get-BitLockerVolume (never manage-bde -status's translated text), then -on
+    assert calls[0] == "powershell E:" and calls[1] == "-on E: -RecoveryPassword -UsedSpaceOnly"
+    assert not any(c.startswith("-status") for c in calls)
     # a second run finds it encrypting and does not turn it on again
     (manage_bde / "calls").unlink()
     assert enc.ensure(Path("E:\\"), "WD-1") == key

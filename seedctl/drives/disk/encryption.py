@@ -1,9 +1,12 @@
 """BitLocker behind one interface: make sure a drive is encrypted and get its recovery key.
 
-- `ManageBde` (Windows): turns BitLocker on with `manage-bde -on X: -RecoveryPassword -UsedSpaceOnly`
-  when the volume is not encrypted, adds a numerical-password protector when it has none, and reads
-  the 48-digit recovery password with `manage-bde -protectors -get X: -Type RecoveryPassword`.
-  Tests run it against a stand-in `manage-bde` executable on PATH.
+- `ManageBde` (Windows): reads the volume's BitLocker state from Get-BitLockerVolume (through the
+  Windows probe: enum names, the same in every Windows language, where manage-bde's text is
+  translated), turns BitLocker on with `manage-bde -on X: -RecoveryPassword -UsedSpaceOnly` when the
+  volume is not encrypted, adds a numerical-password protector when it has none, and reads the
+  48-digit recovery password with `manage-bde -protectors -get X: -Type RecoveryPassword` (digits:
+  the same in every language; its output decoded with the console's OEM code page). Tests run it
+  against stand-in `powershell` and `manage-bde` executables on PATH, and over recorded outputs.
 - `SpecKey` (Linux, macOS, or Windows with `manage: false`): the drive was encrypted elsewhere and is
   unlocked and mounted; the key comes from the spec's secret reference (env: or file:).
 
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from seedctl.drives.disk.facts import redact
+from seedctl.drives.disk.facts import BitLockerState, redact
 from seedctl.errors import DriveError, SecretError
 
 _PASSWORD = re.compile(r"\b(\d{6}(?:-\d{6}){7})\b")
@@ -90,11 +93,16 @@ Runner = Callable[..., subprocess.CompletedProcess]
 
 
 class ManageBde:
-    """BitLocker through manage-bde (Windows)."""
+    """BitLocker through Get-BitLockerVolume (state) and manage-bde (changes, the key) on Windows."""
 
-    def __init__(self, executable: str | None = None, runner: Runner = subprocess.run) -> None:
+    def __init__(self, executable: str | None = None, runner: Runner = subprocess.run, probe: object = None,
+                 console_encoding: str | None = None) -> None:
+        from seedctl.drives.disk.probe_windows import WindowsProbe
+
         self.executable = executable or shutil.which("manage-bde") or "manage-bde"
         self.runner = runner
+        self.console_encoding = console_encoding
+        self.probe = probe or WindowsProbe(runner=runner, manage_bde=self.executable)
 
     @staticmethod
     def volume_of(mount: Path) -> str:
@@ -107,33 +115,44 @@ class ManageBde:
             return str(mount)
 
     def _run(self, serial: str, *args: str) -> str:
+        from seedctl.drives.disk.probe_windows import console_text, exit_code
+
         try:
-            done = self.runner([self.executable, *args], capture_output=True, text=True, timeout=300)
+            done = self.runner([self.executable, *args], capture_output=True, timeout=300, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.SubprocessError) as exc:
             raise EncryptionError(f"drive {serial}: cannot run manage-bde: {exc}") from None
+        stdout = console_text(done.stdout, self.console_encoding)
         if done.returncode != 0:
-            detail = redact((done.stderr or done.stdout or "").strip().splitlines()[-1:][0]
-                            if (done.stderr or done.stdout or "").strip() else "")
-            raise EncryptionError(f"drive {serial}: manage-bde {args[0]} failed (exit {done.returncode})"
+            text = (console_text(done.stderr, self.console_encoding) or stdout).strip()
+            detail = redact(text.splitlines()[-1].strip()) if text else ""
+            raise EncryptionError(f"drive {serial}: manage-bde {args[0]} failed (exit {exit_code(done.returncode)})"
                                   f"{': ' + detail if detail else ''}")
-        return done.stdout or ""
+        return stdout
+
+    def _state(self, mount: Path, serial: str, volume: str) -> BitLockerState:
+        info = self.probe.describe(mount)  # type: ignore[attr-defined]
+        if info.bitlocker_unreadable:
+            raise EncryptionError(f"drive {serial}: {info.bitlocker_unreadable}")
+        if info.bitlocker is None:
+            why = "; ".join(info.problems) or ("Get-BitLockerVolume returned nothing for it: is BitLocker "
+                                               "installed (Install-WindowsFeature BitLocker, then restart)?")
+            raise EncryptionError(f"drive {serial}: cannot read the BitLocker state of {volume}: {why}")
+        return info.bitlocker
 
     def ensure(self, mount: Path, serial: str) -> BitLockerKey:
         volume = self.volume_of(mount)
-        status = self._run(serial, "-status", volume)
-        conversion = re.search(r"Conversion Status:\s*(.+)", status)
-        state = conversion.group(1).strip() if conversion else ""
-        if not state:
-            raise EncryptionError(f"drive {serial}: cannot read BitLocker status of {volume} from manage-bde")
-        if re.search(r"Lock Status:\s*Locked", status):
+        state = self._state(mount, serial, volume)
+        status = state.status or ""
+        if state.locked:
             raise EncryptionError(f"drive {serial}: the BitLocker volume {volume} is locked; unlock it first "
                                   f"(manage-bde -unlock {volume} -RecoveryPassword <key>)")
-        if state.startswith("Decryption"):
-            raise EncryptionError(f"drive {serial}: BitLocker is being removed from {volume} ({state}); "
+        if status.startswith("Decryption"):
+            raise EncryptionError(f"drive {serial}: BitLocker is being removed from {volume} ({status}); "
                                   f"turn it back on (manage-bde -on {volume}) or use another drive")
-        if state == "Fully Decrypted":
+        if status == "FullyDecrypted":
             self._run(serial, "-on", volume, "-RecoveryPassword", "-UsedSpaceOnly")
-        key = self._recovery_password(serial, volume)
+            state = self._state(mount, serial, volume)
+        key = self._recovery_password(serial, volume) if state.has_recovery_password else None
         if key is None:
             self._run(serial, "-protectors", "-add", volume, "-RecoveryPassword")
             key = self._recovery_password(serial, volume)
@@ -145,7 +164,7 @@ class ManageBde:
         try:
             out = self._run(serial, "-protectors", "-get", volume, "-Type", "RecoveryPassword")
         except EncryptionError:
-            return None  # manage-bde exits non-zero when no such protector exists
+            return None  # manage-bde fails (exit -1) when no such protector exists
         found = _PASSWORD.findall(out)
         return found[0] if found else None
 

@@ -65,6 +65,7 @@ class DiskFacts:
     logical_sector: int | None = None
     model: str | None = None
     dynamic: bool = False  # Windows dynamic disk (LDM): not readable by the datacenter
+    system: bool = False  # the disk the OS was started from or keeps its system files on (Windows: IsBoot/IsSystem)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class DeviceInfo:
     # the requirements check (issue 16); None when the probe could not tell
     filesystem: str | None = None  # normalised: "ntfs", "ext4", "fat32", "exfat", ... or None
     bitlocker: BitLockerState | None = None  # None: no BitLocker layer found
+    bitlocker_unreadable: str | None = None  # why the BitLocker state is unknown here (not elevated), if it is
     disk: DiskFacts | None = None
     layers: tuple[str, ...] = ()  # the chain from the mount down to the disk, for messages
     problems: tuple[str, ...] = field(default_factory=tuple)  # what the probe could not follow

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from seedctl.errors import DriveError, SeedctlError
 __all__ = ["NO_KEY_TEST", "DriveObservation", "check_safe_to_write", "create_simulated_drive", "inspect_drive"]
 
 EMPTY, OURS, FOREIGN, UNKNOWN = "empty", "ours", "foreign", "unknown"
+# compared without case, as NTFS names are: Windows writes $RECYCLE.BIN, older ones $Recycle.Bin
+_IGNORABLE = frozenset(name.upper() for name in IGNORABLE_ROOT_ENTRIES)
 NO_KEY_TEST = object()  # inspect_drive(bitlocker=...) default: check everything but the key
 
 
@@ -53,6 +57,7 @@ class DriveObservation:
     requirement_errors: tuple[str, ...] = ()  # the service's drive requirements this drive misses
     warnings: tuple[str, ...] = ()  # shown in the plan; do not stop it
     layers: tuple[str, ...] = ()  # mount → ... → disk, as followed by the probe
+    system_disk: bool = False  # the probe says the disk holds the running system (Windows: IsSystem/IsBoot)
 
     @property
     def serial_matches(self) -> bool:
@@ -74,7 +79,7 @@ def _content(mount: Path) -> tuple[str, str | None, str | None, tuple[str, ...],
         # `.seedctl` without a journal is seedctl's own folder from a run killed before its first
         # journal record: nothing of it was completed, so the drive still counts as empty.
         names = sorted(e.name for e in os.scandir(mount)
-                       if e.name not in IGNORABLE_ROOT_ENTRIES and e.name != SEEDCTL_DIR)
+                       if e.name.upper() not in _IGNORABLE and e.name != SEEDCTL_DIR)
     except OSError as exc:
         return UNKNOWN, None, None, (), [f"cannot list {mount}: {exc.strerror or exc}"]
     if not names:
@@ -155,6 +160,10 @@ def inspect_drive(mount_point: Path, expected_serial: str, *, allow_simulated: b
         problems.append(f"{mount} is a loop device ({info.device}); only a spec with cloud: sandbox may use it")
     if info.serial is None:
         problems.append(f"cannot read the serial number of {info.device or mount}")
+    system_disk = bool(info.disk and info.disk.system)
+    if system_disk:
+        problems.append(f"{info.disk.name} holds the running system (its boot or system partition); "  # type: ignore[union-attr]
+                        "that is the system disk, not an attached drive")
     usage = shutil.disk_usage(mount)
     content, owner, jserial, foreign, more = _content(mount)
     problems.extend(more)
@@ -163,7 +172,17 @@ def inspect_drive(mount_point: Path, expected_serial: str, *, allow_simulated: b
                             free_bytes=usage.free, content=content, owner_id=owner, journal_serial=jserial,
                             foreign_entries=foreign, device=info.device, fs_type=info.fs_type,
                             read_only=info.read_only, problems=tuple(problems),
-                            requirement_errors=requirement_errors, warnings=warnings, layers=info.layers)
+                            requirement_errors=requirement_errors, warnings=warnings, layers=info.layers,
+                            system_disk=system_disk)
+
+
+def system_root(*, platform: str = sys.platform, environ: Mapping[str, str] = os.environ) -> Path:
+    """The root of the filesystem the OS runs from: `/`; on Windows `%SystemDrive%\\` (C:\\ unless
+    Windows lives elsewhere), not the current drive's root, which `os.path.abspath(os.sep)` is there."""
+    if platform == "win32":
+        drive = environ.get("SystemDrive") or "C:"
+        return Path(drive.rstrip("\\/") + "\\")
+    return Path("/")
 
 
 def _same_filesystem(a: Path, b: Path) -> bool:
@@ -196,9 +215,13 @@ def check_safe_to_write(mount_point: Path, expected_serial: str, *, owner_id: st
         raise DriveError(f"{name}: {obs.device} is a loop device (a disk image), not a drive that can be shipped")
     if not obs.is_simulated:
         mount = Path(mount_point)
-        if _same_filesystem(mount, Path(os.path.abspath(os.sep))):
-            raise DriveError(f"{name}: is on the same filesystem as {os.path.abspath(os.sep)}; "
-                             "that is the system disk, not an attached drive")
+        if obs.system_disk:
+            raise DriveError(f"{name}: is on the disk the running system starts from or keeps its system files "
+                             "on (IsBoot/IsSystem); that is the system disk, not an attached drive")
+        root = system_root()
+        if _same_filesystem(mount, root):
+            raise DriveError(f"{name}: is on the same filesystem as {root}; that is the system disk, not an "
+                             "attached drive")
         if staging_root is not None and _same_filesystem(mount, Path(staging_root)):
             raise DriveError(f"{name}: is on the same filesystem as the staging folder {staging_root}")
     if obs.serial is None:

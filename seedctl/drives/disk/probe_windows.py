@@ -4,8 +4,25 @@ One PowerShell process per drive runs `SCRIPT` (below) and prints one JSON docum
 (`ConvertTo-Json`). Enumerations come back as names where PowerShell knows them ("$(...)") and as
 the numbers the CIM classes define otherwise (MSFT_Disk.BusType 11 = SATA, ...); the parser accepts
 both, and also the raw shapes `Get-BitLockerVolume | ConvertTo-Json` prints (numbers, protector
-objects), so outputs recorded by hand can be replayed. The recovery password never leaves
-PowerShell in that document: only protector *types* are selected.
+objects), so outputs recorded by hand can be replayed. Enum names are .NET identifiers, the same
+in every Windows language: nothing here parses text meant for people. The recovery password never
+leaves PowerShell in that document: only protector *types* are selected.
+
+How PowerShell is run (`run_powershell`), so that it works on any Windows a copy computer runs:
+- `-EncodedCommand` (the script as base64 UTF-16LE), with the values (the volume's paths) passed in
+  environment variables the script reads, never spliced into its text: no quoting rule of
+  PowerShell's (which also treats typographic quotes as quotes) can be got wrong;
+- `-ExecutionPolicy Bypass` for this process only: the BitLocker module is a script module, which
+  a machine policy of Restricted would otherwise refuse to load;
+- the script sets the console output encoding to UTF-8 itself, and its output is decoded as UTF-8:
+  Windows PowerShell 5.1 otherwise writes in the console's OEM code page, which no Python default
+  decodes right (an accented volume label was a UnicodeDecodeError);
+- the document says whether the process is elevated (`IsAdmin`): Get-BitLockerVolume returns
+  nothing without it, which must read "run as Administrator", never "not BitLocker-encrypted".
+
+manage-bde (the key test here, BitLocker on/off in `encryption`) prints in the OEM code page: its
+output is decoded with that code page (`console_text`), and only the 48-digit password is taken from
+it; its exit code, a DWORD, is shown signed (manage-bde fails with -1, not 4294967295).
 
 Paths: drive letters (`E:`, `E:\\`), volume mount folders (`C:\\mnt\\drive1`), long paths
 (`\\\\?\\E:\\`, `\\\\?\\Volume{...}\\`). A UNC path (`\\\\server\\share\\...`) is a network share: fine
@@ -14,12 +31,16 @@ for staging, never a drive. The command runner is injected, so tests replay reco
 
 from __future__ import annotations
 
+import base64
+import codecs
 import json
+import locale
 import ntpath
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from seedctl.drives.disk.facts import (
@@ -53,14 +74,19 @@ _PASSWORD = re.compile(r"\b(\d{6}(?:-\d{6}){7})\b")
 
 SCRIPT = r"""
 $ErrorActionPreference = 'Stop'
-$ap = '__ACCESS_PATH__'
-$mp = '__MOUNT_POINT__'
+$ProgressPreference = 'SilentlyContinue'
+[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false
+$ap = $env:SEEDCTL_ACCESS_PATH
+$mp = $env:SEEDCTL_MOUNT_POINT
+$me = [Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()
+$admin = $me.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)
 $p = Get-Partition | Where-Object { $_.AccessPaths -contains $ap } | Select-Object -First 1
 $v = $null; $d = $null
 if ($p) { $d = $p | Get-Disk; $v = $p | Get-Volume }
 elseif ($mp.Length -eq 2) { $v = Get-Volume -DriveLetter $mp[0] -ErrorAction SilentlyContinue }
 $b = Get-BitLockerVolume -MountPoint $mp -ErrorAction SilentlyContinue
 [pscustomobject]@{
+  IsAdmin = $admin
   Partition = $p | Select-Object DiskNumber, PartitionNumber, DriveLetter, AccessPaths, Size, Offset, Type,
                                  GptType, MbrType, IsReadOnly
   Disk = $d | Select-Object Number, SerialNumber, FriendlyName, Model, BusType, Size, PartitionStyle,
@@ -73,6 +99,69 @@ $b = Get-BitLockerVolume -MountPoint $mp -ErrorAction SilentlyContinue
       @{n='KeyProtector'; e={ @($_.KeyProtector | ForEach-Object { "$($_.KeyProtectorType)" }) }}
 } | ConvertTo-Json -Depth 4 -Compress
 """
+
+NOT_ELEVATED = ("seedctl is not running as Administrator, so Windows does not show this volume's BitLocker "
+                "state (Get-BitLockerVolume needs it); run seedctl from an elevated prompt (Run as Administrator)")
+
+
+def powershell_command(powershell: str, script: str) -> list[str]:
+    """The command line that runs `script`: no profile, no prompts, execution policy bypassed for
+    this process only, the script as -EncodedCommand (base64 of its UTF-16LE text)."""
+    encoded = base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+    return [powershell, "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-EncodedCommand", encoded]
+
+
+def run_powershell(runner: Runner, powershell: str, script: str, values: Mapping[str, str],
+                   timeout: float = 120) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `script`, with `values` in its environment (the script reads
+    `$env:NAME`); stdout decoded as the UTF-8 the script sets, stderr readable (CLIXML unwrapped)."""
+    env = dict(os.environ, **values)
+    done = runner(powershell_command(powershell, script), capture_output=True, timeout=timeout, env=env,
+                  stdin=subprocess.DEVNULL)
+    out = _text(done.stdout, "utf-8")
+    err = _clixml_text(_text(done.stderr, "utf-8"))
+    return done.returncode, out.lstrip("\ufeff"), err
+
+
+_CLIXML_STRING = re.compile(r'<S S="Error">(.*?)</S>', re.S)
+
+
+def _clixml_text(text: str) -> str:
+    """PowerShell writes errors as CLIXML (`#< CLIXML` then XML) when its output is redirected and
+    the command came with -EncodedCommand: the error lines, unwrapped."""
+    if not text.lstrip().startswith("#< CLIXML"):
+        return text
+    lines = [re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), part)
+             for part in _CLIXML_STRING.findall(text)]
+    return "".join(lines).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+def console_encoding() -> str:
+    """The code page console programs such as manage-bde write in when redirected: the OEM code
+    page on Windows ("oem", e.g. cp850 or cp437, which is not the ANSI one `text=True` would use)."""
+    try:
+        codecs.lookup("oem")
+        return "oem"
+    except LookupError:
+        return locale.getpreferredencoding(False)
+
+
+def console_text(data: bytes | str | None, encoding: str | None = None) -> str:
+    """A console program's output as text, never raising (undecodable bytes become U+FFFD)."""
+    return _text(data, encoding or console_encoding())
+
+
+def _text(data: bytes | str | None, encoding: str) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, str):
+        return data
+    return data.decode(encoding, errors="replace")
+
+
+def exit_code(returncode: int) -> int:
+    """A Windows exit code (a DWORD) as the signed number the tools mean: 4294967295 is -1."""
+    return returncode - (1 << 32) if returncode >= 1 << 31 else returncode
 
 
 class WindowsPathError(ValueError):
@@ -103,10 +192,6 @@ def access_path(path: str) -> tuple[str, str]:
         return f"{letter}:\\", f"{letter}:"
     folder = f"{letter}:\\{rest}\\"
     return folder, folder
-
-
-def _ps_quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _enum(value: Any, table: dict[int, str]) -> str | None:
@@ -150,6 +235,9 @@ def parse_facts(text: str, mount_point: str, mount: str) -> DeviceInfo:
     part, disk, vol, bl = (_one(doc.get(k)) for k in ("Partition", "Disk", "Volume", "BitLocker"))
     if part is None and vol is None:
         return DeviceInfo(mount_point=mount_point, is_mount=False, platform="windows")
+    # Without elevation Get-BitLockerVolume returns nothing: unknown, not "not encrypted". (False
+    # only: a recording without the field is one made before it existed, or by hand.)
+    bitlocker_unreadable = NOT_ELEVATED if bl is None and doc.get("IsAdmin") is False else None
     problems: list[str] = []
     facts = None
     serial = None
@@ -167,7 +255,9 @@ def parse_facts(text: str, mount_point: str, mount: str) -> DeviceInfo:
                           serial=serial, bus=bus.lower() if bus else None,
                           size=int(disk["Size"]) if isinstance(disk.get("Size"), int) else None,
                           logical_sector=disk.get("LogicalSectorSize") if isinstance(disk.get("LogicalSectorSize"), int)
-                          else None, model=disk.get("Model"), dynamic=dynamic)
+                          else None, model=disk.get("Model"), dynamic=dynamic,
+                          # MSFT_Disk: the disk Windows was started from, or the one holding the system files
+                          system=disk.get("IsSystem") is True or disk.get("IsBoot") is True)
     elif vol is not None:
         # Storage cmdlets list no partition for volumes on dynamic disks (LDM)
         problems.append(f"{mount_point}: the volume is not a partition of a basic disk (a dynamic disk, or a "
@@ -189,7 +279,8 @@ def parse_facts(text: str, mount_point: str, mount: str) -> DeviceInfo:
                                protectors=_protectors(bl.get("KeyProtector")))
     read_only = bool((part or {}).get("IsReadOnly") or (disk or {}).get("IsReadOnly"))
     return DeviceInfo(mount_point=mount_point, is_mount=True, device=device, fs_type=str(fs_raw) or None,
-                      serial=serial, read_only=read_only, filesystem=filesystem, bitlocker=state, disk=facts,
+                      serial=serial, read_only=read_only, filesystem=filesystem, bitlocker=state,
+                      bitlocker_unreadable=bitlocker_unreadable, disk=facts,
                       layers=(f"{mount_point} (volume {fs_raw or 'RAW'})",
                               *((facts.name + f", bus {facts.bus}, serial {serial}",) if facts else ())),
                       problems=tuple(problems), platform="windows")
@@ -199,10 +290,11 @@ class WindowsProbe:
     """Drive letters (E:\\), volume mount folders and \\\\?\\ paths, through PowerShell and manage-bde."""
 
     def __init__(self, runner: Runner = subprocess.run, powershell: str | None = None,
-                 manage_bde: str | None = None) -> None:
+                 manage_bde: str | None = None, console_encoding: str | None = None) -> None:
         self.runner = runner
         self.powershell = powershell or shutil.which("powershell") or shutil.which("pwsh") or "powershell"
         self.manage_bde = manage_bde or shutil.which("manage-bde") or "manage-bde"
+        self.console_encoding = console_encoding  # manage-bde's code page; None: this console's OEM one
 
     def describe(self, mount_point: object) -> DeviceInfo:
         path = str(mount_point)
@@ -210,36 +302,41 @@ class WindowsProbe:
             ap, mp = access_path(path)
         except WindowsPathError as exc:
             return DeviceInfo(mount_point=path, is_mount=False, platform="windows", problems=(str(exc),))
-        script = SCRIPT.replace("__ACCESS_PATH__", _ps_quote(ap)).replace("__MOUNT_POINT__", _ps_quote(mp))
         try:
-            done = self.runner([self.powershell, "-NoProfile", "-NonInteractive", "-Command", script],
-                               capture_output=True, text=True, timeout=120)
+            code, out, err = run_powershell(self.runner, self.powershell, SCRIPT,
+                                            {"SEEDCTL_ACCESS_PATH": ap, "SEEDCTL_MOUNT_POINT": mp})
         except (OSError, subprocess.SubprocessError) as exc:
             return DeviceInfo(mount_point=path, is_mount=True, platform="windows",
                               problems=(f"{path}: cannot run PowerShell: {type(exc).__name__}",))
-        if done.returncode != 0:
-            last = (done.stderr or "").strip().splitlines()[-1:] or [""]
+        if code != 0:
+            # PowerShell's error record starts with the message ("Get-Partition : Access denied"),
+            # then where it happened
+            first = next((ln.strip() for ln in err.splitlines() if ln.strip()), "")
             return DeviceInfo(mount_point=path, is_mount=True, platform="windows",
-                              problems=(f"{path}: PowerShell failed (exit {done.returncode}) {last[0][:200]}",))
-        return parse_facts(done.stdout or "", path, mp)
+                              problems=(f"{path}: PowerShell failed (exit {exit_code(code)}) {redact(first)[:200]}",))
+        return parse_facts(out, path, mp)
 
     def test_key(self, info: DeviceInfo, key: object) -> tuple[KeyVerdict, str]:
         """The key unlocks the volume when it is one of the volume's numerical-password protectors."""
         if info.bitlocker is None:
             return "untested", "the volume is not BitLocker-encrypted"
         volume = info.bitlocker.volume
+        if info.bitlocker.protectors and not info.bitlocker.has_recovery_password:
+            # the protector types came from Get-BitLockerVolume: no need to ask manage-bde (whose
+            # "no key protectors" message is in the system's language)
+            return "does-not-unlock", f"{volume} has no recovery-password protector"
         try:
             done = self.runner([self.manage_bde, "-protectors", "-get", volume, "-Type", "RecoveryPassword"],
-                               capture_output=True, text=True, timeout=120)
+                               capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.SubprocessError) as exc:
             return "untested", f"cannot run manage-bde: {type(exc).__name__}"
-        found = set(_PASSWORD.findall(done.stdout or ""))
-        if done.returncode != 0 or not found:
-            text = redact(((done.stderr or "") + (done.stdout or "")).strip())
-            last = next((ln.strip() for ln in reversed(text.splitlines()) if "ERROR" in ln.upper()), "")
-            if not found and "no key protectors" in text.lower():
-                return "does-not-unlock", f"{volume} has no recovery-password protector"
-            return "untested", f"manage-bde -protectors -get {volume} failed{': ' + last if last else ''}"
+        stdout = console_text(done.stdout, self.console_encoding)
+        found = set(_PASSWORD.findall(stdout))
+        if not found:
+            text = redact((console_text(done.stderr, self.console_encoding) + stdout).strip())
+            last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "")
+            return "untested", (f"manage-bde -protectors -get {volume} failed (exit {exit_code(done.returncode)})"
+                                f"{': ' + last[:200] if last else ''}")
         ok = key.reveal() in found  # type: ignore[attr-defined]
         found.clear()  # held no longer than the comparison
         if ok:

@@ -62,14 +62,17 @@ def evaluate(info: DeviceInfo, *, key: tuple[KeyVerdict, str] | None, manage: bo
     elif info.filesystem is None:
         errors.append(f"{where}: cannot tell whether the filesystem is NTFS ({info.fs_type or 'unknown'}); "
                       "run seedctl as root/Administrator so it can read the volume")
-    elif info.filesystem != NTFS:
+    elif info.filesystem != NTFS and not (info.bitlocker_unreadable and info.filesystem == "raw"):
+        # (a RAW volume seen without elevation may be a locked BitLocker one: the error below says why)
         errors.append(f"{where}: not NTFS: the volume is {_fs_label(info)}, and the datacenter reads only NTFS; "
                       "format it NTFS (Windows: Format-Volume -FileSystem NTFS; Linux: mkntfs -Q) and "
                       "encrypt it with BitLocker")
 
     # -- BitLocker -----------------------------------------------------------------------------
     status = (bl.status or "") if bl else ""
-    if bl is None or status == "FullyDecrypted":
+    if bl is None and info.bitlocker_unreadable:
+        errors.append(f"{where}: cannot tell whether it is BitLocker-encrypted: {info.bitlocker_unreadable}")
+    elif bl is None or status == "FullyDecrypted":
         if manage and info.platform == "windows":
             warnings.append(f"{where}: not BitLocker-encrypted yet; apply turns BitLocker on "
                             f"(bitlocker.manage: true) before writing")

@@ -192,6 +192,7 @@ def _reads_everything() -> bool:
 
 
 _FMT, _REG = stat.S_IFMT(0o177777), stat.S_IFREG
+_WINERROR_LINK_LOOP = 1921  # ERROR_CANT_RESOLVE_FILENAME
 _DIR_FD_SCANDIR = os.scandir in os.supports_fd
 
 
@@ -320,9 +321,11 @@ class _FolderScanner:
                     try:
                         st = os.stat(join(folder, name))
                     except OSError as exc:
-                        if exc.errno not in (errno.ENOENT, errno.ELOOP):
+                        # Windows reports a loop of links as ERROR_CANT_RESOLVE_FILENAME (1921), errno EINVAL
+                        loop = exc.errno == errno.ELOOP or getattr(exc, "winerror", None) == _WINERROR_LINK_LOOP
+                        if exc.errno != errno.ENOENT and not loop:
                             raise
-                        why = "to nothing (its target does not exist)" if exc.errno == errno.ENOENT else "in a loop"
+                        why = "in a loop" if loop else "to nothing (its target does not exist)"
                         problems.append(ScanProblem(rel, f"symlink {why}; skipped", "warning", True))
                         continue
                     mode = st.st_mode
