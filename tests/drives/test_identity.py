@@ -146,3 +146,10 @@ def test_read_only_drive_refused(tmp_path: Path) -> None:
         assert inspect_drive(d.mount, "ROSER", allow_simulated=True).read_only
         with pytest.raises(DriveError, match="read-only"):
             check_safe_to_write(d.mount, "ROSER", owner_id="s", needed_bytes=0, allow_simulated=True)
+
+
+@pytest.mark.parametrize("name", ["$RECYCLE.BIN", "$Recycle.Bin", "System Volume Information", "system volume information"])
+def test_what_windows_puts_on_a_fresh_drive_is_not_foreign_whatever_its_case(sim_drive: Path, name: str) -> None:
+    """Issue 26: NTFS names have no case; Windows writes $RECYCLE.BIN, older ones $Recycle.Bin."""
+    (sim_drive / name).mkdir()
+    assert inspect_drive(sim_drive, "SIM-0001", allow_simulated=True).content == "empty"

@@ -139,3 +139,27 @@ def test_a_name_xml_cannot_carry_is_an_error_of_the_staging_node(tmp_path: Path)
         assert "bad\\ufffe.bin" in out and "\ufffe" not in out
         out.encode("utf-8")  # printable anywhere: no lone surrogate reached the output
     assert listing(tmp_path) == before
+
+
+def test_a_loop_windows_reports_as_winerror_1921_is_a_loop(tmp_path: Path, monkeypatch) -> None:
+    """Windows reports a loop of symbolic links as ERROR_CANT_RESOLVE_FILENAME (1921), errno EINVAL,
+    not ELOOP: it is skipped as a loop (a warning), not an unreadable file (an error). Issue 26."""
+    import errno
+
+    root = write_tree(tmp_path / "staging", {"ok.bin": b"1"})
+    os.symlink(root / "loop-b", root / "loop-a")
+    os.symlink(root / "loop-a", root / "loop-b")
+    real_stat = os.stat
+
+    def windows_stat(path, *args, **kw):  # noqa: ANN001, ANN202
+        if str(path).endswith(("loop-a", "loop-b")) and kw.get("follow_symlinks", True):
+            exc = OSError(errno.EINVAL, "The name of the file cannot be resolved by the system", str(path))
+            exc.winerror = 1921
+            raise exc
+        return real_stat(path, *args, **kw)
+
+    monkeypatch.setattr(os, "stat", windows_stat)
+    result = scan_staging(root, container="c1")
+    assert [f.rel_path for f in result.files] == ["ok.bin"] and result.errors == ()
+    assert {p.path: p.message for p in result.skipped} == {"loop-a": "symlink in a loop; skipped",
+                                                           "loop-b": "symlink in a loop; skipped"}
