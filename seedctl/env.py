@@ -28,6 +28,9 @@ class Env:
     clock: Callable[[], datetime] = _utcnow
     cwd: str = field(default_factory=os.getcwd)
     no_color: bool = False  # --no-color
+    # whether a terminal shows ANSI colours: always outside Windows; there, when its console has VT
+    # processing on (turned on if it can be). Tests pass their own.
+    escape_codes: Callable[[IO[str]], bool] = field(default=None, repr=False)  # type: ignore[assignment]
 
     @property
     def stdout_isatty(self) -> bool:
@@ -43,11 +46,19 @@ class Env:
 
     @property
     def color(self) -> bool:
-        """Colour only on a terminal, never with --no-color or NO_COLOR set to a non-empty value
-        (per no-color.org an empty NO_COLOR counts as unset)."""
+        """Colour only on a terminal that shows it (a Windows console needs VT mode, turned on here
+        where it can be), never with --no-color or NO_COLOR set to a non-empty value (per
+        no-color.org an empty NO_COLOR counts as unset)."""
         if self.no_color or self.environ.get("NO_COLOR"):
             return False
-        return self.stdout_isatty
+        if not self.stdout_isatty:
+            return False
+        if self.escape_codes is None:
+            # a classic Windows console would show raw escape codes otherwise
+            from seedctl.win32.console import escape_codes_work
+
+            return escape_codes_work(self.stdout)
+        return self.escape_codes(self.stdout)
 
     def now(self) -> datetime:
         return self.clock()

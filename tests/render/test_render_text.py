@@ -109,6 +109,17 @@ def test_env_colour_drives_render(stream, environ, expected):
     assert ("\x1b[" in out) is expected
 
 
+def test_no_colour_on_a_console_that_shows_escape_codes_raw():
+    """A classic Windows console without VT mode prints `←[31m` literally (issue 26): Env.color asks
+    `escape_codes` (seedctl.win32.console.escape_codes_work, tested over a recorded kernel32 in
+    tests/windows/test_console.py), which turns VT on where it can and says whether it is on."""
+    asked = []
+    env = Env(stdout=TTY(), environ={}, escape_codes=lambda stream: asked.append(stream) or False)
+    assert env.color is False and asked == [env.stdout]
+    assert Env(stdout=TTY(), environ={}, escape_codes=lambda stream: True).color is True
+    assert Env(stdout=io.StringIO(), environ={}, escape_codes=lambda stream: pytest.fail("asked")).color is False
+
+
 @pytest.mark.parametrize("fmt", ["markdown", "json"])
 def test_colour_never_reaches_markdown_or_json(fmt):
     assert "\x1b" not in render(sample_plan(), fmt, color=True)
