@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import blob_name_problems, scan_staging
-from seedctl.drives.placement.winnames import PathLimits, PathPrefix
 from seedctl.drives.formats.manifest import MAX_BLOB_LENGTH
 from seedctl.drives.placement.scan import display_path
+from seedctl.drives.placement.winnames import PathLimits, PathPrefix
 
 from .conftest import without_dac_override, write_tree
 
