@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from platforms import posix_only
+
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +42,8 @@ def test_the_block_is_the_whole_sequence() -> None:
     assert "<" not in block.replace("<<'EOF'", ""), "no placeholders such as <job-name>"
 
 
+@posix_only("runs the README's sh block with bash and the venv's bin/seedctl (the PowerShell form of "
+            "the quick start is not run by a test)")
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_readme_quickstart_runs_verbatim_to_a_verified_import(tmp_path: Path) -> None:
     work = tmp_path / "quickstart"

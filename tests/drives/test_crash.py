@@ -13,6 +13,9 @@ import pytest
 from seedctl.drives import create_simulated_drive, prepare_drive, read_drive_state, scan_staging, verify_drive
 
 from .conftest import loop_drive, pseudo, write_tree
+from platforms import SIGNALS
+
+pytestmark = SIGNALS
 
 CHILD = r"""
 import json, sys, time

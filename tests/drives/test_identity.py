@@ -8,6 +8,7 @@ from seedctl.drives.disk.devices import LinuxProbe, normalise_serial
 from seedctl.errors import DriveError
 
 from .conftest import loop_drive
+from platforms import LINUX_PROBE
 
 
 def test_absent_drive_is_not_attached_never_empty(tmp_path: Path) -> None:
@@ -71,6 +72,7 @@ def test_serial_normalisation() -> None:
     assert normalise_serial("   ") is None
 
 
+@LINUX_PROBE
 def test_linux_probe_reads_mountinfo_and_sysfs(tmp_path: Path) -> None:
     sys_root = tmp_path / "sys"
     disk = sys_root / "devices" / "pci0" / "ata1" / "block" / "sdb"

@@ -26,6 +26,8 @@ from seedctl.drives.formats.layout import SIM_MARKER, journal_path
 from seedctl.drives.writing.verify import verify_drive
 from seedctl.errors import DriveError
 
+from platforms import FIFOS, SYMLINKS
+
 OWNER = "spec-test"
 SERIAL = "SIM-0001"
 
@@ -120,6 +122,7 @@ def test_journal_path_leaving_the_drive_is_refused_before_anything_changes(world
     assert inspect_drive(drive, SERIAL, allow_simulated=True).content == "ours"
 
 
+@SYMLINKS
 def test_symlinked_folder_on_the_drive_cannot_steer_a_deletion(world, staging, tmp_path):
     drive, victim = world
     (drive / "seed" / "evil").symlink_to(victim, target_is_directory=True)
@@ -132,6 +135,7 @@ def test_symlinked_folder_on_the_drive_cannot_steer_a_deletion(world, staging, t
     assert (victim / "precious.txt").read_bytes() == b"do not delete me\n"
 
 
+@SYMLINKS
 def test_stale_file_through_a_symlinked_folder_is_not_deleted(world, staging, tmp_path):
     drive, victim = world
     # the journal says a file the plan no longer wants lives under seed/evil: its folder leads outside
@@ -146,6 +150,7 @@ def test_stale_file_through_a_symlinked_folder_is_not_deleted(world, staging, tm
     assert snapshot(tmp_path, skip=drive) == before
 
 
+@SYMLINKS
 def test_stale_file_that_is_a_link_is_not_followed(world, staging, tmp_path):
     drive, victim = world
     link = drive / "seed" / "gone.bin"
@@ -160,6 +165,7 @@ def test_stale_file_that_is_a_link_is_not_followed(world, staging, tmp_path):
     assert snapshot(tmp_path, skip=drive) == before and link.is_symlink()
 
 
+@SYMLINKS
 @pytest.mark.parametrize("what", [".seedctl/tmp", ".seedctl"])
 def test_seedctl_folder_replaced_by_a_link_is_refused(world, staging, tmp_path, what):
     drive, victim = world
@@ -181,6 +187,7 @@ def test_seedctl_folder_replaced_by_a_link_is_refused(world, staging, tmp_path, 
     assert (victim / "tmp" / "also-precious").exists()
 
 
+@SYMLINKS
 def test_journal_that_is_a_link_is_refused(world, staging, tmp_path):
     drive, victim = world
     path = journal_path(drive)
@@ -193,6 +200,7 @@ def test_journal_that_is_a_link_is_refused(world, staging, tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@FIFOS
 def test_journal_that_is_a_fifo_is_refused_without_waiting(world, staging, tmp_path):
     drive, _ = world
     path = journal_path(drive)
@@ -204,6 +212,7 @@ def test_journal_that_is_a_fifo_is_refused_without_waiting(world, staging, tmp_p
         run(drive, staging)
 
 
+@FIFOS
 def test_verify_does_not_follow_a_link_or_open_a_fifo(world, tmp_path):
     drive, victim = world
     one = drive / "seed" / "a" / "one.bin"
@@ -352,6 +361,7 @@ def test_marker_of_the_wrong_shape(tmp_path, content, message):
     assert not obs.attached and SIM_MARKER in obs.problems[0]
 
 
+@FIFOS
 def test_marker_that_is_a_fifo_or_a_link(tmp_path):
     drive = tmp_path / "d"
     drive.mkdir()
@@ -364,6 +374,7 @@ def test_marker_that_is_a_fifo_or_a_link(tmp_path):
         read_simulated(drive)
 
 
+@SYMLINKS
 def test_marker_writer_does_not_write_through_a_planted_link(tmp_path):
     drive = tmp_path / "d"
     drive.mkdir()

@@ -21,6 +21,8 @@ from seedctl.drives.formats.manifest import (
     write_manifest,
 )
 
+from platforms import FIFOS, SYMLINKS
+
 
 def blob_for(data: bytes, name: str = "a.bin", block: int = MAX_BLOCK_SIZE) -> ManifestBlob:
     blocks = tuple(make_block(o, hashlib.md5(data[o:o + block]).digest(), len(data[o:o + block]))
@@ -226,6 +228,7 @@ def test_writer_refuses_mid_stream_and_leaves_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST_NAME]
 
 
+@SYMLINKS
 def test_writer_does_not_write_through_a_planted_temporary_link(tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_bytes(b"keep")
@@ -250,6 +253,7 @@ def test_reader_and_writer_refuse_file_paths_that_leave_the_drive(tmp_path: Path
         read_manifest(tmp_path / MANIFEST_NAME)
 
 
+@FIFOS
 def test_reader_refuses_a_fifo_without_waiting(tmp_path: Path) -> None:
     import os
 

@@ -21,6 +21,7 @@ from seedctl.drives.formats.layout import journal_path
 from seedctl.errors import DriveError
 
 from .conftest import pseudo, without_dac_override, write_tree
+from platforms import MODES, OPEN_FOLDER_RENAME
 
 OWNER = "spec-test"
 
@@ -122,6 +123,7 @@ def test_source_changes_or_vanishes_during_copy(sim_drive: Path, staging: Path, 
     assert verify_drive(sim_drive).ok or not (staging / "a/two.bin").exists()
 
 
+@MODES
 def test_unreadable_source_is_an_error_naming_the_file(tmp_path: Path, staging: Path) -> None:
     import subprocess
     import sys
@@ -262,6 +264,7 @@ def test_disk_full_inside_a_large_file_names_the_drive_and_errno_not_the_staging
     assert set(read_journal(drive).files) == {"a.bin"} and not list((drive / ".seedctl/tmp").iterdir())
 
 
+@OPEN_FOLDER_RENAME
 def test_drive_folder_replaced_mid_write_gets_nothing(tmp_path: Path, monkeypatch) -> None:
     # Issue 12-6 on a simulated drive: the folder at the mount point is swapped for another "drive"
     # with the same serial while files are being copied; nothing more is written to either path.

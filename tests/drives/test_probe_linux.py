@@ -13,6 +13,10 @@ from seedctl.drives.disk.encryption import BitLockerKey
 from seedctl.drives.disk.probe_linux import LinuxProbe, parse_bitlk_dump, parse_mountinfo, signature
 from seedctl.drives.disk.requirements import evaluate
 
+from platforms import LINUX_PROBE
+
+pytestmark = LINUX_PROBE
+
 RECORDED = Path(__file__).parent / "recorded" / "linux"
 KEY = "238810-662376-448998-450120-652806-203390-606320-483076"
 

@@ -10,6 +10,7 @@ from seedctl.drives.placement.scan import display_path
 from seedctl.drives.placement.winnames import PathLimits, PathPrefix
 
 from .conftest import without_dac_override, write_tree
+from platforms import FIFOS, MODES
 
 
 def test_scan_records_files_in_stable_order(staging: Path) -> None:
@@ -27,6 +28,7 @@ def test_include_exclude(staging: Path) -> None:
     assert [f.rel_path for f in r.files] == ["a/one.bin", "b/c/three.txt"]
 
 
+@FIFOS
 def test_special_files_and_escaping_symlinks_are_reported_not_followed(tmp_path: Path) -> None:
     root = write_tree(tmp_path / "s", {"ok.bin": b"1", "sub/in.bin": b"22"})
     outside = write_tree(tmp_path / "outside", {"secret": b"x"})
@@ -93,6 +95,7 @@ def test_missing_root_is_one_error(tmp_path: Path) -> None:
     assert not r.files and "does not exist" in r.errors[0].message
 
 
+@MODES
 def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
     # root reads everything, so the scan runs in a child without the DAC-override capabilities
     import subprocess

@@ -34,7 +34,9 @@ from seedctl.drives.formats.layout import SIM_MARKER, journal_path
 from seedctl.drives.writing.verify import verify_drive
 from seedctl.errors import SeedctlError
 
-pytestmark = pytest.mark.reliability
+from platforms import SYMLINKS
+
+pytestmark = [pytest.mark.reliability, SYMLINKS]
 # each example copies and prepares a small drive (~0.1 s), so the default is a third of the other fuzzers
 EXAMPLES = int(os.environ.get("SEEDCTL_FUZZ_EXAMPLES", "300")) // 3
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,

@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from platforms import MODES
+
+pytestmark = MODES
+
 SCRIPT = """
 import os, sys
 from pathlib import Path
