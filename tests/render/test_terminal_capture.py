@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from platforms import SHELL_STAND_INS
 from worlds import make_world
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow, SHELL_STAND_INS]  # tmux / script(1) run a /bin/sh script
 
 SEEDCTL = [sys.executable, "-m", "seedctl.cli"]
 NODE_LINE = re.compile(r'^[a-z_]+(\["[^"]+"\])?: (Creating\.\.\.|Creation complete after [0-9.]+s|'
