@@ -211,3 +211,28 @@ def test_on_windows_sizes_come_from_the_file_and_os_access_is_not_asked(tmp_path
     kept = scanner._checked(stale, str(root), "", problems)
     assert kept == [("grown.bin", 10, os.stat(root / "grown.bin").st_mtime_ns)] and problems == []
     assert _FolderScanner(str(root), (), (), "c1", "", windows=False).fresh_stats is False
+
+
+def test_a_windows_spec_planned_on_linux_gets_the_path_errors_on_its_plan(tmp_path: Path) -> None:
+    """The staging node of a spec written for a Windows copy computer (a drive mounted in a folder),
+    planned here: the MAX_PATH error, computed from the spec's mount point, is on the plan."""
+    from seedctl.env import Env
+    from seedctl.plan import ERROR
+    from seedctl.resources.base import Context
+    from seedctl.resources.staging import StagingNode
+    from seedctl.spec import load_spec_text
+
+    length = 259 - len(MOUNT_FOLDER + "\\seed\\") + 1
+    rel = "dir/" + "n" * (length - 8) + ".bin"
+    staging = write_tree(tmp_path / "staging", {rel: b"x", "ok.bin": b"y"})
+    text = (f"version: 1\nname: t\nazure: {{cloud: sandbox, subscription_id: 00000000-0000-0000-0000-000000000000, "
+            f"resource_group: rg, location: westus}}\nstorage_account: {{name: seedstore}}\ncontainer: {{name: seed}}\n"
+            f"staging: {{path: {staging}}}\ndrives:\n"
+            f"  - {{serial: WD-1, mount_point: 'C:\\SeedDrives\\Drive1', bitlocker: {{manage: true}}}}\n")
+    spec = load_spec_text(text, "t.yaml", base_dir=tmp_path)
+    ctx = Context(spec=spec, env=Env(environ={}), clients_factory=lambda: None)
+    node = StagingNode("staging")
+    change = node.diff(node.desired(ctx), node.read(ctx))
+    assert change.action == ERROR
+    (error,) = change.errors
+    assert error.startswith(f"error: {rel}: the file path would be 260 characters on drive WD-1 (C:\\SeedDrives")
