@@ -75,9 +75,9 @@ def down(directory: Path, *, timeout: float = 10.0) -> bool:
         return False
     pid = int(state.get("pid", 0))
     running = pid_alive(pid)
-    if running:
-        _ask_to_stop(state)
-    _stop_pid(pid, state.get("azurite_pid"), timeout)
+    asked = running and _ask_to_stop(state)
+    # a daemon that could not be asked (wedged, or from a seedctl without the endpoint) is not waited for
+    _stop_pid(pid, state.get("azurite_pid"), timeout if asked else 0.0)
     path.unlink(missing_ok=True)
     return running
 
