@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import IO, NoReturn
@@ -25,17 +26,69 @@ from seedctl.errors import ExitCode, SeedctlError
 # Order is the order of `seedctl --help`.
 COMMAND_MODULES = (
     "validate", "init", "schema", "plan", "show", "apply", "status", "verify", "repair", "destroy",
-    "sandbox", "completion",
+    "sandbox", "completion", "version",
 )
 
 
 class Parser(argparse.ArgumentParser):
     """argparse, except that a usage error exits 1 (not 2): 2 is `plan --detailed-exitcode`'s
-    "changes present", and a CI job must never read a typo as drift."""
+    "changes present", and a CI job must never read a typo as drift. A misspelt command, choice or
+    flag gets a "did you mean" (git's and az's habit), from this parser's own words."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(int(ExitCode.ERROR), f"{self.prog}: error: {message}\n")
+        hint = did_you_mean(self, message)
+        self.exit(int(ExitCode.ERROR), f"{self.prog}: error: {message}\n" + (f"{hint}\n" if hint else ""))
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (.*)$")
+
+
+def option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    return [s for action in parser._actions for s in action.option_strings]  # noqa: SLF001
+
+
+def did_you_mean(parser: argparse.ArgumentParser, message: str) -> str | None:
+    """"Did you mean `plan`?" for an invalid choice or an unknown flag, or None when nothing is close.
+
+    The words come from the parser (its choices, its option strings), so a suggestion always exists."""
+    import difflib
+
+    choice = _INVALID_CHOICE.search(message)
+    if choice:
+        word, listed = choice.group(1), re.findall(r"'([^']*)'", choice.group(2))
+        close = difflib.get_close_matches(word, listed, n=1, cutoff=0.6)
+        return f"Did you mean `{close[0]}`?" if close else None
+    unknown = _UNRECOGNIZED.search(message)
+    if unknown:
+        hints = []
+        for word in unknown.group(1).split():
+            flag = word.split("=", 1)[0]
+            if not flag.startswith("-"):
+                continue
+            close = difflib.get_close_matches(flag, option_strings(parser), n=1, cutoff=0.6)
+            if close:
+                hints.append(f"Did you mean `{close[0]}` (for {flag})?")
+        return " ".join(hints) or None
+    return None
+
+
+EPILOG = """\
+examples:
+  seedctl init                          write a commented seed.yaml to edit
+  seedctl validate                      check it: every problem with file:line:col
+  seedctl estimate --drive-size 8TB     drives to buy, copy time and the calendar, from staging alone
+  seedctl plan -out=plan.json           what apply would change (nothing is changed)
+  seedctl apply plan.json               do exactly that plan; ends with the next steps
+  seedctl status                        the job, its deadlines and what to do next
+  seedctl sandbox up                    try everything on a local Azure first
+
+Each command has its own examples: seedctl COMMAND --help. The guides installed with seedctl
+(getting started, buying drives, every command and message): seedctl docs.
+
+exit codes: 0 success, 1 error or usage error, 2 changes (plan --detailed-exitcode),
+3/4 status needs attention/critical, 130 interrupted."""
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -68,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="seedctl",
         description="Declarative plan/apply for Azure Backup offline seeding (Import/Export and Data Box disks).",
-        epilog="Exit codes: 0 success, 1 error or usage error, 2 changes (plan --detailed-exitcode), "
-               "3/4 status needs attention/critical, 130 interrupted. Docs: docs/commands.md",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"seedctl {__version__}",
                         help="print the version and exit")
@@ -80,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     for child in _subparsers(parser):
         _add_global_options(child, top=False)
     return parser
+
+
+def command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser of the (sub)command `args` were parsed for: `seedctl sandbox drive`'s for
+    `seedctl sandbox drive --bogus`, the top one when no command was given."""
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+        chosen = getattr(args, subs[0].dest, None) if subs else None
+        if not subs or chosen not in subs[0].choices:
+            return parser
+        parser = subs[0].choices[chosen]
 
 
 def _autocomplete(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +181,9 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     if own_process:
         _autocomplete(parser)
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # reported by the command's own parser: its usage line, its flags to suggest
+            command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     except SystemExit as exc:  # usage errors (exit 1), --help and --version (exit 0)
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else ExitCode.ERROR
     if args.chdir:

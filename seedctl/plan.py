@@ -106,6 +106,10 @@ class Plan:
     changes: list[Change]
     seedctl_version: str = ""
     format_version: int = PLAN_FORMAT_VERSION
+    # the spec file the plan was made from: its absolute path and the SHA-256 of its bytes, so that
+    # a plan applied from another folder, or against another file, can say which spec it was for
+    spec_source: str | None = None
+    spec_digest: str | None = None
 
     def counts(self) -> dict[str, int]:
         c = {"add": 0, "change": 0, "destroy": 0, "error": 0, "deferred": 0, "drift": 0}
@@ -147,7 +151,8 @@ class Plan:
         return {
             "format_version": self.format_version,
             "seedctl_version": self.seedctl_version,
-            "spec": {"name": self.spec_name, "path": self.spec_path, "fingerprint": self.spec_fingerprint},
+            "spec": {"name": self.spec_name, "path": self.spec_path, "fingerprint": self.spec_fingerprint,
+                     **({"source": self.spec_source, "digest": self.spec_digest} if self.spec_source else {})},
             "cloud": self.cloud,
             "local_state": self.local_state,
             "summary": self.counts(),
@@ -161,4 +166,5 @@ class Plan:
                    cloud=data["cloud"], local_state=data["local_state"],
                    changes=[Change.from_dict(c) for c in data["changes"]],
                    seedctl_version=data.get("seedctl_version", ""),
-                   format_version=data.get("format_version", PLAN_FORMAT_VERSION))
+                   format_version=data.get("format_version", PLAN_FORMAT_VERSION),
+                   spec_source=spec.get("source"), spec_digest=spec.get("digest"))

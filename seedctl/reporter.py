@@ -56,6 +56,7 @@ class Reporter:
         self._progress: Any = None
         self._console: Any = None
         self._progress_interval = progress_interval
+        self.shipping_address: dict[str, Any] | None = None  # the last one a job reported (for "Next steps")
 
     # -- lifecycle -----------------------------------------------------------------------------
     def __enter__(self) -> Reporter:
@@ -88,6 +89,8 @@ class Reporter:
 
     # -- events --------------------------------------------------------------------------------
     def event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "shipping_address" and isinstance(event.get("shipping_address"), dict):
+            self.shipping_address = event["shipping_address"]
         if self.json_lines:
             with self._lock:
                 self.env.stdout.write(json.dumps(event, sort_keys=True, default=str) + "\n")
@@ -134,12 +137,10 @@ class Reporter:
         if kind == "node_skipped":
             return f"{address}: skipped because {event['because']} did not complete"
         if kind == "shipping_address" and event.get("shipping_address"):
-            addr = event["shipping_address"]
-            lines = [f"{address}: ship the drives to:"]
-            for key in ("recipient_name", "street_address1", "street_address2", "city", "state_or_province",
-                        "postal_code", "country_or_region", "phone"):
-                if addr.get(key):
-                    lines.append(f"    {addr[key]}")
+            from seedctl.render.ending import address_lines
+
+            lines = [f"{address}: ship the drives to:"]  # and again under "Next steps", at the end
+            lines.extend(f"    {line}" for line in address_lines(event["shipping_address"]))
             return "\n".join(lines)
         if kind == "message":
             return str(event.get("text", ""))

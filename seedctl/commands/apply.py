@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import Any
 
-from seedctl.commands.common import DEFAULT_SPEC, add_spec_arguments, load_spec_from_args, resolve_path
+from seedctl.commands.common import (
+    DEFAULT_SPEC,
+    add_spec_arguments,
+    load_spec_with_warnings,
+    resolve_path,
+    spec_locator,
+)
+from seedctl.commands.plan import write_ending
 from seedctl.env import Env
-from seedctl.errors import ApplyError, ExitCode, PlanError
+from seedctl.errors import ApplyError, ExitCode, PlanError, SpecError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,22 +55,35 @@ def _confirm(env: Env) -> bool:
 
 def run(args: argparse.Namespace, env: Env) -> int:
     from seedctl.apply import execute
+    from seedctl.commands.ending import failed_problems, plan_problems
     from seedctl.lock import ApplyLock, lock_path_for
     from seedctl.planner import build_plan, make_context
     from seedctl.render import render
     from seedctl.reporter import Reporter
-    from seedctl.savedplan import load_plan, stale_nodes
+    from seedctl.savedplan import check_spec_matches, load_plan, made_for, spec_for_saved_plan, stale_nodes
 
     saved = None
     if args.plan:
-        saved = load_plan(resolve_path(env, args.plan))
-        if args.file is None and saved.spec_path:
-            args.file = saved.spec_path
+        saved = load_plan(resolve_path(env, args.plan), display=args.plan)
+        if args.file is None:
+            args.file = spec_for_saved_plan(saved, env.cwd)
+            if args.file == saved.spec_source and args.file != saved.spec_path:
+                print(f"Using {args.file}, the spec this plan was made for.", file=env.stderr)
     if args.file is None:
         args.file = DEFAULT_SPEC
-    spec = load_spec_from_args(args, env, check_secrets=True)
-    if saved and saved.cloud != spec.azure.cloud:
-        raise PlanError(f"the saved plan is for cloud {saved.cloud}, this run is for {spec.azure.cloud}")
+    try:
+        spec, spec_warnings = load_spec_with_warnings(args, env, check_secrets=True)
+    except SpecError as exc:
+        if saved and saved.spec_source and str(resolve_path(env, args.file)) != saved.spec_source \
+                and os.path.abspath(os.path.join(env.cwd, args.file)) != saved.spec_source:
+            # say first that this is not the spec the plan was made for; its own problems second
+            raise PlanError(f"this plan was made for {made_for(saved)}; {args.file} here is another file, and "
+                            f"cannot be loaded either:\n{exc}") from None
+        raise
+    if saved:
+        from seedctl.planner import spec_fingerprint
+
+        check_spec_matches(saved, spec, spec_fingerprint(spec), args.file)
     if not saved and not args.auto_approve and not args.json and not env.stdin_isatty:
         raise ApplyError("apply needs confirmation, and there is no terminal to ask on; pass --auto-approve "
                          "or apply a saved plan (`seedctl plan --out plan.json` then `seedctl apply plan.json`)")
@@ -79,14 +101,21 @@ def run(args: argparse.Namespace, env: Env) -> int:
                 raise PlanError("the saved plan is stale — the world or the spec changed since it was made:\n"
                                 + "\n".join(f"  - {r}" for r in reasons)
                                 + "\nRun `seedctl plan --out FILE` again and have it reviewed.")
+        locator = spec_locator(args, env)
+        problems = plan_problems(plan, observations=ctx.observations, spec_warnings=spec_warnings, locator=locator)
         if not args.json:
             env.stdout.write(render(plan, "text", color=env.color))
         else:
             reporter.event({"event": "plan", "summary": plan.counts()})
         if plan.has_errors:
+            if not args.json:
+                write_ending(env, problems)
             raise ApplyError("the plan has errors (above); nothing was changed")
         if not plan.has_changes:
             reporter.message("Apply complete: nothing to do.")
+            if not args.json:
+                write_ending(env, problems, after="apply")
+                _next_steps(env, spec, args.file, ctx, reporter)
             return ExitCode.OK
         if not saved and not args.auto_approve:
             if not env.stdin_isatty or not _confirm(env):
@@ -100,15 +129,31 @@ def run(args: argparse.Namespace, env: Env) -> int:
                             "failed_nodes": [{"address": r.address, "error": r.error} for r in result.failed],
                             "skipped_nodes": [r.address for r in result.skipped]})
         else:
-            if result.failed:
-                reporter.message("\nApply failed:")
-                for r in result.failed:
-                    reporter.message(f"  ✗ {r.address}: {r.error}")
-                for r in result.skipped:
-                    reporter.message(f"  - {r.address}: skipped")
             reporter.message(f"\nApply {'complete' if not result.failed else 'incomplete'}: "
                              f"{counts['added']} added, {counts['changed']} changed, {counts['destroyed']} destroyed"
                              + (f", {counts['failed']} failed, {counts['skipped']} skipped." if result.failed else ".")
                              + (" Run apply again to resume." if result.failed else ""))
+            for r in result.skipped:
+                reporter.message(f"  skipped: {r.address} ({r.error or 'a dependency did not complete'})")
+            # every failure and warning again, last, where it is read; then what to do next
+            write_ending(env, failed_problems(result.failed, locator) + [p for p in problems if p.level == "warning"],
+                         after="apply")
+            _next_steps(env, spec, args.file, ctx, reporter)
         return ExitCode.ERROR if result.failed else ExitCode.OK
+
+
+def _next_steps(env: Env, spec: Any, spec_file: str, ctx: Any, reporter: Any) -> None:
+    """The physical procedure's next step, from the import job as this apply last read it."""
+    from seedctl.lifecycle.status import parse_time
+    from seedctl.render.ending import next_steps
+
+    if not spec.import_job:
+        return
+    job = ctx.observations.get(f'import_job["{spec.import_job.name}"]')
+    lines = next_steps(job if isinstance(job, dict) else None, spec_file=spec_file,
+                       drives=[d.serial for d in spec.drives], shipped_address=reporter.shipping_address,
+                       carrier=spec.import_job.return_shipping.carrier_name, shipment_in_spec=spec.shipment is not None,
+                       now=env.now(), created=parse_time(job.get("created_at")) if isinstance(job, dict) else None)
+    if lines:
+        env.stdout.write("\n" + "\n".join(lines) + "\n")
 

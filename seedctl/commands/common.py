@@ -70,11 +70,25 @@ def resolve_path(env: Env, file: str) -> Path:
 
 
 def load_spec_from_args(args: argparse.Namespace, env: Env, *, check_secrets: bool = False) -> SeedingSpec:
-    from seedctl.spec import load_spec
+    return load_spec_with_warnings(args, env, check_secrets=check_secrets)[0]
 
-    spec = load_spec(resolve_path(env, args.file), check_secrets=check_secrets, environ=env.environ,
-                     display_name=args.file)
+
+def load_spec_with_warnings(args: argparse.Namespace, env: Env, *,
+                            check_secrets: bool = False) -> tuple[SeedingSpec, tuple[str, ...]]:
+    """The spec named by -f/--cloud, and the warnings its validation found (`file:line:col: …`)."""
+    from seedctl.spec import validate_spec
+
+    result = validate_spec(resolve_path(env, args.file), check_secrets=check_secrets, environ=env.environ,
+                           display_name=args.file)
+    spec = result.spec
     cloud = getattr(args, "cloud", None)
     if cloud and cloud != spec.azure.cloud:
         spec = dataclasses.replace(spec, azure=dataclasses.replace(spec.azure, cloud=cloud))
-    return spec
+    return spec, tuple(result.warnings)
+
+
+def spec_locator(args: argparse.Namespace, env: Env) -> object:
+    """Finds the spec line a node's message is about, for the closing list of plan and apply."""
+    from seedctl.commands.ending import SpecLocator
+
+    return SpecLocator(resolve_path(env, args.file), args.file)

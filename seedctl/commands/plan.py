@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from seedctl.commands.common import add_local_state_argument, add_spec_arguments, load_spec_from_args
+from seedctl.commands.common import (
+    add_local_state_argument,
+    add_spec_arguments,
+    load_spec_with_warnings,
+    spec_locator,
+)
 from seedctl.env import Env
 from seedctl.errors import ExitCode
 
+FORMATS = ("text", "markdown", "json")
+
 
 def add_format_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default=None,
-                        help="output format (default: text)")
+    parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: text)")
+    # az's habit: -o/--output; `table` is az's name for the text form
+    parser.add_argument("-o", "--output", dest="format", choices=(*FORMATS, "table"),
+                        help="same as --format (az's spelling; table = text)")
     parser.add_argument("--json", action="store_true", help="same as --format json")
 
 
 def output_format(args: argparse.Namespace) -> str:
-    return "json" if args.json else (args.format or "text")
+    if args.json:
+        return "json"
+    return "text" if args.format in (None, "table") else args.format
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_spec_arguments(parser)
     add_local_state_argument(parser)
     add_format_arguments(parser)
-    parser.add_argument("--out", metavar="FILE",
+    parser.add_argument("--out", "-out", metavar="FILE",  # -out=FILE: Terraform's spelling
                         help="save the plan for `seedctl apply FILE` (refused, exit 1, when the plan has errors)")
     parser.add_argument("--detailed-exitcode", action="store_true",
                         help="exit 2 when the plan has changes, 0 when none")
@@ -41,11 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, env: Env) -> int:
+    from seedctl.commands.ending import plan_problems
     from seedctl.planner import build_plan, make_context
     from seedctl.render import render
     from seedctl.savedplan import save_plan
 
-    spec = load_spec_from_args(args, env)
+    spec, spec_warnings = load_spec_with_warnings(args, env)
     ctx = make_context(spec, env, local_state=args.local_state)
     ctx.apply_options["allow_drive_deletions"] = args.allow_drive_deletions
     if env.stderr_isatty:
@@ -54,7 +67,16 @@ def run(args: argparse.Namespace, env: Env) -> int:
     # the spec as the user named it: a saved plan moves between machines (CI → copy computer) and
     # a PR comment should not show a runner's folders
     plan.spec_path = args.file
-    env.stdout.write(render(plan, output_format(args), color=env.color))
+    if spec.source_path:  # and which file that was, exactly: apply names it when run elsewhere
+        from seedctl.savedplan import file_digest
+
+        plan.spec_source = spec.source_path
+        plan.spec_digest = file_digest(Path(spec.source_path))
+    fmt = output_format(args)
+    env.stdout.write(render(plan, fmt, color=env.color))
+    if fmt == "text":  # every error and warning again, at the bottom, with its spec line and the fix
+        write_ending(env, plan_problems(plan, observations=ctx.observations, spec_warnings=spec_warnings,
+                                        locator=spec_locator(args, env)))
     if args.out and plan.has_errors:
         # a plan with errors cannot be applied; saving it would only invite `seedctl apply FILE`
         print(f"Not saving the plan to {args.out}: it has errors (above). Fix them and run plan again.",
@@ -68,3 +90,12 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if args.detailed_exitcode and plan.has_changes:
         return ExitCode.CHANGES
     return ExitCode.OK
+
+
+def write_ending(env: Env, problems: list, *, after: str = "plan") -> None:
+    """The closing list of errors and warnings (nothing when there are none), after a blank line."""
+    from seedctl.render.ending import problem_lines
+
+    lines = problem_lines(problems, after=after)
+    if lines:
+        env.stdout.write("\n" + "\n".join(lines) + "\n")

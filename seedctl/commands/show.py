@@ -22,6 +22,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
     from seedctl.render import render
     from seedctl.savedplan import load_plan
 
-    plan = load_plan(resolve_path(env, args.plan))
+    plan = load_plan(resolve_path(env, args.plan), display=args.plan)
     env.stdout.write(render(plan, output_format(args), color=env.color))
     return ExitCode.ERROR if plan.has_errors else ExitCode.OK

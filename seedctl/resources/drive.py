@@ -22,6 +22,9 @@ from seedctl.resources.staging import STAGING_ADDRESS, local_state_skipped, stag
 from seedctl.spec.model import DriveSpec
 
 ALLOCATION_KEY = "drives.allocation"
+# why "usable" is less than the capacity, wherever a figure depends on it
+RESERVE_NOTE = ("A drive's usable space is its capacity less 1 % (at least 64 MiB), kept free for NTFS's own "
+                "metadata (the MFT, its log and bitmap) so the volume never fills")
 _alloc_lock = threading.Lock()
 
 
@@ -72,7 +75,8 @@ def allocation(ctx: Context) -> Any:
                 try:
                     result = allocate(staging_scan(ctx).files, drives, pinned=pinned)
                 except DriveError as exc:
-                    result = exc
+                    result = DriveError(f"{exc}. {RESERVE_NOTE}; `seedctl estimate --drive-size SIZE` says how "
+                                        "many drives of a size the staging data needs")
         ctx.cache[ALLOCATION_KEY] = result
         return result
 
@@ -288,7 +292,7 @@ class DriveNode(Node):
         if "frozen" in desired:
             return self.change(NOOP, notes=[desired["frozen"]])
         if isinstance(observed, Unobservable):
-            return self.deferred(observed)
+            return self._planned_unattached(desired, observed)
         assert isinstance(observed, dict)
         if observed["problems"]:
             return self.error(*observed["problems"])
@@ -341,6 +345,26 @@ class DriveNode(Node):
         if action == UPDATE and desired["to_write_files"]:
             notes.insert(0, f"resume: {desired['to_write_files']:,} of {desired['files']:,} files still to write")
         return self.change(action, attributes=attrs, summary=summary, notes=notes)
+
+    def _planned_unattached(self, desired: dict[str, Any], observed: Unobservable) -> Change:
+        """A drive that is not here (not bought yet, or on another computer) is refreshed at apply,
+        but with `capacity:` in the spec its share of staging is known now: the plan says how full
+        it will be, and that the data does not fit before anyone buys drives."""
+        if "error" in desired:
+            return self.error(desired["error"])
+        if "files" not in desired or not self.drive.capacity:
+            return self.deferred(observed)
+        if not desired["files"]:
+            return self.error(
+                f"drive {self.name} is not needed: the staging data ({desired['staged_files']:,} file(s)) fits on "
+                "the drives before it, and a job must not list a drive that carries nothing. Remove it from the "
+                "spec's drives (keep it for a later seed)")
+        capacity = self.drive.capacity
+        summary = {"files": desired["files"], "bytes": desired["bytes"], "capacity": capacity,
+                   "fill_ratio": round(desired["cost"] / capacity, 4),
+                   "to_write_files": desired["to_write_files"], "to_write_bytes": desired["to_write_bytes"]}
+        return self.deferred(observed, summary=summary, notes=[
+            "planned from capacity: in the spec (the drive is not read here); apply reads it first"])
 
     def _guard_errors(self, desired: dict[str, Any]) -> list[str]:
         """Changes that need more than the spec: deleting written data, rewriting a listed drive."""
