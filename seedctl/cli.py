@@ -25,7 +25,7 @@ from seedctl.errors import ExitCode, SeedctlError
 
 # Order is the order of `seedctl --help`.
 COMMAND_MODULES = (
-    "validate", "init", "schema", "plan", "show", "apply", "status", "verify", "repair", "destroy",
+    "validate", "init", "schema", "estimate", "plan", "show", "apply", "status", "verify", "repair", "destroy",
     "sandbox", "completion", "version",
 )
 
