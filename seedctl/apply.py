@@ -17,6 +17,7 @@ fails with "plan again", and its descendants (the shipment) are skipped.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from seedctl.interrupt import wait_any
 from seedctl.plan import CREATE, DEFERRED, DELETE, ERROR, NOOP, REPLACE, UPDATE, Change, Plan
 from seedctl.planner import observation_fingerprint
 from seedctl.resources.base import Context, Node, Unobservable
+
+log = logging.getLogger("seedctl.apply")
 
 
 @dataclass
@@ -86,6 +89,7 @@ def _act(node: Node, ctx: Context, planned: Change) -> tuple[str, str]:
     ctx.observations[node.address] = observed
     change = node.diff(node.desired(ctx), observed)
     if change.action == NOOP:
+        log.debug("%s: re-read before acting: already as the spec says; nothing to do", node.address)
         return "unchanged", NOOP
     if change.action == ERROR:
         raise SeedctlError("; ".join(change.errors))
@@ -139,6 +143,8 @@ def execute(plan: Plan, graph: nx.DiGraph, ctx: Context, *, parallelism: int = 4
                 pending.remove(node)
                 upstream_changed = any(status.get(dep) == "applied" for dep in graph.predecessors(node.address))
                 if planned[node.address].action == NOOP and not upstream_changed:
+                    log.debug("%s: planned no-op and no dependency changed in this apply: not touched",
+                              node.address)
                     status[node.address] = "unchanged"
                     results[node.address] = NodeResult(node.address, "unchanged")
                     progressed = True

@@ -99,8 +99,10 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         return value if top else argparse.SUPPRESS
 
     group = parser.add_argument_group("global options") if not top else parser
-    group.add_argument("-v", "--verbose", action="store_true", default=default(False),
-                       help="debug logs and, on an error, the traceback (secrets redacted)")
+    group.add_argument("-v", "--verbose", "--debug", action="store_true", default=default(False),
+                       help="debug logs (the credential, tenant and subscription used; every HTTP request with "
+                            "its status and time; retries; why each node is a no-op or skipped) and, on an "
+                            "error, the traceback; secrets redacted")
     group.add_argument("--no-color", action="store_true", default=default(False),
                        help="no colour, as with NO_COLOR set (colour is used only on a terminal anyway)")
     group.add_argument("-C", "--chdir", metavar="DIR", default=default(None),

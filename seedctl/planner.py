@@ -8,6 +8,7 @@ never taken to mean "absent".
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,7 @@ from seedctl.resources.base import Context, Node, Unobservable
 from seedctl.spec.model import SeedingSpec
 
 MAX_PARALLEL_READS = 8
+log = logging.getLogger("seedctl.plan")
 
 
 def spec_fingerprint(spec: SeedingSpec) -> str:
@@ -110,7 +112,35 @@ def diff_all(graph: nx.DiGraph, ctx: Context, addresses: set[str] | None = None)
         change.observed_fingerprint = observation_fingerprint(observed)
         ctx.cache["changes"][node.address] = change
         changes.append(change)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: %s (%s)", node.address, change.action, _why(change))
     return changes
+
+
+def _why(change: Change) -> str:
+    """A decision in a few words, for the debug log."""
+    if change.errors:
+        return "; ".join(change.errors)
+    if change.deferred_reason:
+        return change.deferred_reason
+    if change.attributes:
+        return "differs in " + ", ".join(a.name for a in change.attributes)
+    if change.notes:
+        return change.notes[0]
+    return "what is there matches the spec" if change.action == "no-op" else "see the plan"
+
+
+def _log_skipped_entries(ctx: Context) -> None:
+    """Each staging entry left out of the seed, and why (the plan shows the first few)."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    for address, observed in ctx.observations.items():
+        if isinstance(observed, dict) and observed.get("skipped_count"):
+            for line in observed.get("skipped", []):
+                log.debug("%s: skipped, not seeded: %s", address, line)
+            more = observed["skipped_count"] - len(observed.get("skipped", []))
+            if more > 0:
+                log.debug("%s: ... and %d more skipped", address, more)
 
 
 def make_context(spec: SeedingSpec, env: Any, *, local_state: str = "auto",
@@ -118,8 +148,15 @@ def make_context(spec: SeedingSpec, env: Any, *, local_state: str = "auto",
     def default_factory() -> Any:
         from seedctl.azure.clients import build_clients
 
-        return build_clients(spec.azure.cloud, spec.azure.subscription_id, env.environ,
-                             tenant_id=spec.azure.tenant_id)
+        clients = build_clients(spec.azure.cloud, spec.azure.subscription_id, env.environ,
+                                tenant_id=spec.azure.tenant_id)
+        logging.getLogger("seedctl.azure").debug(
+            "cloud %s (%s), subscription %s%s, credential %s", spec.azure.cloud, clients.cloud.arm_endpoint,
+            spec.azure.subscription_id, f", tenant {spec.azure.tenant_id}" if spec.azure.tenant_id else "",
+            "the sandbox's local token" if clients.is_sandbox else
+            "DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI, Azure "
+            "PowerShell, Azure Developer CLI; the first that works)")
+        return clients
 
     ctx = Context(spec=spec, env=env, clients_factory=clients_factory or default_factory,
                   local_state=local_state)
@@ -133,6 +170,7 @@ def build_plan(spec: SeedingSpec, ctx: Context, *, targets: list[str] | None = N
     graph = build_graph(spec)
     addresses = select_targets(graph, targets) if targets else None
     refresh(graph, ctx, addresses)
+    _log_skipped_entries(ctx)
     changes = diff_all(graph, ctx, addresses)
     if ctx.local_state == "require":
         for change in changes:

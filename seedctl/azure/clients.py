@@ -18,6 +18,7 @@ from seedctl.azure.credentials import StaticTokenCredential, TrackOneCredential,
 from seedctl.azure.redact import remember
 from seedctl.azure.retry import RetryPolicy
 from seedctl.errors import AzureError
+from seedctl.logs import http_hooks, track1_http_hook
 
 
 @dataclass
@@ -52,7 +53,7 @@ class AzureClients:
             kwargs["connection_verify"] = self.ca_bundle
         if self.is_sandbox:
             kwargs["polling_interval"] = 0.05
-        return kwargs
+        return {**kwargs, **http_hooks()}  # each request at DEBUG (-v), redacted: seedctl.logs
 
     def _get(self, name: str, build: Any) -> Any:
         with self._lock:
@@ -105,6 +106,7 @@ class AzureClients:
         from msrestazure.tools import register_rp_hook
 
         client.config.hooks[:] = [h for h in client.config.hooks if h is not register_rp_hook]
+        client.config.hooks.append(track1_http_hook)  # each request at DEBUG (-v): seedctl.logs
         return client
 
     def blob_account_url(self, account_name: str, observed_endpoint: str | None = None) -> str:
@@ -135,7 +137,8 @@ class AzureClients:
                 # Anything else (network, throttling, a missing account) is a real error.
                 if exc.status_code != 403 or self.is_sandbox:
                     raise
-            return BlobServiceClient(url, credential=credential, retry_total=self.policy.sdk_retry_total)
+            return BlobServiceClient(url, credential=credential, retry_total=self.policy.sdk_retry_total,
+                                     **http_hooks())
 
         return self._get(f"blob:{account_name}", build)
 

@@ -117,6 +117,24 @@ def is_transient(exc: BaseException) -> bool:
     return status in TRANSIENT_STATUSES
 
 
+_ADVICE = ("Visit", "See ", "To mitigate", "Please", "You must", "For more", "http")
+
+
+def attempted_credentials(text: str) -> list[str]:
+    """"AzureCliCredential: Azure CLI not found on path", one per credential DefaultAzureCredential
+    tried, from the text of its failure (its first line alone hides why each one failed)."""
+    lines = []
+    for raw in text.splitlines():
+        if not raw.startswith("\t") or ":" not in raw:
+            continue
+        name, reason = raw.strip().split(":", 1)
+        # the sentences that say why; links and general advice dropped
+        said = [part.strip().rstrip(".") for part in reason.strip().split(". ")]
+        said = [part for part in said if part and not part.startswith(_ADVICE)][:2]
+        lines.append(redact(f"{name}: {'. '.join(said)}"))
+    return lines
+
+
 def translate_error(exc: BaseException, what: str, *, scope: str | None = None) -> AzureError:
     """An AzureError whose message names the operation (`what`) and the fix."""
     if isinstance(exc, AzureError):
@@ -131,7 +149,9 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
         text = (f"{what} failed: could not reach Azure: {cause}. Check the network or proxy and run the "
                 "command again; seedctl resumes where it stopped.")
     elif isinstance(exc, ClientAuthenticationError) or status == 401:
-        text = (f"{what} failed: not signed in or the token was refused ({message}). "
+        tried = attempted_credentials(str(exc))
+        detail = ("; it tried:\n" + "\n".join(f"  - {line}" for line in tried) + "\n") if tried else ". "
+        text = (f"{what} failed: not signed in or the token was refused ({message}){detail}"
                 "Sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID with a secret or "
                 "federated token (workload identity in CI).")
     elif status == 403 or code in {"AuthorizationFailed", "LinkedAuthorizationFailed"}:

@@ -60,13 +60,15 @@ def test_no_secret_in_any_output_or_written_file(api, tmp_path, sandbox):
     run("-v", "status", ok=(0, 3))
     run("-v", "status", "--json", ok=(0, 3))
     run("-v", "verify")
-    run("-v", "verify", "--json")
+    run("--debug", "verify", "--json")
     for path in _written_files(world.root):
         outputs.append(path.read_bytes().decode("utf-8", "replace"))
     needles = _needles(world)
     assert all(len(n) >= 20 for n in needles)
     leaks = [(n[:6] + "…", i) for i, text in enumerate(outputs) for n in needles if n in text]
     assert not leaks, f"secret found in outputs {leaks}"
-    # sanity: the scan looked at real output
+    # sanity: the scan looked at real output, debug logs included (every HTTP request, track 1 and 2)
     assert any("(sensitive)" in text for text in outputs)
+    assert any("seedctl.http: HTTP PUT" in text for text in outputs)
+    assert any("seedctl.http: HTTP GET" in text and "/containers" in text for text in outputs)
     assert any(json.dumps("summary")[1:-1] in text for text in outputs)
