@@ -165,3 +165,58 @@ def test_status_output_json_and_yaml_carry_the_same_report(tmp_path: Path, sandb
         data.pop("checked_at", None)
     assert data_json == data_yaml and data_json["version"] == 1
     assert not table.out.lstrip().startswith("{")
+
+
+# -- issue 25: Terraform's and az's habits -------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "out", "fmt"), [
+    (["plan", "-out=plan.json"], "plan.json", None), (["plan", "-out", "p.json"], "p.json", None),
+    (["plan", "--out", "p.json", "-o", "json"], "p.json", "json"), (["plan", "-ojson"], None, "json"),
+    (["plan", "--output", "markdown"], None, "markdown"), (["plan", "-o", "table"], None, "table"),
+])
+def test_plan_takes_terraform_out_and_az_output(argv: list[str], out: str | None, fmt: str | None) -> None:
+    from seedctl.commands.plan import output_format
+
+    args = build_parser().parse_args(argv)
+    assert (args.out, args.format) == (out, fmt)
+    assert output_format(args) == {"json": "json", "markdown": "markdown"}.get(fmt or "", "text")
+
+
+def test_show_takes_az_output() -> None:
+    assert build_parser().parse_args(["show", "plan.json", "-o", "json"]).format == "json"
+
+
+@pytest.mark.parametrize(("argv", "usage", "hint"), [
+    (["pln"], "usage: seedctl [-h]", "Did you mean `plan`?"),
+    (["plan", "--tagret", "x"], "usage: seedctl plan ", "Did you mean `--target` (for --tagret)?"),
+    (["plan", "--detailed-exitcodes"], "usage: seedctl plan ", "Did you mean `--detailed-exitcode`"),
+    (["sandbox", "drive", "--capcity", "3"], "usage: seedctl sandbox drive ", "Did you mean `--capacity`"),
+    (["status", "-o", "jsn"], "usage: seedctl status ", "Did you mean `json`?"),
+    (["sandbox", "stauts"], "usage: seedctl sandbox ", "Did you mean `status`?"),
+])
+def test_usage_errors_suggest_and_show_the_commands_own_usage(argv: list[str], usage: str, hint: str,
+                                                              capsys) -> None:
+    code, _, _ = _run(argv)
+    err = capsys.readouterr().err  # argparse writes usage errors to the process's stderr
+    assert code == 1
+    assert err.startswith(usage), err
+    assert hint in err, err
+
+
+def test_no_suggestion_when_nothing_is_close(capsys) -> None:
+    assert _run(["plan", "--zzzzzz"])[0] == 1
+    assert "Did you mean" not in capsys.readouterr().err
+
+
+def test_version_command() -> None:
+    from seedctl import __version__
+
+    assert _run(["version"])[:2] == (0, f"seedctl {__version__}\n")
+    code, out, _ = _run(["version", "--json"])
+    assert code == 0 and json.loads(out)["seedctl"] == __version__
+
+
+def test_help_has_examples_and_points_to_installed_docs() -> None:
+    text = build_parser().format_help()
+    assert "examples:" in text and "seedctl plan -out=plan.json" in text
+    assert "seedctl docs" in text and "docs/commands.md" not in text

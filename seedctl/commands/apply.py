@@ -15,7 +15,7 @@ from seedctl.commands.common import (
 )
 from seedctl.commands.plan import write_ending
 from seedctl.env import Env
-from seedctl.errors import ApplyError, ExitCode, PlanError, SpecError
+from seedctl.errors import ApplyError, ExitCode, PlanError, SeedctlError, SpecError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -138,18 +138,25 @@ def run(args: argparse.Namespace, env: Env) -> int:
             # every failure and warning again, last, where it is read; then what to do next
             write_ending(env, failed_problems(result.failed, locator) + [p for p in problems if p.level == "warning"],
                          after="apply")
-            _next_steps(env, spec, args.file, ctx, reporter)
+            _next_steps(env, spec, args.file, ctx, reporter, graph=graph)
         return ExitCode.ERROR if result.failed else ExitCode.OK
 
 
-def _next_steps(env: Env, spec: Any, spec_file: str, ctx: Any, reporter: Any) -> None:
-    """The physical procedure's next step, from the import job as this apply last read it."""
+def _next_steps(env: Env, spec: Any, spec_file: str, ctx: Any, reporter: Any, *, graph: Any = None) -> None:
+    """The physical procedure's next step, from the import job as it is now: read again after an
+    apply that changed something (entering the shipment changes the job's phase but is another node)."""
     from seedctl.lifecycle.status import parse_time
     from seedctl.render.ending import next_steps
 
     if not spec.import_job:
         return
-    job = ctx.observations.get(f'import_job["{spec.import_job.name}"]')
+    address = f'import_job["{spec.import_job.name}"]'
+    job = ctx.observations.get(address)
+    if graph is not None and address in graph:
+        try:
+            job = graph.nodes[address]["node"].read(ctx)
+        except SeedctlError:
+            pass  # the apply's own outcome is already printed; the next steps use the last reading
     lines = next_steps(job if isinstance(job, dict) else None, spec_file=spec_file,
                        drives=[d.serial for d in spec.drives], shipped_address=reporter.shipping_address,
                        carrier=spec.import_job.return_shipping.carrier_name, shipment_in_spec=spec.shipment is not None,

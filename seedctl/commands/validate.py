@@ -19,6 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-f", "--file", default=DEFAULT_SPEC, help=f"the spec (default: {DEFAULT_SPEC})")
     parser.add_argument("--check-secrets", action="store_true",
                         help="treat unresolvable secret references as errors, as apply does")
+    parser.add_argument("--local-state", choices=("auto", "skip", "require"), default="auto",
+                        help="the staging folder and the drives' mount points on this computer: auto = warn "
+                             "when missing (default), skip = do not look (CI), require = errors (the copy "
+                             "computer, before plan)")
     parser.set_defaults(handler=run)
 
 
@@ -34,13 +38,28 @@ def run(args: argparse.Namespace, env: Env) -> int:
     result = validate_spec(in_cwd(env, args.file), check_secrets=args.check_secrets, environ=env.environ,
                            display_name=args.file)
     spec = result.spec
-    warnings = list(result.warnings) + _platform_warnings(spec)
+    local = _local_findings(args, env)
+    if local.errors:
+        from seedctl.spec.paths import spec_error
+
+        raise spec_error(local.errors, args.file)
+    warnings = list(result.warnings) + local.warnings + _platform_warnings(spec)
     for warning in warnings:
         print(f"Warning: {warning}", file=env.stderr)
     job = f"import job {spec.import_job.name} (api: {spec.import_job.api})" if spec.import_job else "no import job"
     count = len(spec.drives)
     print(f"{args.file} is valid: {count} drive{'s' if count != 1 else ''}, {job}.", file=env.stdout)
     return ExitCode.OK
+
+
+def _local_findings(args: argparse.Namespace, env: Env) -> object:
+    """The extras only this computer can check (seedctl.spec.checks.local_checks)."""
+    from seedctl.spec.checks import local_checks
+    from seedctl.spec.yamlread import read_yaml
+
+    path = in_cwd(env, args.file)
+    doc = read_yaml(path.read_bytes(), args.file)
+    return local_checks(doc, args.file, str(path.absolute().parent), local_state=args.local_state)
 
 
 def _platform_warnings(spec: object) -> list[str]:

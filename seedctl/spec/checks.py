@@ -257,3 +257,58 @@ def run_checks(doc: Document, name: str, base_dir: str | None = None) -> Finding
     _check_paths(ctx, doc.data, base_dir)
     _check_job(ctx, doc.data)
     return findings
+
+
+# --- what only the computer validate runs on can tell (validate's extras) -------------------------
+
+PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"  # what `seedctl init` writes
+
+
+def _local_path(path: str, base_dir: str) -> str | None:
+    """`path` as this computer would open it, or None when it is written for another OS (a drive
+    letter or UNC path seen on Linux): validate cannot look at it here."""
+    flavour, _ = canonical_path(path)
+    if (flavour == "windows") != (os.name == "nt"):
+        return None
+    full = os.path.expanduser(path)
+    return os.path.normpath(full if os.path.isabs(full) else os.path.join(base_dir, full))
+
+
+def local_checks(doc: Document, name: str, base_dir: str, *, local_state: str = "auto") -> Findings:
+    """What a spec cannot say about itself: the starter spec's placeholder subscription id (an error:
+    no Azure call can succeed with it), and, on this computer, a staging folder that is not there and
+    a drive mount point with nothing mounted. Those two are warnings (validate also runs on CI
+    runners, which have neither), errors with `local_state="require"` (the copy computer), not
+    looked at with "skip"."""
+    findings = Findings()
+    ctx = _Ctx(doc, name, findings)
+    data = doc.data if isinstance(doc.data, dict) else {}
+    azure = _dict(data.get("azure"))
+    sandbox = azure.get("cloud") == "sandbox"
+    if azure.get("subscription_id") == PLACEHOLDER_SUBSCRIPTION and not sandbox:
+        ctx.error(("azure", "subscription_id"), "is the starter spec's placeholder; put your subscription's id "
+                                                "(`az account show --query id`)")
+    if local_state == "skip":
+        return findings
+    local = ctx.error if local_state == "require" else ctx.warn
+    staging = _dict(data.get("staging")).get("path")
+    if isinstance(staging, str) and staging and "\x00" not in staging:
+        where = _local_path(staging, base_dir)
+        if where is not None and not os.path.isdir(where):
+            local(("staging", "path"), f"the staging folder {where} is not here (not mounted, or a wrong path); "
+                                       "plan and apply on this computer need it")
+    for i, drive in _drives(data):
+        mount = drive.get("mount_point")
+        if not isinstance(mount, str) or not mount or "\x00" in mount:
+            continue
+        where = _local_path(mount, base_dir)
+        if where is None:
+            continue
+        here = ("drives", i, "mount_point")
+        serial = drive.get("serial", f"drives[{i}]")
+        if not os.path.isdir(where):
+            local(here, f"drive {serial} is not mounted: {where} does not exist on this computer")
+        elif not sandbox and not os.path.ismount(where):
+            local(here, f"drive {serial} is not mounted: nothing is mounted at {where} (it is a folder on this "
+                        "computer's own disk); attach the drive and mount it there")
+    return findings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,13 @@ def test_init_writes_a_valid_commented_spec(tmp_path: Path) -> None:
     result = validate_spec(tmp_path / "seed.yaml", environ={})
     assert result.spec.import_job.api == "databox"
     assert result.spec.providers == ("Microsoft.DataBox",)
+    # `validate` holds the starter spec to what a real run needs (issue 25): its placeholder
+    # subscription id is an error until replaced
+    code, out, err = run(["validate"], cwd=tmp_path)
+    assert code == 1 and "azure.subscription_id: is the starter spec's placeholder" in err
+    spec_file = tmp_path / "seed.yaml"
+    spec_file.write_text(spec_file.read_text().replace("00000000-0000-0000-0000-000000000000",
+                                                       "3f2b9c4e-8d1a-4e6b-9f0c-2a7d5e1b8c34"))
     code, out, err = run(["validate"], cwd=tmp_path)
     assert code == 0, err
 
@@ -135,3 +143,55 @@ def test_sandbox_drive_needs_serial_and_path_or_a_spec(tmp_path: Path) -> None:
     assert code == 1 and "give both SERIAL and PATH" in err
     code, _, err = run(["sandbox", "drive"], cwd=tmp_path)
     assert code == 1 and "-f SPEC" in err
+
+
+def _local_spec(folder: Path, *, cloud: str = "AzureCloud", mount: str = "./d1") -> None:
+    (folder / "seed.yaml").write_text(f"""version: 1
+name: local
+azure: {{cloud: {cloud}, subscription_id: 3f2b9c4e-8d1a-4e6b-9f0c-2a7d5e1b8c34, resource_group: rg, location: westus}}
+storage_account: {{name: seedlocal1, create: true}}
+container: {{name: seed}}
+staging: {{path: ./staging}}
+drives:
+  - serial: D1
+    mount_point: {mount}
+    capacity: 2TB
+    bitlocker: {{key: {{env: K1}}}}
+""")
+
+
+def test_validate_warns_of_a_missing_staging_folder_and_an_unmounted_drive(tmp_path: Path) -> None:
+    _local_spec(tmp_path)
+    code, out, err = run(["validate"], cwd=tmp_path, environ={"K1": "x"})
+    assert code == 0, err  # warnings: validate also runs on CI runners, which have neither
+    assert "seed.yaml:6:" in err and "staging.path: the staging folder" in err and "is not here" in err
+    assert "drives[0].mount_point: drive D1 is not mounted" in err and "does not exist" in err
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "d1").mkdir()  # a folder, nothing mounted on it: the drive is not there
+    code, out, err = run(["validate"], cwd=tmp_path, environ={"K1": "x"})
+    assert code == 0 and "staging" not in err
+    assert "nothing is mounted at" in err and "attach the drive and mount it there" in err
+    code, out, err = run(["validate", "--local-state", "require"], cwd=tmp_path, environ={"K1": "x"})
+    assert code == 1 and "nothing is mounted at" in err and out == ""
+    code, out, err = run(["validate", "--local-state", "skip"], cwd=tmp_path, environ={"K1": "x"})
+    assert code == 0 and err == ""
+
+
+def test_validate_accepts_a_mounted_drive_and_sandbox_folders(tmp_path: Path) -> None:
+    (tmp_path / "staging").mkdir()
+    mounted = next((m for m in ("/dev", "/proc", "/sys") if os.path.ismount(m)), None)
+    if mounted:  # a real mount point other than the one holding the spec
+        _local_spec(tmp_path, mount=mounted)
+        assert run(["validate"], cwd=tmp_path, environ={"K1": "x"})[2] == ""
+    (tmp_path / "d1").mkdir()
+    _local_spec(tmp_path, cloud="sandbox")  # a simulated drive is a folder
+    assert run(["validate"], cwd=tmp_path, environ={"K1": "x"})[2] == ""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="these are this OS's own paths on Windows")
+def test_paths_for_another_os_are_not_looked_at_here() -> None:
+    from seedctl.spec.checks import _local_path
+
+    assert _local_path("E:" + "\\", "/specs") is None
+    assert _local_path(r"\\server\share\staging", "/specs") is None
+    assert _local_path("./staging", "/specs") == "/specs/staging"
