@@ -20,13 +20,14 @@ from collections.abc import Sequence
 from typing import IO, NoReturn
 
 from seedctl import __version__
+from seedctl.commands.common import HelpFormatter
 from seedctl.env import Env
 from seedctl.errors import ExitCode, SeedctlError
 
 # Order is the order of `seedctl --help`.
 COMMAND_MODULES = (
     "validate", "init", "schema", "estimate", "plan", "show", "apply", "status", "verify", "repair", "destroy",
-    "sandbox", "completion", "version",
+    "sandbox", "completion", "docs", "version",
 )
 
 
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="seedctl",
         description="Declarative plan/apply for Azure Backup offline seeding (Import/Export and Data Box disks).",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG, formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"seedctl {__version__}",
                         help="print the version and exit")

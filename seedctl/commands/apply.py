@@ -8,6 +8,7 @@ from typing import Any
 
 from seedctl.commands.common import (
     DEFAULT_SPEC,
+    HelpFormatter,
     add_spec_arguments,
     load_spec_with_warnings,
     resolve_path,
@@ -17,10 +18,19 @@ from seedctl.commands.plan import write_ending
 from seedctl.env import Env
 from seedctl.errors import ApplyError, ExitCode, PlanError, SeedctlError, SpecError
 
+EXAMPLES = """\
+examples:
+  seedctl apply plan.json                   exactly the plan saved by `seedctl plan -out=plan.json`
+  seedctl apply                             plan now, show it, ask, then apply seed.yaml
+  seedctl apply -f other.yaml --auto-approve
+  seedctl apply --verify                    also re-read finished drives against their manifests
+It ends with the next steps: where to ship the drives, by when, and the shipment: lines to add."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "apply", help="make the world match the spec",
+        epilog=EXAMPLES, formatter_class=HelpFormatter,
         description="Plan, show the plan, ask for confirmation, then carry it out in dependency order. "
                     "With a saved plan (from `seedctl plan --out`), apply exactly that plan, refusing if "
                     "the world or the spec changed since. Safe to run again after any interruption.")

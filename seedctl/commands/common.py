@@ -22,6 +22,16 @@ CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud", "sandbox")  # = 
 JOB_APIS = ("importexport", "databox")  # = seedctl.spec.model.JOB_APIS
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped to the terminal as usual; a text laid out by hand (an examples epilog,
+    anything with line breaks) printed as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--file", default=DEFAULT_SPEC, help=f"the seeding spec (default: {DEFAULT_SPEC})")
     parser.add_argument("--cloud", choices=CLOUDS,

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from seedctl.commands.common import DEFAULT_SPEC, add_output_argument, dump_data, output_of, resolve_path
+from seedctl.commands.common import (
+    DEFAULT_SPEC,
+    HelpFormatter,
+    add_output_argument,
+    dump_data,
+    output_of,
+    resolve_path,
+)
 from seedctl.env import Env
 from seedctl.errors import ExitCode
 
@@ -24,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "page blobs leave out, pour the files onto drives of each size as plan would, time "
                     "the copy at a stated or measured rate, and lay out the calendar with its deadlines. "
                     "Reads staging only; nothing in Azure, nothing written.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES, formatter_class=HelpFormatter)
     parser.add_argument("-f", "--file", default=DEFAULT_SPEC,
                         help=f"the spec whose staging folder and drives to use (default: {DEFAULT_SPEC}; "
                              "not needed with --staging)")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from seedctl.commands.common import (
+    HelpFormatter,
     add_local_state_argument,
     add_spec_arguments,
     load_spec_with_warnings,
@@ -31,9 +32,19 @@ def output_format(args: argparse.Namespace) -> str:
     return "text" if args.format in (None, "table") else args.format
 
 
+EXAMPLES = """\
+examples:
+  seedctl plan                              what apply would change, for seed.yaml here
+  seedctl plan -out=plan.json               the same, saved for `seedctl apply plan.json`
+  seedctl plan -o markdown                  for a pull-request comment
+  seedctl plan --local-state skip -o json   on a CI runner without drives or staging
+  seedctl plan --detailed-exitcode          exit 2 when there are changes (scripts, CI)"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "plan", help="show what apply would change",
+        epilog=EXAMPLES, formatter_class=HelpFormatter,
         description="Read Azure, the staging folder and the drives, compare them with the spec and show "
                     "what apply would do. Changes nothing. Exit 0 (no changes), 1 (error), 2 (changes, "
                     "with --detailed-exitcode).")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from seedctl.commands.common import (
+    HelpFormatter,
     add_output_argument,
     add_spec_arguments,
     dump_data,
@@ -19,10 +20,17 @@ from seedctl.commands.common import (
 from seedctl.env import Env
 from seedctl.errors import SeedctlError
 
+EXAMPLES = """\
+examples:
+  seedctl status                            the job, its drives, the tracking-number deadline, what to do
+  seedctl status --watch                    refresh every 5 minutes until the job is final
+  seedctl status -o json                    for a monitor (exit 3 needs attention, 4 critical)"""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "status", help="show the import job, its drives, deadlines and the next step",
+        epilog=EXAMPLES, formatter_class=HelpFormatter,
         description="Read the import job and say where it is and what to do next. Exit codes: 0 on track, "
                     "1 error, 3 needs attention (e.g. tracking-number deadline within 3 days, a drive failed), "
                     "4 critical (deadline passed, job failed).")

@@ -5,14 +5,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from seedctl.commands.common import DEFAULT_SPEC
+from seedctl.commands.common import DEFAULT_SPEC, HelpFormatter
 from seedctl.env import Env
 from seedctl.errors import ExitCode
+
+EXAMPLES = """\
+examples:
+  seedctl validate                          seed.yaml here: every problem with file:line:col
+  seedctl validate --check-secrets          the BitLocker keys must resolve now, as apply needs
+  seedctl validate --local-state require    on the copy computer: staging and drives must be here"""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "validate", help="check a seeding spec (schema, names, paths, secrets)",
+        epilog=EXAMPLES, formatter_class=HelpFormatter,
         description="Check a seeding spec and list every problem with file:line:col. Exit 0 when valid "
                     "(warnings go to stderr), 1 when not. Reads nothing from Azure.",
     )
