@@ -144,11 +144,9 @@ def shipping_deadline(job: dict[str, Any], now: datetime) -> Deadline | None:
 
 
 def _address_lines(addr: dict[str, Any] | None) -> list[str]:
-    if not addr:
-        return []
-    keys = ("recipient_name", "street_address1", "street_address2", "city", "state_or_province", "postal_code",
-            "country_or_region", "phone")
-    return [str(addr[k]) for k in keys if addr.get(k)]
+    from seedctl.render.ending import address_lines  # as on a label: "City, ST 12345"
+
+    return address_lines(addr)
 
 
 def build_report(spec: Any, job: dict[str, Any] | None, now: datetime, verified: Any = None,
@@ -253,6 +251,14 @@ def _fmt_bytes(n: Any) -> str:
 _MARK = {INFO: "  ", ACTION: "→ ", ATTENTION: "! ", CRITICAL: "!!"}
 
 
+def _log_label(job: dict[str, Any], drive: dict[str, Any]) -> str:
+    """A Data Box disk's copy log is linked as its "error log" even when the copy succeeded (it
+    lists nothing then); calling it an error log sent people looking for errors that were not there."""
+    if job.get("api") == "databox" and drive.get("copy_status") == "Completed":
+        return "copy log (no errors)"
+    return "error log"
+
+
 def render_text(report: StatusReport, *, color: bool = False) -> str:
     def paint(text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if color else text
@@ -289,7 +295,7 @@ def render_text(report: StatusReport, *, color: bool = False) -> str:
                              f"{(str(pct) + '%') if pct is not None else '-':>5} "
                              f"{_fmt_bytes(d.get('bytes_succeeded')):>10}")
                 if d.get("error_log_uri"):
-                    lines.append(f"    error log: {d['error_log_uri']}")
+                    lines.append(f"    {_log_label(job, d)}: {d['error_log_uri']}")
         if report.verified:
             lines.append(f"\n  verified: {report.verified.at} ({report.verified.files} files)")
     lines.append("")

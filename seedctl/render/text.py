@@ -15,6 +15,7 @@ from seedctl.render._common import (
     clean,
     drifted,
     extras_line,
+    format_value,
     has_changes,
     headline,
     plural,
@@ -74,10 +75,12 @@ def node_body_lines(change: dict[str, Any], paint: _Paint | None = None) -> list
         out.extend("  " + paint(line, RED) for line in rest)
     for attr in change["attributes"]:
         symbol, text, comment = attribute_line(change["action"], attr)
-        line = paint.symbol(symbol) + " " + text
+        block = record_lines(change["action"], attr)
+        line = paint.symbol(symbol) + " " + (block[0] if block else text)
         if comment:
             line += "  " + paint("# " + comment, YELLOW if attr["drift"] else DIM)
         out.append(line)
+        out.extend(block[1:])
     summary = summary_text(change["summary"])
     if summary:
         out.append("# " + summary)
@@ -86,6 +89,40 @@ def node_body_lines(change: dict[str, Any], paint: _Paint | None = None) -> list
         out.append(paint("# " + first, DIM))
         out.extend(paint("#   " + line, DIM) for line in rest)
     return out
+
+
+RECORD_KEYS = 3  # an address with this many fields or more is shown one field a line
+ADDRESS_ORDER = ["recipient", "street1", "street2", "city", "state_or_province", "postal_code",
+                 "country_or_region", "phone", "email"]
+
+
+def record_lines(action: str, attr: dict[str, Any]) -> list[str]:
+    """A postal address (return_address, shipping_address) one field a line under its name, as people
+    read an address, instead of one JSON line: ["return_address:", "    city: \"Redmond\"", ...]. Empty when
+    the value is not such a record (then the one-line form is used)."""
+    before, after = attr["before"], attr["after"]
+    if attr["sensitive"] or attr["known_after_apply"]:
+        return []
+    name = clean(attr["name"])
+
+    def record(value: Any) -> bool:
+        return isinstance(value, dict) and len(value) >= RECORD_KEYS
+
+    if not str(attr["name"]).endswith("address"):  # addresses only: other values stay one compact line
+        return []
+
+    def fields(value: dict[str, Any]) -> list[str]:  # an address in label order; anything else sorted
+        return sorted(value, key=lambda k: (ADDRESS_ORDER.index(k) if k in ADDRESS_ORDER else len(ADDRESS_ORDER), k))
+
+    if record(after) and (before is None or action == "create"):
+        return [f"{name}:"] + [f"    {clean(str(k))}: {format_value(after[k])}" for k in fields(after)]
+    if record(before) and after is None:
+        return [f"{name}:"] + [f"    {clean(str(k))}: {format_value(before[k])}" for k in fields(before)]
+    if record(before) and record(after):
+        changed = [k for k in fields({**before, **after}) if before.get(k) != after.get(k)]
+        return [f"{name}:"] + [f"    {clean(str(k))}: {format_value(before.get(k))} → {format_value(after.get(k))}"
+                               for k in changed]
+    return []
 
 
 def render_text(plan: Plan, *, color: bool) -> str:

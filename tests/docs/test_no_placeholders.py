@@ -19,7 +19,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 INLINE_CODE = re.compile(r"(`+)(.+?)\1")
-URL = re.compile(r"(?:https?|git\+https?)://[^\s)\"'`>]*")
+URL = re.compile(r"(?:https?|git\+https?)://[^\s)\"'`]*")
 ANGLE = re.compile(r"<[a-z][a-z-]*>")
 PROJECT_HOME = re.compile(r"github\.com/<[^>]*>/seedctl|/seedctl@[<…]")
 

@@ -123,3 +123,24 @@ def test_status_on_the_sandbox_with_a_pinned_clock(workspace: Any) -> None:
     assert r.rc == LifecycleExit.CRITICAL and data["deadline"]["days_left"] == -1 and data["deadline"]["passed"]
     assert data["job"]["drives"][0]["state"] == "Specified"
     assert "key" not in r.out.lower() or "bitlocker" not in r.out.lower()
+
+
+def test_a_successful_data_box_copy_log_is_not_called_an_error_log() -> None:
+    drives = [{"drive_id": "D1", "state": "Completed", "copy_status": "Completed", "percent_complete": 100,
+               "bytes_succeeded": 10, "error_log_uri": "https://sa.blob/databoxcopylog/job_D1_CopyLog_x.xml"},
+              {"drive_id": "D2", "state": "CompletedMoreInfo", "copy_status": "CompletedWithErrors",
+               "percent_complete": 100, "bytes_succeeded": 5, "error_log_uri": "https://sa.blob/databoxcopylog/D2.xml"}]
+    text = render_text(build_report(spec(), job("completed", "Completed", api="databox", drives=drives), CREATED))
+    assert "copy log (no errors): https://sa.blob/databoxcopylog/job_D1_CopyLog_x.xml" in text
+    assert "error log: https://sa.blob/databoxcopylog/D2.xml" in text
+    classic = render_text(build_report(spec(), job("completed", "Completed", drives=drives[:1]), CREATED))
+    assert "error log: https://sa.blob" in classic  # a classic job links an error log only when there are errors
+
+
+def test_the_datacenter_address_reads_as_on_a_label() -> None:
+    address = {"recipient_name": "Microsoft Azure Import/Export Service", "street_address1": "2045 Lafayette Street",
+               "city": "Santa Clara", "state_or_province": "CA", "postal_code": "95050", "country_or_region": "USA",
+               "phone": "408 352 7600"}
+    text = render_text(build_report(spec(), job(shipping_address=address), CREATED + timedelta(days=1)))
+    assert "  ship to:  Microsoft Azure Import/Export Service\n            2045 Lafayette Street\n" \
+           "            Santa Clara, CA 95050\n            USA\n            Phone: 408 352 7600\n" in text

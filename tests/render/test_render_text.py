@@ -174,3 +174,16 @@ def test_noop_constant_not_shown():
 
 def test_no_color_flag_turns_colour_off_on_a_terminal():
     assert Env(stdout=TTY(), environ={}, no_color=True).color is False
+
+
+def test_an_address_prints_one_field_a_line_in_label_order():
+    address = {"email": "a@example.com", "city": "Redmond", "recipient": "Test Admin", "street1": "1 Test Way",
+               "postal_code": "98052", "country_or_region": "US", "phone": "+1 425 555 0100"}
+    created = render_text(plan_of(Change('import_job["j"]', "import_job", "j", CREATE, attributes=[
+        AttributeChange("return_address", None, address)])), color=False)
+    assert ('+ return_address:\n          recipient: "Test Admin"\n          street1: "1 Test Way"\n'
+            '          city: "Redmond"\n          postal_code: "98052"\n          country_or_region: "US"\n'
+            '          phone: "+1 425 555 0100"\n          email: "a@example.com"\n') in created
+    moved = render_text(plan_of(Change('import_job["j"]', "import_job", "j", "update", attributes=[
+        AttributeChange("return_address", address, {**address, "city": "Seattle"})])), color=False)
+    assert '~ return_address:\n          city: "Redmond" → "Seattle"\n' in moved and "street1" not in moved

@@ -1,8 +1,10 @@
 """apply on a real pseudo-terminal, as a person sees it.
 
-- tmux runs `seedctl apply` in a 120-column terminal and `capture-pane` returns the screen and its
-  scrollback as rendered: every node line must be whole, on a line of its own, never glued onto a
-  progress bar or cut off, and bars show IEC units.
+- tmux runs `seedctl apply` in a 60- and a 120-column terminal and `capture-pane` returns the
+  screen and its scrollback as rendered: every node line must be whole, on a line of its own, never
+  glued onto a progress bar or cut off; bars show a percentage, the file count and IEC units, fit
+  the width, and an overall bar adds the drives up. With SEEDCTL_SAVE_CAPTURES=1 the screens are
+  written to docs/captures/ (the committed ones are described in docs/commands.md).
 - `script` runs it with NO_COLOR=1: not one escape code reaches the terminal.
 """
 
@@ -30,18 +32,20 @@ NODE_LINE = re.compile(r'^[a-z_]+(\["[^"]+"\])?: (Creating\.\.\.|Creation comple
                        r'Modifying\.\.\.|Modifications complete after [0-9.]+s|'
                        r'Refreshing and applying\.\.\.|Apply complete after [0-9.]+s|'
                        r'already as the spec says; nothing to do|ship the drives to:)$')
-BAR_CHARS = ("━", "╸", "╺")
+BAR_CHARS = ("━", "╸", "╺", "─")
 
 
-def _files() -> dict[str, bytes]:
+def _files(mib: int = 3) -> dict[str, bytes]:
     rng = __import__("random").Random(11)
-    return {f"data/chunk-{i:02d}.bin": rng.randbytes(3 * 1024 * 1024 + i) for i in range(8)}
+    return {f"data/chunk-{i:02d}.bin": rng.randbytes(mib * 1024 * 1024 + i) for i in range(8)}
 
 
 def _script(world, tmp_path: Path, extra_env: dict[str, str]) -> Path:
     env = {k: v for k, v in world.environ.items() if k.startswith(("SEEDCTL_", "PATH", "HOME", "PYTHON"))}
     env.update(extra_env)
-    lines = ["#!/bin/sh", f"cd {shlex.quote(str(world.root))}"]
+    # COLUMNS/LINES reach tmux from the test process's environment (pytest exports them) and would
+    # pin every program to 80x24 whatever the pane's size: a real terminal's shell does not export them
+    lines = ["#!/bin/sh", "unset COLUMNS LINES", f"cd {shlex.quote(str(world.root))}"]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in env.items()]
     lines += [f"{shlex.join(SEEDCTL)} apply --auto-approve", 'echo "SEEDCTL-EXIT=$?"']
     path = tmp_path / "run.sh"
@@ -50,14 +54,21 @@ def _script(world, tmp_path: Path, extra_env: dict[str, str]) -> Path:
     return path
 
 
+CAPTURES = Path(__file__).resolve().parents[2] / "docs" / "captures"
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-def test_apply_on_a_terminal_keeps_node_lines_whole_and_above_the_bars(tmp_path, sandbox):
-    world = make_world(tmp_path / "w", sandbox, files=_files())
+@pytest.mark.parametrize("columns", [60, 120])
+def test_apply_on_a_terminal_keeps_node_lines_whole_and_above_the_bars(tmp_path, sandbox, columns):
+    saving = bool(os.environ.get("SEEDCTL_SAVE_CAPTURES"))  # larger files: a copy slow enough to catch
+    world = make_world(tmp_path / "w", sandbox, files=_files(24 if saving else 3),
+                       capacity=(512 if saving else 256) * 1024 * 1024)
     script = _script(world, tmp_path, {"TERM": "xterm-256color", "NO_COLOR": ""})  # empty NO_COLOR = unset
     socket = f"seedctl-test-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", socket, "-f", os.devnull]
-    subprocess.run([*tmux, "new-session", "-d", "-x", "120", "-y", "50", "-s", "apply",
+    subprocess.run([*tmux, "new-session", "-d", "-x", str(columns), "-y", "50", "-s", "apply",
                     f"{script}; sleep 600"], check=True, timeout=30)
+    mid_copy = ""  # a frame with a bar part-way, kept for the docs (docs/captures/)
     try:
         deadline = time.monotonic() + 240
         screen = ""
@@ -66,17 +77,32 @@ def test_apply_on_a_terminal_keeps_node_lines_whole_and_above_the_bars(tmp_path,
                                     capture_output=True, text=True, timeout=30).stdout
             if "SEEDCTL-EXIT=" in screen:
                 break
-            time.sleep(0.5)
+            if not mid_copy and re.search(r"copying .*?(?<![\d.])(?:[1-9]|[1-8]\d)\.\d%", screen):
+                mid_copy = subprocess.run([*tmux, "capture-pane", "-p", "-t", "apply"], capture_output=True,
+                                          text=True, timeout=30).stdout
+            time.sleep(0.1)
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=30)
     assert "SEEDCTL-EXIT=0" in screen, screen[-3000:]
+    if saving:  # to refresh the committed captures
+        CAPTURES.mkdir(exist_ok=True)
+        (CAPTURES / f"apply-{columns}-columns.txt").write_text(screen.split("SEEDCTL-EXIT=")[0], encoding="utf-8")
+        if mid_copy:
+            (CAPTURES / f"apply-{columns}-columns-copying.txt").write_text(mid_copy, encoding="utf-8")
     lines = [line.rstrip() for line in screen.splitlines()]
-    bars = [line for line in lines if any(c in line for c in BAR_CHARS)]
+    bars = [line for line in lines if any(c in line for c in BAR_CHARS) and not line.startswith("  ")
+            or line.startswith("    ━") or line.startswith("    ─")]
     assert bars, "the drives' progress bars were drawn"
+    wide = columns >= 100
     for bar in bars:
-        assert bar.startswith("drive SIM-"), f"a bar line holds something else: {bar!r}"
+        # a drive's (or all drives') line: one line from 100 columns, else the bar under its words
+        assert bar.startswith(("drive SIM-", "all ")) if wide else bar.startswith("    "), bar
         assert "MiB" in bar or "KiB" in bar, bar
         assert not re.search(r"\d (kB|MB|GB)\b", bar), f"decimal units in a bar: {bar!r}"
+        assert len(bar) <= columns, f"a bar wider than the terminal: {bar!r}"
+    words = [line for line in lines if re.match(r"(drive SIM-\S+|all \d+ drives) ", line)]
+    assert words and all(re.search(r"\d+\.\d%", line) and re.search(r"\d+/\d+ files", line) for line in words), words
+    assert any(line.startswith("all 2 drives") for line in words), "the overall bar"
     node_lines = [line for line in lines if re.search(r"(Creating\.\.\.|complete after|ship the drives to)", line)]
     assert node_lines
     broken = [line for line in node_lines if not NODE_LINE.match(line)]
@@ -86,7 +112,7 @@ def test_apply_on_a_terminal_keeps_node_lines_whole_and_above_the_bars(tmp_path,
     body = lines[next(i for i, line in enumerate(lines) if line.startswith("Plan: ")) + 1:
                  next(i for i, line in enumerate(lines) if line.startswith("Apply complete"))]
     stray = [line for line in body if line.strip() and not (NODE_LINE.match(line) or line.startswith("    ")
-                                                            or line.startswith("drive SIM-"))]
+                                                            or line in words)]
     assert not stray, f"stray fragments on the terminal: {stray}"
     planned = int(re.search(r"Plan: (\d+) to add", screen).group(1))
     assert sum("Creation complete after" in line for line in lines) == planned
