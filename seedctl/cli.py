@@ -228,7 +228,14 @@ def _utf8(stream: IO[str]) -> None:
 def run() -> None:
     for stream in (sys.stdout, sys.stderr):
         _utf8(stream)
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        # the reader went away (`seedctl docs commands | head`): no traceback. Python flushes stdout
+        # again at exit, so point it at devnull first (the recipe of the signal module's docs)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(int(ExitCode.ERROR))
 
 
 if __name__ == "__main__":

@@ -220,3 +220,14 @@ def test_help_has_examples_and_points_to_installed_docs() -> None:
     text = build_parser().format_help()
     assert "examples:" in text and "seedctl plan -out=plan.json" in text
     assert "seedctl docs" in text and "docs/commands.md" not in text
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    # `seedctl docs commands | head -1`: the pipe closes while seedctl still writes
+    proc = subprocess.Popen([sys.executable, "-m", "seedctl.cli", "docs", "commands"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # before seedctl has started writing: its first write finds no reader
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err
