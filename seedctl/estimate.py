@@ -194,47 +194,60 @@ class ZeroCount:
                 "sampled_zero_bytes": self.sampled_zero_bytes, "method": self.method()}
 
 
+SMALL_FILE = 1024 * 1024  # below this a file is not asked for holes: taken as data (and sampled)
+
+
 def count_zeros(root: Path, files: Sequence[Any], *, samples: int = DEFAULT_SAMPLES, seed: int = 25,
                 opener: Callable[[Path, str], int] = open_staged) -> ZeroCount:
-    """Count the zeros of the staged `files` (StagedFile-like: rel_path, size)."""
-    total = sum(f.size for f in files)
+    """Count the zeros of the staged `files` (StagedFile-like: rel_path, size).
+
+    Holes are asked of files of a MiB or more only (the agent's few large files; in a tree of a
+    million small files, a million opens would take longer than the answer is worth), and only
+    those files' extents are kept; the sample then walks the data regions once, in order."""
+    total = 0
     holes = 0
-    regions: list[tuple[str, int, int]] = []  # (rel_path, offset, length) of data
-    for f in files:
-        if not f.size:
+    extents_of: dict[int, list[tuple[int, int]]] = {}  # file index -> its data extents (large files)
+    for index, f in enumerate(files):
+        total += f.size
+        if f.size < SMALL_FILE:
             continue
         try:
             fd = opener(root, f.rel_path)
         except OSError:
-            regions.append((f.rel_path, 0, f.size))  # unreadable now: the sample will skip it
-            continue
+            continue  # unreadable now: taken as data; the sample skips it
         try:
             extents = data_extents(fd, f.size)
         finally:
             os.close(fd)
         holes += f.size - sum(length for _, length in extents)
-        regions.extend((f.rel_path, off, length) for off, length in extents)
+        extents_of[index] = extents
     data = total - holes
     if not data or samples <= 0:
         return ZeroCount(total, holes, data)
+
+    def regions() -> Any:  # (rel_path, offset, length) of every data region, in file order
+        for index, f in enumerate(files):
+            if f.size:
+                for offset, length in extents_of.get(index, [(0, f.size)]):
+                    yield f.rel_path, offset, length
+
     # stratified random positions over the data regions laid end to end: one per stratum
     rng = random.Random(seed)
     stride = data / samples
     wanted = sorted(int(stride * k + rng.random() * stride) for k in range(samples))
-    sampled = sampled_zero = 0
-    taken = 0
-    i, base = 0, 0  # region index, and the data offset where it starts
+    sampled = sampled_zero = taken = 0
+    walk = regions()
+    region, base = next(walk, None), 0  # the current region, and the data offset where it starts
     fds: dict[str, int] = {}
     try:
         for position in wanted:
-            while i < len(regions) and base + regions[i][2] <= position:
-                base += regions[i][2]
-                i += 1
-            if i == len(regions):
+            while region is not None and base + region[2] <= position:
+                base += region[2]
+                region = next(walk, None)
+            if region is None:
                 break
-            rel, offset, length = regions[i]
-            inside = position - base
-            start = offset + (inside // PAGE) * PAGE
+            rel, offset, length = region
+            start = offset + ((position - base) // PAGE) * PAGE
             count = min(SAMPLE_BYTES, offset + length - start)
             if count <= 0:
                 continue
@@ -247,9 +260,8 @@ def count_zeros(root: Path, files: Sequence[Any], *, samples: int = DEFAULT_SAMP
                 continue
             taken += 1
             sampled += len(buf)
-            zeros = zero_pages(buf)
             tail = len(buf) % PAGE
-            sampled_zero += zeros * PAGE - (PAGE - tail if tail and buf[-tail:] == bytes(tail) else 0)
+            sampled_zero += zero_pages(buf) * PAGE - (PAGE - tail if tail and buf[-tail:] == bytes(tail) else 0)
     finally:
         for fd in fds.values():
             os.close(fd)

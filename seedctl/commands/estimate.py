@@ -81,7 +81,6 @@ def run(args: argparse.Namespace, env: Env) -> int:
     if not args.staging or resolve_path(env, args.file).exists():
         from seedctl.commands.common import load_spec_from_args
 
-        args.cloud = None
         spec = load_spec_from_args(args, env)
     if args.staging:
         root = Path(args.staging).expanduser()

@@ -49,7 +49,6 @@ def _drives(args: argparse.Namespace, env: Env) -> int:
 
     from seedctl.drivemap import drive_map, render_text
 
-    args.cloud = None
     spec = load_spec_from_args(args, env)
     drives = drive_map(spec)
     if output_format(args) == "json":
