@@ -14,11 +14,11 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError
 
 from seedctl.azure.clouds import Cloud, get_cloud
-from seedctl.azure.credentials import StaticTokenCredential, TrackOneCredential, default_credential
+from seedctl.azure.credentials import StaticTokenCredential, default_credential
 from seedctl.azure.redact import remember
 from seedctl.azure.retry import RetryPolicy
 from seedctl.errors import AzureError
-from seedctl.logs import http_hooks, track1_http_hook
+from seedctl.logs import http_hooks
 
 
 @dataclass
@@ -83,31 +83,25 @@ class AzureClients:
             self.credential, self.subscription_id, **self._track2_kwargs()))
 
     @property
+    def arm(self) -> Any:
+        """Plain ARM REST calls (classic Import/Export, management locks): see azure.arm_rest."""
+        return self._get("arm", self._build_arm)
+
+    def _build_arm(self) -> Any:
+        from seedctl.azure.arm_rest import ArmRestClient
+
+        kwargs = self._track2_kwargs()
+        return ArmRestClient(self.cloud.arm_endpoint, self.credential, self.cloud.scope,
+                             transport=kwargs.get("transport"), retry_total=self.policy.sdk_retry_total,
+                             hooks={k: kwargs[k] for k in ("raw_request_hook", "raw_response_hook") if k in kwargs},
+                             connection_verify=kwargs.get("connection_verify"),
+                             connection_timeout=kwargs["connection_timeout"], read_timeout=kwargs["read_timeout"])
+
+    @property
     def importexport(self) -> Any:
-        return self._get("importexport", self._build_importexport)
+        from seedctl.azure.importexport import ImportExportClient
 
-    def _build_importexport(self) -> Any:
-        from azure.mgmt.storageimportexport import StorageImportExport
-
-        client = StorageImportExport(TrackOneCredential(self.credential, self.cloud.scope),
-                                     self.subscription_id, base_url=self.cloud.arm_endpoint)
-        if self.ca_bundle:
-            client.config.connection.verify = self.ca_bundle
-        client.config.connection.timeout = self.policy.timeout
-        retry = client.config.retry_policy
-        retry.retries = self.policy.sdk_retry_total
-        retry.backoff_factor = self.policy.sdk_backoff_factor
-        # Without this, urllib3 2 turns an exhausted retry into ClientRequestError and the
-        # service's error body is lost (sdk-spike.md §1).
-        retry.policy.raise_on_status = False
-        # msrestazure registers a missing resource provider on its own when a call answers
-        # MissingSubscriptionRegistration. seedctl registers providers only as a planned change,
-        # never as a side effect of a read, so the hook goes.
-        from msrestazure.tools import register_rp_hook
-
-        client.config.hooks[:] = [h for h in client.config.hooks if h is not register_rp_hook]
-        client.config.hooks.append(track1_http_hook)  # each request at DEBUG (-v): seedctl.logs
-        return client
+        return self._get("importexport", lambda: ImportExportClient(self.arm, self.subscription_id))
 
     def blob_account_url(self, account_name: str, observed_endpoint: str | None = None) -> str:
         if observed_endpoint:

@@ -1,5 +1,4 @@
-"""Credentials: azure-identity for the real clouds, the sandbox's fixed token locally, and the
-adapter that lets the track-1 (msrest) Import/Export client use the same credential."""
+"""Credentials: azure-identity for the real clouds, the sandbox's fixed token locally."""
 
 from __future__ import annotations
 
@@ -7,7 +6,6 @@ import time
 from typing import Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo
-from msrest.authentication import BasicTokenAuthentication
 
 
 class StaticTokenCredential:
@@ -27,26 +25,6 @@ class StaticTokenCredential:
 
     def __repr__(self) -> str:  # never show the token
         return "StaticTokenCredential(***)"
-
-
-class TrackOneCredential(BasicTokenAuthentication):
-    """msrest Authentication backed by an azure-identity TokenCredential.
-
-    msrest calls `signed_session` for every request; azure-identity caches tokens, so asking it
-    each time is cheap and picks up refreshed tokens on long applies.
-    """
-
-    def __init__(self, credential: Any, scope: str) -> None:
-        super().__init__({"access_token": ""})
-        self._credential = credential
-        self._scope = scope
-
-    def signed_session(self, session: Any = None) -> Any:
-        self.token = {"access_token": self._credential.get_token(self._scope).token}
-        return super().signed_session(session)
-
-    def __repr__(self) -> str:
-        return "TrackOneCredential(***)"
 
 
 def default_credential(authority_host: str, tenant_id: str | None = None) -> Any:

@@ -1,4 +1,4 @@
-"""Turn every SDK exception (track 2: azure-core, track 1: msrest) into an AzureError that says
+"""Turn every SDK exception (azure-core's) into an AzureError that says
 what failed and what to do. Secrets never reach these messages: callers name the operation, and
 service messages are passed through `redact` first."""
 
@@ -12,7 +12,6 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from seedctl.azure.redact import redact
 from seedctl.errors import AzureError
@@ -26,7 +25,7 @@ NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceGroupNotFound", "NotFo
 
 def _chain(exc: BaseException) -> list[BaseException]:
     """The exception and everything under it: __cause__/__context__, azure-core's
-    inner_exception, msrest's inner_exception, urllib3's `reason`, and the args of wrapper errors."""
+    inner_exception, urllib3's `reason`, and the args of wrapper errors."""
     seen: list[BaseException] = []
     stack = [exc]
     while stack and len(seen) < 30:
@@ -88,12 +87,6 @@ def _status_and_code(exc: BaseException) -> tuple[int | None, str | None, str]:
         code = getattr(getattr(exc, "error", None), "code", None)
         message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or str(exc)
         return status, code, str(message)
-    if isinstance(exc, HttpOperationError):
-        status = getattr(exc.response, "status_code", None)
-        error = getattr(exc, "error", None)
-        code = getattr(error, "code", None)
-        message = getattr(error, "message", None) or str(exc)
-        return status, code, str(message)
     return None, None, str(exc)
 
 
@@ -110,8 +103,7 @@ def is_transient(exc: BaseException) -> bool:
     """Worth retrying: throttling, server errors, timeouts and dropped connections."""
     if isinstance(exc, AzureError):
         return exc.retryable
-    if isinstance(exc, (ServiceRequestError, ServiceResponseError, ClientRequestError, ConnectionError,
-                        TimeoutError)):
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)):
         return True
     status, _, _ = _status_and_code(exc)
     return status in TRANSIENT_STATUSES
@@ -143,7 +135,7 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
     message = redact(message.strip().splitlines()[0] if message.strip() else "")
     where = f" on {scope}" if scope else ""
     cause = root_cause(exc)
-    network = isinstance(exc, (ServiceRequestError, ServiceResponseError, ClientRequestError, ConnectionError))
+    network = isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError))
     if cause and (network or isinstance(exc, ClientAuthenticationError)):
         # sign-in fails too when the network does; the cause, not "not signed in", is what to fix
         text = (f"{what} failed: could not reach Azure: {cause}. Check the network or proxy and run the "

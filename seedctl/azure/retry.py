@@ -3,8 +3,7 @@
 The SDKs' own retry loops are switched off (`sdk_retry_total = 0` in every client): two nested
 loops multiply (8 outer tries × 4 SDK tries was 32 requests and a minute of silence), and only the
 outer loop can say what it is doing. The SDKs also retried unevenly: track 2 does not retry a POST
-answered 429 without Retry-After, and the track-1 Import/Export client never retries POST or PATCH
-under urllib3 2 (see ../shared/domain/sdk-spike.md). Operations are idempotent (every apply step
+answered 429 without Retry-After (see ../shared/domain/sdk-spike.md). Operations are idempotent (every apply step
 re-reads first), which makes the outer retry safe.
 
 The budget (docs/troubleshooting.md, "Retries"): at most `attempts` tries of one operation, with

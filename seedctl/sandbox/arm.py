@@ -154,7 +154,7 @@ def check_tags(tags: Any) -> dict[str, str] | None:
 
 def paged(req: Request, items: list[dict[str, Any]], *, max_top: int | None = None,
           default_page: int = 100) -> Response:
-    """ARM list answer with `nextLink` paging (absolute, carries api-version: track 1 follows it
+    """ARM list answer with `nextLink` paging (absolute, carries api-version: clients follow it
     as given)."""
     top = req.query.get("$top")
     page = default_page

@@ -1,4 +1,4 @@
-"""Microsoft.ImportExport (2016-11-01, what azure-mgmt-storageimportexport 0.1.0 sends, and
+"""Microsoft.ImportExport (2016-11-01, what seedctl's REST client sends, and
 2021-01-01): jobs, locations and BitLocker keys, with the service's rules.
 
 Rules enforced (official REST description and recorded traffic, ../shared/domain/importexport.md):

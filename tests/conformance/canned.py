@@ -2,9 +2,9 @@
 (method, path pattern) → (status, JSON body), so the official examples' responses go through the
 SDKs' own deserialization and then seedctl's read path, exactly as a real answer would.
 
-Track 2 (azure-core) clients get a `RequestsTransport` (an azure-core `HttpTransport`) whose
-requests session has the canned adapter mounted; the track-1 msrest Import/Export client gets the
-same adapter mounted on the session its credential signs.
+Every client (the generated track-2 ones and seedctl's own ARM REST client, which the classic
+Import/Export back end uses) gets a `RequestsTransport` (an azure-core `HttpTransport`) whose
+requests session has the canned adapter mounted.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib3.response import HTTPResponse
 
 from seedctl.azure.clients import AzureClients
 from seedctl.azure.clouds import Cloud
-from seedctl.azure.credentials import StaticTokenCredential, TrackOneCredential
+from seedctl.azure.credentials import StaticTokenCredential
 from seedctl.azure.retry import RetryPolicy
 
 ARM = "https://management.canned.test"
@@ -84,17 +84,6 @@ class CannedAdapter(BaseAdapter):
         pass
 
 
-class _MountingCredential(TrackOneCredential):
-    def __init__(self, credential: Any, scope: str, adapter: CannedAdapter) -> None:
-        super().__init__(credential, scope)
-        self._adapter = adapter
-
-    def signed_session(self, session: Any = None) -> Any:
-        session = super().signed_session(session)
-        session.mount("https://", self._adapter)
-        return session
-
-
 class CannedClients(AzureClients):
     """seedctl's own client factory, with the transport swapped for the canned adapter."""
 
@@ -111,13 +100,3 @@ class CannedClients(AzureClients):
         kwargs["transport"] = RequestsTransport(session=self.session, session_owner=False)
         kwargs["polling_interval"] = 0
         return kwargs
-
-    def _build_importexport(self) -> Any:
-        from msrest.pipeline.requests import RequestsCredentialsPolicy
-
-        client = super()._build_importexport()
-        mounting = _MountingCredential(self.credential, self.cloud.scope, self.adapter)
-        for policy in client.config.pipeline._impl_policies:
-            if isinstance(policy, RequestsCredentialsPolicy):
-                policy._creds = mounting  # signs (and so sees) the session of every request
-        return client

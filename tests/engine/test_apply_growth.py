@@ -34,8 +34,8 @@ def test_a_change_the_plan_did_not_show_stops_the_shipment(tmp_path, sandbox):
     world = make_world(tmp_path, sandbox)
     assert world.cli("apply", "--auto-approve").code == 0
     serial = world.serials[0]
-    listed_before = {d.drive_id: d.manifest_hash for d in
-                     world.clients().importexport.jobs.get(world.job_name, world.resource_group).properties.drive_list}
+    listed_before = {d["driveId"]: d["manifestHash"] for d in
+                     world.clients().importexport.jobs.get(world.job_name, world.resource_group)["properties"]["driveList"]}
     source = world.staging() / "backup" / "full-0002.vhd"
     st = source.stat()
     source.write_bytes(b"\x02" * st.st_size)
@@ -51,13 +51,13 @@ def test_a_change_the_plan_did_not_show_stops_the_shipment(tmp_path, sandbox):
     text = result.out + result.err
     assert "the reviewed plan did not show" in text and "seedctl plan" in text, text
     job = world.clients().importexport.jobs.get(world.job_name, world.resource_group)
-    assert job.properties.state == "Creating"  # not shipped
-    assert {d.drive_id: d.manifest_hash for d in job.properties.drive_list} == listed_before
+    assert job["properties"]["state"] == "Creating"  # not shipped
+    assert {d["driveId"]: d["manifestHash"] for d in job["properties"]["driveList"]} == listed_before
     # a new plan shows the job's update; applying it ships a job that lists what is on the drives
     again = {c["address"]: c for c in json.loads(world.cli("plan", "--json").out)["changes"]}
     assert again[f'import_job["{world.job_name}"]']["action"] == "update"
     assert world.cli("apply", "--auto-approve").code == 0
     job = world.clients().importexport.jobs.get(world.job_name, world.resource_group)
-    assert job.properties.state == "Shipping"
-    for d in job.properties.drive_list:
-        assert d.manifest_hash.upper() == manifest_hash(world.drive_path(d.drive_id) / "DriveManifest.xml").upper()
+    assert job["properties"]["state"] == "Shipping"
+    for d in job["properties"]["driveList"]:
+        assert d["manifestHash"].upper() == manifest_hash(world.drive_path(d["driveId"]) / "DriveManifest.xml").upper()

@@ -31,14 +31,14 @@ def job_list(world):
 def assert_converged(world):
     """Exactly one job; every drive verifies byte for byte; manifests match the job's drive list."""
     jobs = job_list(world)
-    assert [j.name for j in jobs] == [world.job_name]
-    listed = {d.drive_id: d for d in jobs[0].properties.drive_list}
+    assert [j["name"] for j in jobs] == [world.job_name]
+    listed = {d["driveId"]: d for d in jobs[0]["properties"]["driveList"]}
     assert sorted(listed) == sorted(world.serials)
     for serial in world.serials:
         mount = world.drive_path(serial)
         report = verify_drive(mount)
         assert report.ok, report.summary()
-        assert listed[serial].manifest_hash == manifest_hash(mount / "DriveManifest.xml")
+        assert listed[serial]["manifestHash"] == manifest_hash(mount / "DriveManifest.xml")
     staged = {p.relative_to(world.staging()).as_posix(): p.read_bytes()
               for p in world.staging().rglob("*") if p.is_file()}
     on_drives = {}
@@ -250,7 +250,7 @@ def test_sigkill_at_any_point_then_apply_converges(point, tmp_path, sandbox, cra
     assert final.code == 0, final.out[-3000:] + final.err
     assert_converged(world)
     job = job_list(world)[0]
-    assert job.properties.delivery_package.tracking_number == world.spec_data["shipment"]["tracking_number"]
+    assert job["properties"]["deliveryPackage"]["trackingNumber"] == world.spec_data["shipment"]["tracking_number"]
     assert world.cli("plan", "--detailed-exitcode").code == 0
 
 
@@ -268,8 +268,8 @@ def test_shipment_is_entered_after_the_drives_are_unplugged(world):
     result = world.cli("apply", "--auto-approve")
     assert result.code == 0, result.out + result.err
     job = job_list(world)[0]
-    assert job.properties.state == "Shipping"
-    assert job.properties.delivery_package.tracking_number == "TRK-1"
+    assert job["properties"]["state"] == "Shipping"
+    assert job["properties"]["deliveryPackage"]["trackingNumber"] == "TRK-1"
 
 
 def test_ci_plan_without_local_state_reports_no_changes_once_applied(world):

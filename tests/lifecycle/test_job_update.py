@@ -29,9 +29,7 @@ def add_portal_tag(ws: Any) -> None:
     if ws.api == "databox":
         clients.databox.jobs.begin_update(rg, name, {"tags": tags}).result()
     else:
-        from azure.mgmt.storageimportexport.models import UpdateJobParameters
-
-        clients.importexport.jobs.update(name, rg, UpdateJobParameters(tags=tags))
+        clients.importexport.jobs.update(name, rg, {"tags": tags})
 
 
 def test_return_address_change_keeps_the_jobs_tags(workspace: Any) -> None:

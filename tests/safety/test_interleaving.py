@@ -30,8 +30,9 @@ def job_state(world, api):
             if clients.resource.providers.get("Microsoft.ImportExport").registration_state != "Registered":
                 return False, {}
             job = clients.importexport.jobs.get(world.job_name, world.resource_group)
-            listed = {d.drive_id: (d.manifest_hash or "").upper() for d in job.properties.drive_list or []}
-            return job.properties.state != "Creating", listed
+            listed = {d["driveId"]: (d.get("manifestHash") or "").upper()
+                      for d in job["properties"].get("driveList") or []}
+            return job["properties"]["state"] != "Creating", listed
         if clients.resource.providers.get("Microsoft.DataBox").registration_state != "Registered":
             return False, {}
         job = clients.databox.jobs.get(world.resource_group, world.job_name, expand="details")

@@ -23,7 +23,8 @@ def job_drives(world, api):
     clients = world.clients()
     if api == "importexport":
         job = clients.importexport.jobs.get(world.job_name, world.resource_group)
-        return {d.drive_id: d.manifest_hash.upper() for d in job.properties.drive_list}, job.properties.state
+        return ({d["driveId"]: d["manifestHash"].upper() for d in job["properties"]["driveList"]},
+                job["properties"]["state"])
     job = clients.databox.jobs.get(world.resource_group, world.job_name, expand="details")
     disks = job.properties.details.import_disk_details_collection
     return {k: v.manifest_hash.upper() for k, v in disks.items()}, job.properties.status

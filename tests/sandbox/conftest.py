@@ -1,6 +1,7 @@
 """SDK clients pointed at the test sandbox, as seedctl builds them: the real azure-mgmt-resource,
-azure-mgmt-storage, azure-mgmt-storageimportexport (track 1), azure-mgmt-databox and
-azure-storage-blob, with short retry backoffs so fault tests stay fast."""
+azure-mgmt-storage, azure-mgmt-databox and azure-storage-blob, and seedctl's own Import/Export
+REST client (azure-mgmt-core's pipeline, api-version 2016-11-01), with short retry backoffs so
+fault tests stay fast."""
 
 from __future__ import annotations
 
@@ -74,18 +75,18 @@ class Clients:
 def build_clients(sandbox: Any, sub: str, **track2: Any) -> Clients:
     from azure.mgmt.resource.resources import ResourceManagementClient
     from azure.mgmt.storage import StorageManagementClient
-    from azure.mgmt.storageimportexport import StorageImportExport
-    from msrest.authentication import BasicTokenAuthentication
+
+    from seedctl.azure.arm_rest import ArmRestClient
+    from seedctl.azure.importexport import ImportExportClient
 
     conn = sandbox.connection
     cred = StaticToken(conn.token)
     kw = {"base_url": conn.arm_endpoint, "connection_verify": conn.ca_bundle,
           "retry_backoff_factor": 0.01, "retry_backoff_max": 0.05, **track2}
-    ie = StorageImportExport(BasicTokenAuthentication({"access_token": conn.token}), sub,
-                             base_url=conn.arm_endpoint)
-    ie.config.connection.verify = conn.ca_bundle
-    ie.config.retry_policy.backoff_factor = 0.01
-    ie.config.retry_policy.policy.raise_on_status = False
+    rest = ArmRestClient(conn.arm_endpoint, cred, conn.arm_endpoint + "/.default", retry_total=3,
+                         retry_backoff_factor=0.01, connection_verify=conn.ca_bundle)
+    ie = ImportExportClient(rest, sub)
+    ie.rest = rest  # tests reach the plain calls (paging with $top, status codes)
     http = requests.Session()
     http.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would override verify
     http.verify = conn.ca_bundle

@@ -10,14 +10,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from azure.mgmt.storageimportexport.models import (
-    DriveStatus,
-    JobDetails,
-    PackageInfomation,
-    PutJobParameters,
-    ReturnAddress,
-    UpdateJobParameters,
-)
 
 from seedctl.cli import main
 from seedctl.drives.formats.manifest import (
@@ -61,8 +53,8 @@ def fill_drive(root: Path, serial: str, files: dict[str, bytes], container: str 
 
 
 def _address():
-    return ReturnAddress(recipient_name="Ops", street_address1="1 Main St", city="Redmond", postal_code="98052",
-                         country_or_region="USA", phone="4250000000", email="ops@example.com")
+    return {"recipientName": "Ops", "streetAddress1": "1 Main St", "city": "Redmond", "postalCode": "98052",
+            "countryOrRegion": "USA", "phone": "4250000000", "email": "ops@example.com"}
 
 
 @pytest.fixture
@@ -74,14 +66,14 @@ def setup(sandbox, clients):
 
 
 def create_and_ship(clients, account, drives: list[tuple[str, str, str]], log_level: str = "Error") -> None:
-    clients.ie.jobs.create("job1", "rg1", PutJobParameters(location="westus", properties=JobDetails(
-        storage_account_id=account.id, job_type="Import", log_level=log_level, backup_drive_manifest=True,
-        drive_list=[DriveStatus(drive_id=s, bit_locker_key=k, manifest_file=MANIFEST_FILE, manifest_hash=h,
-                                drive_header_hash="") for s, k, h in drives])))
-    clients.ie.jobs.update("job1", "rg1", UpdateJobParameters(
-        state="Shipping", return_address=_address(),
-        delivery_package=PackageInfomation(carrier_name="FedEx", tracking_number="1Z1", drive_count=len(drives),
-                                           ship_date="2026-11-26")))
+    clients.ie.jobs.create("job1", "rg1", {"location": "westus", "properties": {
+        "storageAccountId": account.id, "jobType": "Import", "logLevel": log_level, "backupDriveManifest": True,
+        "driveList": [{"driveId": s, "bitLockerKey": k, "manifestFile": MANIFEST_FILE, "manifestHash": h,
+                       "driveHeaderHash": ""} for s, k, h in drives]}})
+    clients.ie.jobs.update("job1", "rg1", {"properties": {
+        "state": "Shipping", "returnAddress": _address(),
+        "deliveryPackage": {"carrierName": "FedEx", "trackingNumber": "1Z1", "driveCount": len(drives),
+                            "shipDate": "2026-11-26"}}})
 
 
 def test_good_and_damaged_drive(sandbox, setup, tmp_path):
@@ -109,9 +101,8 @@ def test_good_and_damaged_drive(sandbox, setup, tmp_path):
     assert drives["SER-BAD"]["copyStatus"] == "CompletedWithErrors" and drives["SER-BAD"]["bytesSucceeded"] == 1000
     assert job["properties"]["incompleteBlobListUri"]
 
-    # The track-1 SDK sees the same.
-    sdk_job = clients.ie.jobs.get("job1", "rg1")
-    assert sdk_job.properties.state == "Completed"
+    # seedctl's REST client sees the same.
+    assert clients.ie.jobs.get("job1", "rg1")["properties"]["state"] == "Completed"
 
     blob = clients.blob(account.name)
     seed = blob.get_container_client("seed")
@@ -156,18 +147,18 @@ def test_datacenter_refuses_unshipped_job_and_cli(sandbox, setup, tmp_path):
     clients, account = setup
     d, key = make_drive(sandbox, tmp_path, "SER-CLI")
     h = fill_drive(d, "SER-CLI", {"x": b"x"})
-    clients.ie.jobs.create("job1", "rg1", PutJobParameters(location="westus", properties=JobDetails(
-        storage_account_id=account.id, job_type="Import",
-        drive_list=[DriveStatus(drive_id="SER-CLI", bit_locker_key=key, manifest_file=MANIFEST_FILE,
-                                manifest_hash=h)])))
+    clients.ie.jobs.create("job1", "rg1", {"location": "westus", "properties": {
+        "storageAccountId": account.id, "jobType": "Import",
+        "driveList": [{"driveId": "SER-CLI", "bitLockerKey": key, "manifestFile": MANIFEST_FILE,
+                       "manifestHash": h}]}})
     err = io.StringIO()
     assert main(["sandbox", "datacenter", "job1", "-g", "rg1", "--subscription", clients.sub],
                 Env(stdout=io.StringIO(), stderr=err, environ=sandbox.environ)) == 1
     assert "Creating" in err.getvalue()
-    clients.ie.jobs.update("job1", "rg1", UpdateJobParameters(
-        state="Shipping", return_address=_address(),
-        delivery_package=PackageInfomation(carrier_name="FedEx", tracking_number="1Z2", drive_count=1,
-                                           ship_date="2026-11-26")))
+    clients.ie.jobs.update("job1", "rg1", {"properties": {
+        "state": "Shipping", "returnAddress": _address(),
+        "deliveryPackage": {"carrierName": "FedEx", "trackingNumber": "1Z2", "driveCount": 1,
+                            "shipDate": "2026-11-26"}}})
     out = io.StringIO()
     assert main(["sandbox", "datacenter", "job1", "-g", "rg1", "--subscription", clients.sub, "--to", "Transferring"],
                 Env(stdout=out, stderr=io.StringIO(), environ=sandbox.environ)) == 0
@@ -198,10 +189,10 @@ def test_dispositions_against_blobs_already_there(sandbox, setup, tmp_path):
     read = lambda name: container.get_blob_client(name).download_blob().readall()  # noqa: E731
     assert read("keep.txt") == b"old" and read("ren.txt") == b"old" and read("ren (2).txt") == b"new ren"
     assert read("over.txt") == b"new over" and read("fresh.txt") == b"new"
-    (drive,) = clients.ie.jobs.get("job1", "rg1").properties.drive_list
-    assert drive.copy_status == "Completed"
+    (drive,) = clients.ie.jobs.get("job1", "rg1")["properties"]["driveList"]
+    assert drive["copyStatus"] == "Completed"
     log = clients.blob(account.name).get_blob_client(
-        *drive.verbose_log_uri.split(f"/{account.name}/", 1)[1].split("/", 1)).download_blob().readall().decode()
+        *drive["verboseLogUri"].split(f"/{account.name}/", 1)[1].split("/", 1)).download_blob().readall().decode()
     for disposition, status in (("no-overwrite", "Skipped"), ("rename", "Renamed"), ("overwrite", "Overwritten"),
                                 ("overwrite", "Created")):
         assert f'<ImportDisposition Status="{status}">{disposition}</ImportDisposition>' in log

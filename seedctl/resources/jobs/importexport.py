@@ -1,8 +1,7 @@
-"""Classic back end: `Microsoft.ImportExport/jobs` through azure-mgmt-storageimportexport 0.1.0.
-
-That package is the stable, msrest-based SDK (api-version 2016-11-01). The newer 1.0.0b2 is a
-pre-release; staying on the stable one costs an msrest credential adapter (azure/credentials.py)
-and seedctl's own retry loop for POST/PATCH, both of which seedctl has anyway.
+"""Classic back end: `Microsoft.ImportExport/jobs`, api-version 2016-11-01, through
+`seedctl.azure.importexport` (the REST operations on azure-mgmt-core's pipeline; the track-1 SDK
+and its msrest/msrestazure/ADAL stack are gone). Bodies are built and read in the REST shape
+(camelCase JSON), like the Data Box back end, so this module is a readable map of the wire format.
 """
 
 from __future__ import annotations
@@ -28,29 +27,42 @@ STATE_TO_PHASE = {
     "Faulted": base.FAILED,  # a side state: the datacenter needs the customer to get in touch
 }
 
-# the datacenter address, in the same words for both back ends
-SHIPPING_FIELDS = ("recipient_name", "street_address1", "street_address2", "city", "state_or_province",
-                   "postal_code", "country_or_region", "phone")
+# the datacenter address, in the same words for both back ends: ours -> the service's
+SHIPPING_FIELDS = {"recipient_name": "recipientName", "street_address1": "streetAddress1",
+                   "street_address2": "streetAddress2", "city": "city", "state_or_province": "stateOrProvince",
+                   "postal_code": "postalCode", "country_or_region": "countryOrRegion", "phone": "phone"}
 
-ADDRESS_FIELDS = {  # spec field -> service field
-    "recipient": "recipient_name", "street1": "street_address1", "street2": "street_address2",
-    "city": "city", "state_or_province": "state_or_province", "postal_code": "postal_code",
-    "country_or_region": "country_or_region", "phone": "phone", "email": "email",
+ADDRESS_FIELDS = {  # spec field -> service field (ReturnAddress)
+    "recipient": "recipientName", "street1": "streetAddress1", "street2": "streetAddress2",
+    "city": "city", "state_or_province": "stateOrProvince", "postal_code": "postalCode",
+    "country_or_region": "countryOrRegion", "phone": "phone", "email": "email",
+}
+DRIVE_FIELDS = {  # normalized drive field -> DriveStatus field
+    "drive_id": "driveId", "manifest_file": "manifestFile", "manifest_hash": "manifestHash",
+    "drive_header_hash": "driveHeaderHash", "state": "state", "copy_status": "copyStatus",
+    "percent_complete": "percentComplete", "bytes_succeeded": "bytesSucceeded",
+    "error_log_uri": "errorLogUri", "verbose_log_uri": "verboseLogUri", "manifest_uri": "manifestUri",
 }
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """A JSON object from the answer, or {} (every property is optional in the description, and
+    an answer is untrusted input: a wrong type is treated as missing, not a crash)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _package(pkg: Any) -> dict[str, Any] | None:
-    if pkg is None or not getattr(pkg, "tracking_number", None):
+    pkg = _dict(pkg)
+    if not pkg.get("trackingNumber"):
         return None
-    return {"carrier_name": pkg.carrier_name, "tracking_number": pkg.tracking_number,
-            "drive_count": pkg.drive_count, "ship_date": pkg.ship_date}
+    return {"carrier_name": pkg.get("carrierName"), "tracking_number": pkg.get("trackingNumber"),
+            "drive_count": pkg.get("driveCount"), "ship_date": pkg.get("shipDate")}
 
 
 def _address(addr: Any, fields: dict[str, str]) -> dict[str, Any] | None:
-    if addr is None:
+    if not isinstance(addr, dict):
         return None
-    return {ours: getattr(addr, theirs, None) for ours, theirs in fields.items()
-            if getattr(addr, theirs, None) is not None}
+    return {ours: addr[theirs] for ours, theirs in fields.items() if addr.get(theirs) is not None}
 
 
 class ImportExportBackend:
@@ -67,42 +79,36 @@ class ImportExportBackend:
             return None
         return self.normalize(job)
 
-    def normalize(self, job: Any) -> dict[str, Any]:
-        from azure.mgmt.storageimportexport.models import JobDetails
-
-        p = job.properties or JobDetails()  # optional in the description: an empty job, not a crash
-        state = p.state or "Creating"
+    def normalize(self, job: dict[str, Any]) -> dict[str, Any]:
+        job = _dict(job)
+        p = _dict(job.get("properties"))  # optional in the description: an empty job, not a crash
+        state = p.get("state") or "Creating"
         # the service's casing is its own ("completed" and "Completed" name one state)
-        state = next((k for k in STATE_TO_PHASE if k.lower() == state.lower()), state)
+        state = next((k for k in STATE_TO_PHASE if k.lower() == str(state).lower()), state)
         phase = STATE_TO_PHASE.get(state, base.FAILED)
-        if p.cancel_requested and phase in (base.CREATED, base.SHIPPING):
+        if p.get("cancelRequested") and phase in (base.CREATED, base.SHIPPING):
             phase = base.CANCELLED
-        drives = [{
-            "drive_id": d.drive_id, "manifest_file": d.manifest_file, "manifest_hash": d.manifest_hash,
-            "drive_header_hash": d.drive_header_hash, "state": d.state, "copy_status": d.copy_status,
-            "percent_complete": d.percent_complete, "bytes_succeeded": d.bytes_succeeded,
-            "error_log_uri": d.error_log_uri, "verbose_log_uri": d.verbose_log_uri,
-            "manifest_uri": d.manifest_uri,
-        } for d in (p.drive_list or [])]
-        ship = _address(p.shipping_information, {f: f for f in SHIPPING_FIELDS})
-        tags = dict(job.tags or {})
+        drives = [{ours: _dict(d).get(theirs) for ours, theirs in DRIVE_FIELDS.items()}
+                  for d in p.get("driveList") or [] if isinstance(d, dict)]
+        tags = dict(_dict(job.get("tags")))
+        ship = _dict(p.get("returnShipping"))
         return {
-            "api": self.api, "id": job.id, "name": job.name, "location": job.location,
+            "api": self.api, "id": job.get("id"), "name": job.get("name"), "location": job.get("location"),
             "state": state, "phase": phase,
-            "storage_account_id": p.storage_account_id,
-            "return_address": _address(p.return_address, ADDRESS_FIELDS),
-            "return_shipping": ({"carrier_name": p.return_shipping.carrier_name,
-                                 "carrier_account_number": p.return_shipping.carrier_account_number}
-                                if p.return_shipping else None),
-            "diagnostics_path": p.diagnostics_path, "log_level": p.log_level,
-            "backup_drive_manifest": bool(p.backup_drive_manifest),
+            "storage_account_id": p.get("storageAccountId"),
+            "return_address": _address(p.get("returnAddress"), ADDRESS_FIELDS),
+            "return_shipping": ({"carrier_name": ship.get("carrierName"),
+                                 "carrier_account_number": ship.get("carrierAccountNumber")}
+                                if ship else None),
+            "diagnostics_path": p.get("diagnosticsPath"), "log_level": p.get("logLevel"),
+            "backup_drive_manifest": bool(p.get("backupDriveManifest")),
             "drives": drives,
-            "delivery_package": _package(p.delivery_package),
-            "return_package": _package(p.return_package),
-            "shipping_address": ship,
-            "percent_complete": p.percent_complete,
-            "incomplete_blob_list_uri": p.incomplete_blob_list_uri,
-            "cancel_requested": bool(p.cancel_requested),
+            "delivery_package": _package(p.get("deliveryPackage")),
+            "return_package": _package(p.get("returnPackage")),
+            "shipping_address": _address(p.get("shippingInformation"), SHIPPING_FIELDS),
+            "percent_complete": p.get("percentComplete"),
+            "incomplete_blob_list_uri": p.get("incompleteBlobListUri"),
+            "cancel_requested": bool(p.get("cancelRequested")),
             "tags": tags,
             "created_at": tags.get("seedctl-created"),
             "unobserved": {},  # the classic GET gives every field back
@@ -110,80 +116,71 @@ class ImportExportBackend:
 
     # -- writes --------------------------------------------------------------------------------
     @staticmethod
-    def _drive_list(desired: dict[str, Any], keys: dict[str, str]) -> list[Any]:
-        from azure.mgmt.storageimportexport.models import DriveStatus
-
-        return [DriveStatus(drive_id=d["drive_id"], bit_locker_key=keys[d["drive_id"]],
-                            manifest_file=d["manifest_file"], manifest_hash=d["manifest_hash"],
-                            drive_header_hash=d.get("drive_header_hash") or "")
+    def _drive_list(desired: dict[str, Any], keys: dict[str, str]) -> list[dict[str, Any]]:
+        return [{"driveId": d["drive_id"], "bitLockerKey": keys[d["drive_id"]],
+                 "manifestFile": d["manifest_file"], "manifestHash": d["manifest_hash"],
+                 "driveHeaderHash": d.get("drive_header_hash") or ""}
                 for d in desired["drives"]]
 
     @staticmethod
-    def _return(desired: dict[str, Any]) -> tuple[Any, Any]:
-        from azure.mgmt.storageimportexport.models import ReturnAddress, ReturnShipping
-
+    def _return(desired: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         addr = desired["return_address"]
         ship = desired["return_shipping"]
-        return (ReturnAddress(**{ADDRESS_FIELDS[k]: v for k, v in addr.items() if v is not None}),
-                ReturnShipping(carrier_name=ship["carrier_name"],
-                               carrier_account_number=ship["carrier_account_number"]))
+        return ({ADDRESS_FIELDS[k]: v for k, v in addr.items() if v is not None},
+                {"carrierName": ship["carrier_name"], "carrierAccountNumber": ship["carrier_account_number"]})
 
     def create(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
                bitlocker_keys: dict[str, str]) -> None:
-        from azure.mgmt.storageimportexport.models import JobDetails, PutJobParameters
-
         return_address, return_shipping = self._return(desired)
-        body = PutJobParameters(location=desired["location"], tags=desired["tags"], properties=JobDetails(
-            storage_account_id=desired["storage_account_id"], job_type="Import",
-            return_address=return_address, return_shipping=return_shipping,
-            diagnostics_path=desired["diagnostics_path"], log_level=desired["log_level"],
-            backup_drive_manifest=desired["backup_drive_manifest"],
-            drive_list=self._drive_list(desired, bitlocker_keys)))
+        body = {"location": desired["location"], "tags": desired["tags"], "properties": {
+            "storageAccountId": desired["storage_account_id"], "jobType": "Import",
+            "returnAddress": return_address, "returnShipping": return_shipping,
+            "diagnosticsPath": desired["diagnostics_path"], "logLevel": desired["log_level"],
+            "backupDriveManifest": bool(desired["backup_drive_manifest"]),
+            "driveList": self._drive_list(desired, bitlocker_keys)}}
         client = ctx.clients.importexport
         call_with_retry(lambda: client.jobs.create(name, resource_group, body),
                         f"create import job {name}", ctx.clients.policy)
 
     def update(self, ctx: Any, resource_group: str, name: str, desired: dict[str, Any],
                fields: list[str], bitlocker_keys: dict[str, str]) -> None:
-        from azure.mgmt.storageimportexport.models import UpdateJobParameters
-
         # `UpdateJobParameters.tags` replaces all of the job's tags: send the whole merged set, or
         # seedctl-created (status's two-week countdown) and the user's own tags are lost
         current = self.get(ctx, resource_group, name)
-        kwargs: dict[str, Any] = {"tags": {**(current["tags"] if current else {}), **desired["tags"]}}
+        props: dict[str, Any] = {}
         if "return_address" in fields or "return_shipping" in fields:
-            kwargs["return_address"], kwargs["return_shipping"] = self._return(desired)
+            props["returnAddress"], props["returnShipping"] = self._return(desired)
         if "log_level" in fields:
-            kwargs["log_level"] = desired["log_level"]
+            props["logLevel"] = desired["log_level"]
         if "backup_drive_manifest" in fields:
-            kwargs["backup_drive_manifest"] = desired["backup_drive_manifest"]
+            props["backupDriveManifest"] = bool(desired["backup_drive_manifest"])
         if "drives" in fields:
-            kwargs["drive_list"] = self._drive_list(desired, bitlocker_keys)
+            props["driveList"] = self._drive_list(desired, bitlocker_keys)
+        body: dict[str, Any] = {"tags": {**(current["tags"] if current else {}), **desired["tags"]}}
+        if props:
+            body["properties"] = props
         client = ctx.clients.importexport
-        call_with_retry(lambda: client.jobs.update(name, resource_group, UpdateJobParameters(**kwargs)),
+        call_with_retry(lambda: client.jobs.update(name, resource_group, body),
                         f"update import job {name}", ctx.clients.policy)
 
     def mark_shipped(self, ctx: Any, resource_group: str, name: str, package: dict[str, Any]) -> None:
-        from azure.mgmt.storageimportexport.models import PackageInfomation, UpdateJobParameters
-
         # The 2016-11-01 model requires a drive count and a ship date; the spec may leave both out.
         ship_date = package.get("ship_date") or ctx.env.now().date().isoformat()
-        pkg = PackageInfomation(carrier_name=package["carrier_name"], tracking_number=package["tracking_number"],
-                                drive_count=package.get("drive_count") or len(ctx.spec.drives), ship_date=ship_date)
+        pkg = {"carrierName": package["carrier_name"], "trackingNumber": package["tracking_number"],
+               "driveCount": package.get("drive_count") or len(ctx.spec.drives), "shipDate": ship_date}
         current = self.get(ctx, resource_group, name)
         # `state: Shipping` tells the service the package has left; once it says so, only the
         # package details are corrected.
-        state = "Shipping" if current and current["state"] == "Creating" else None
+        props: dict[str, Any] = {"deliveryPackage": pkg}
+        if current and current["state"] == "Creating":
+            props["state"] = "Shipping"
         client = ctx.clients.importexport
-        call_with_retry(lambda: client.jobs.update(name, resource_group, UpdateJobParameters(
-            state=state, delivery_package=pkg)), f"enter shipping details on import job {name}",
-            ctx.clients.policy)
+        call_with_retry(lambda: client.jobs.update(name, resource_group, {"properties": props}),
+                        f"enter shipping details on import job {name}", ctx.clients.policy)
 
     def cancel(self, ctx: Any, resource_group: str, name: str, reason: str) -> None:
-        from azure.mgmt.storageimportexport.models import UpdateJobParameters
-
         client = ctx.clients.importexport
-        call_with_retry(lambda: client.jobs.update(name, resource_group, UpdateJobParameters(cancel_requested=True)),
+        call_with_retry(lambda: client.jobs.update(name, resource_group, {"properties": {"cancelRequested": True}}),
                         f"cancel import job {name}", ctx.clients.policy)
 
     def delete(self, ctx: Any, resource_group: str, name: str) -> None:
@@ -202,7 +199,7 @@ class ImportExportBackend:
         if not base.provider_registered(ctx, self.provider_namespace):
             return []
         client = ctx.clients.importexport
-        jobs = call_with_retry(lambda: list(client.jobs.list_by_resource_group(resource_group)),
+        jobs = call_with_retry(lambda: client.jobs.list_by_resource_group(resource_group),
                                f"list import jobs in {resource_group}", ctx.clients.policy)
         return [self.normalize(j) for j in jobs]
 
@@ -212,6 +209,9 @@ class ImportExportBackend:
                            f"read datacenter address for {location}", ctx.clients.policy)
         if loc is None:
             return None
-        fields = ["recipient_name", "street_address1", "street_address2", "city", "state_or_province",
-                  "postal_code", "country_or_region", "phone", "supported_carriers"]
-        return {f: getattr(loc, f, None) for f in fields if getattr(loc, f, None) is not None}
+        props = _dict(_dict(loc).get("properties"))
+        out = _address(props, SHIPPING_FIELDS) or {}
+        carriers = props.get("supportedCarriers")
+        if isinstance(carriers, list):
+            out["supported_carriers"] = [str(c) for c in carriers]
+        return out
