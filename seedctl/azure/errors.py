@@ -13,12 +13,18 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from seedctl.azure.denials import explain
 from seedctl.azure.redact import redact
 from seedctl.errors import AzureError
 
 __all__ = ["redact", "root_cause", "is_not_found", "is_transient", "translate_error", "describe_failure"]
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# 409s that mean "not now", not "no": another operation holds the resource. ARM's generic code, and
+# the storage resource provider's own ("An operation is currently performing on this storage account
+# that requires exclusive access"). Every apply step re-reads first, so trying again is safe.
+BUSY_CODES = frozenset({"AnotherOperationInProgress", "StorageAccountOperationInProgress",
+                        "OperationInProgress", "ConcurrentOperationInProgress"})
 NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceGroupNotFound", "NotFound", "ContainerNotFound",
                              "JobNotFound", "ParentResourceNotFound", "StorageAccountNotFound"})
 
@@ -81,13 +87,25 @@ _ACTION = re.compile(r"perform action '([^']+)' over scope '([^']+)'")
 
 
 def _status_and_code(exc: BaseException) -> tuple[int | None, str | None, str]:
-    """(HTTP status, ARM error code, service message) of an SDK exception."""
+    """(HTTP status, error code, service message) of an SDK exception: ARM's `error.code`, or the
+    storage SDK's `error_code` (its errors carry no ARM error body)."""
     if isinstance(exc, HttpResponseError):
         status = exc.status_code
-        code = getattr(getattr(exc, "error", None), "code", None)
-        message = getattr(getattr(exc, "error", None), "message", None) or exc.reason or str(exc)
+        error = getattr(exc, "error", None)
+        code = getattr(error, "code", None) or _storage_code(exc)
+        message = getattr(error, "message", None) or exc.reason or str(exc)
+        if getattr(error, "message", None) is None and _storage_code(exc):
+            message = str(exc.message or exc.reason or exc)  # the storage SDK's "<text>\nErrorCode:<code>"
         return status, code, str(message)
     return None, None, str(exc)
+
+
+def _storage_code(exc: BaseException) -> str | None:
+    """azure-storage-blob's `error_code`: a StorageErrorCode (a str enum) or the service's text."""
+    code = getattr(exc, "error_code", None)
+    if code is None:
+        return None
+    return str(getattr(code, "value", code)) or None
 
 
 def is_not_found(exc: BaseException) -> bool:
@@ -105,8 +123,8 @@ def is_transient(exc: BaseException) -> bool:
         return exc.retryable
     if isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)):
         return True
-    status, _, _ = _status_and_code(exc)
-    return status in TRANSIENT_STATUSES
+    status, code, _ = _status_and_code(exc)
+    return status in TRANSIENT_STATUSES or (status == 409 and code in BUSY_CODES)
 
 
 _ADVICE = ("Visit", "See ", "To mitigate", "Please", "You must", "For more", "http")
@@ -140,13 +158,16 @@ def translate_error(exc: BaseException, what: str, *, scope: str | None = None) 
         # sign-in fails too when the network does; the cause, not "not signed in", is what to fix
         text = (f"{what} failed: could not reach Azure: {cause}. Check the network or proxy and run the "
                 "command again; seedctl resumes where it stopped.")
+    elif (denial := explain(code, status, message, what,
+                            additional_info=getattr(getattr(exc, "error", None), "additional_info", None))):
+        text = denial
     elif isinstance(exc, ClientAuthenticationError) or status == 401:
         tried = attempted_credentials(str(exc))
         detail = ("; it tried:\n" + "\n".join(f"  - {line}" for line in tried) + "\n") if tried else ". "
         text = (f"{what} failed: not signed in or the token was refused ({message}){detail}"
                 "Sign in with `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID with a secret or "
                 "federated token (workload identity in CI).")
-    elif status == 403 or code in {"AuthorizationFailed", "LinkedAuthorizationFailed"}:
+    elif status == 403 or code == "AuthorizationFailed":
         role = "Reader" if what.startswith(("read", "get", "list")) else "Contributor"
         denied = _ACTION.search(message) or _ACTION.search(str(exc))
         if denied:

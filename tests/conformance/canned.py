@@ -68,13 +68,16 @@ class CannedAdapter(BaseAdapter):
         response = requests.Response()
         response.status_code = status
         response.reason = "OK" if status < 400 else "Error"
-        data = b"" if body is None else json.dumps(body).encode()
+        # a JSON body, or the service's bytes as recorded (the blob service answers XML)
+        raw_body = isinstance(body, bytes)
+        data = body if raw_body else b"" if body is None else json.dumps(body).encode()
         # azure-core reads `raw` (and may stream from it); requests' own accessors read `_content`
         response.raw = HTTPResponse(body=io.BytesIO(data), preload_content=False, status=status)
         response._content = data
         response._content_consumed = True
-        response.headers = CaseInsensitiveDict({"Content-Type": "application/json; charset=utf-8",
-                                                "x-ms-request-id": "canned", **headers})
+        content_type = "application/xml" if raw_body else "application/json; charset=utf-8"
+        response.headers = CaseInsensitiveDict({"Content-Type": content_type, "x-ms-request-id": "canned",
+                                                **headers})
         response.url = request.url or ""
         response.request = request
         response.encoding = "utf-8"
