@@ -62,11 +62,15 @@ def start(workdir: Path) -> tuple[Any, Any]:
     lifecycle.up(workdir, parent_pid=os.getpid(), timeout=60)
     environ = dict(os.environ, SEEDCTL_SANDBOX_DIR=str(workdir))
     clients = build_clients("sandbox", str(uuid.uuid4()), environ)
+    SANDBOX_TLS["connection_verify"] = clients.ca_bundle  # the public blob endpoint is HTTPS
     rg, account = "bench-rg", f"bench{uuid.uuid4().hex[:12]}"
     clients.resource.resource_groups.create_or_update(rg, {"location": "westus"})
     clients.storage.storage_accounts.begin_create(
         rg, account, {"sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "location": "westus"}).result()
     return clients, clients.blob_service(account, rg)
+
+
+SANDBOX_TLS: dict[str, Any] = {}  # the sandbox CA for clients made here from the service's URL
 
 
 def content(i: int) -> bytes:
@@ -81,7 +85,7 @@ def upload(service: Any, blobs: int, no_md5: float) -> tuple[list[Any], float]:
 
     # Azurite on a busy machine drops a connection now and then: the uploads retry (verify's own
     # requests below go through seedctl's retry policy)
-    uploader = BlobServiceClient(service.url, credential=service.credential, retry_total=10)
+    uploader = BlobServiceClient(service.url, credential=service.credential, retry_total=10, **SANDBOX_TLS)
     cc = uploader.get_container_client(CONTAINER)
     cc.create_container()
     every = max(1, round(1 / no_md5)) if no_md5 > 0 else 0
@@ -116,7 +120,7 @@ def run(service: Any, entries: list[Any], deep_sample: int) -> dict[str, Any]:
     from seedctl.lifecycle.verify import FileResult, check_files, list_container
 
     counter = Counter()
-    counted = BlobServiceClient(service.url, credential=service.credential, raw_request_hook=counter)
+    counted = BlobServiceClient(service.url, credential=service.credential, raw_request_hook=counter, **SANDBOX_TLS)
     cc = counted.get_container_client(CONTAINER)
     ctx = SimpleNamespace(clients=SimpleNamespace(policy=RetryPolicy.fast()))
     spec = SimpleNamespace(container=SimpleNamespace(name=CONTAINER))

@@ -11,13 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core.exceptions import HttpResponseError
-
 from seedctl.azure.clouds import Cloud, get_cloud
 from seedctl.azure.credentials import StaticTokenCredential, default_credential
-from seedctl.azure.redact import remember
 from seedctl.azure.retry import RetryPolicy
-from seedctl.errors import AzureError
 from seedctl.logs import http_hooks
 
 
@@ -30,7 +26,10 @@ class AzureClients:
     credential: Any
     policy: RetryPolicy
     ca_bundle: str | None = None
-    blob_endpoint: str | None = None  # sandbox only: Azurite's base URL
+    blob_endpoint: str | None = None  # sandbox only: the public blob endpoint (HTTPS, keys and Entra ID)
+    # sandbox only: other base URLs of the same accounts (the internal endpoint the simulated
+    # datacenter writes its log URIs with), accepted wherever a blob URI is read
+    blob_aliases: tuple[str, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     # re-entrant: building the blob client asks for the storage client
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -110,42 +109,35 @@ class AzureClients:
             return f"{self.blob_endpoint.rstrip('/')}/{account_name}"
         return f"https://{account_name}.blob.{self.cloud.storage_suffix}"
 
-    def blob_service(self, account_name: str, resource_group: str, endpoint: str | None = None) -> Any:
-        """A BlobServiceClient for the account: its key where listKeys is allowed (and always in
-        the sandbox), otherwise the signed-in identity (needs Storage Blob Data Reader)."""
-        from azure.storage.blob import BlobServiceClient
+    def blob_client_options(self) -> dict[str, Any]:
+        """Settings every BlobServiceClient gets: seedctl's retry settings, the sandbox CA, and the
+        transport the ARM clients use (tests swap it)."""
+        kwargs = self._track2_kwargs()
+        options: dict[str, Any] = {"retry_total": self.policy.sdk_retry_total,
+                                   "connection_timeout": kwargs["connection_timeout"],
+                                   "read_timeout": kwargs["read_timeout"]}
+        for key in ("connection_verify", "transport", "raw_request_hook", "raw_response_hook"):
+            if key in kwargs:  # the hooks: each request at DEBUG (-v), seedctl.logs
+                options[key] = kwargs[key]
+        return options
+
+    def blob_service(self, account_name: str, resource_group: str, endpoint: str | None = None, *,
+                     probe_container: str | None = None) -> Any:
+        """A BlobServiceClient for the account: Entra ID where the identity has data access or the
+        account refuses shared keys, else the account key (azure/blob_access.py)."""
+        return self.blob_access(account_name, resource_group, endpoint, probe_container=probe_container).client
+
+    def blob_access(self, account_name: str, resource_group: str, endpoint: str | None = None, *,
+                    probe_container: str | None = None) -> Any:
+        from seedctl.azure.blob_access import describe, open_blob_access
 
         def build() -> Any:
-            url = self.blob_account_url(account_name, endpoint)
-            credential: Any = self.credential
-            try:
-                key = first_listed_key(self.storage.storage_accounts.list_keys(resource_group, account_name))
-                if key is not None:
-                    remember(key)
-                    credential = {"account_name": account_name, "account_key": key}
-                elif self.is_sandbox:
-                    raise AzureError(f"listKeys of storage account {account_name} returned no key")
-                # else: no key listed (e.g. only Kerberos keys): the identity's data-plane role
-            except HttpResponseError as exc:
-                # Only "not allowed to list keys" means: use the identity's data-plane role instead.
-                # Anything else (network, throttling, a missing account) is a real error.
-                if exc.status_code != 403 or self.is_sandbox:
-                    raise
-            return BlobServiceClient(url, credential=credential, retry_total=self.policy.sdk_retry_total,
-                                     **http_hooks())
+            access = open_blob_access(self, account_name, resource_group, endpoint=endpoint,
+                                      probe_container=probe_container)
+            describe(access, account_name)
+            return access
 
         return self._get(f"blob:{account_name}", build)
-
-
-def first_listed_key(listed: Any) -> str | None:
-    """The first key value of a listKeys answer, or None: `keys` and each key's `value` are optional
-    in the description, so a missing one is not a crash."""
-    entries = dict(listed).get("keys") if listed is not None else None
-    for entry in entries or ():
-        value = dict(entry).get("value") if entry is not None else None
-        if value:
-            return str(value)
-    return None
 
 
 def build_clients(cloud_name: str, subscription_id: str, environ: Mapping[str, str], *,
@@ -156,9 +148,11 @@ def build_clients(cloud_name: str, subscription_id: str, environ: Mapping[str, s
 
         conn = load_connection(environ=environ)
         cloud = Cloud("sandbox", conn.arm_endpoint, None, "")
+        public = conn.blob_public_endpoint or conn.blob_endpoint
         return AzureClients(cloud, subscription_id, StaticTokenCredential(conn.token),
                             policy or RetryPolicy.fast(), ca_bundle=conn.ca_bundle,
-                            blob_endpoint=conn.blob_endpoint)
+                            blob_endpoint=public,
+                            blob_aliases=(conn.blob_endpoint,) if public != conn.blob_endpoint else ())
     cloud = get_cloud(cloud_name)
     return AzureClients(cloud, subscription_id, default_credential(cloud.authority_host or "", tenant_id),
                         policy or RetryPolicy())

@@ -9,7 +9,13 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 
 
 class StaticTokenCredential:
-    """A TokenCredential for the sandbox, which accepts one fixed local token."""
+    """A TokenCredential for the sandbox, which accepts one fixed local token.
+
+    For the storage audience (blob data plane) it answers what Entra ID would: a JWT with the
+    storage audience, an Entra issuer and a lifetime, which the sandbox's Azurite (`--oauth basic`)
+    checks; it is signed with the sandbox token (Azurite's basic level does not check signatures)."""
+
+    STORAGE_AUDIENCE = "https://storage.azure.com"
 
     def __init__(self, token: str) -> None:
         from seedctl.azure.redact import remember
@@ -17,11 +23,42 @@ class StaticTokenCredential:
         remember(token)
         self._token = token
 
+    def _for(self, scopes: tuple[str, ...]) -> tuple[str, int]:
+        expires = int(time.time()) + 3600
+        if any(scope.startswith(self.STORAGE_AUDIENCE) for scope in scopes):
+            return self._storage_token(expires), expires
+        return self._token, expires
+
+    def _storage_token(self, expires: int) -> str:
+        import base64
+        import hashlib
+        import hmac
+        import json
+        import uuid
+
+        from seedctl.azure.redact import remember
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+        tenant = str(uuid.uuid5(uuid.NAMESPACE_URL, "seedctl-sandbox:" + self._token))
+        now = int(time.time())
+        claims = {"aud": self.STORAGE_AUDIENCE, "iss": f"https://sts.windows.net/{tenant}/", "iat": now,
+                  "nbf": now - 300, "exp": expires, "tid": tenant, "oid": tenant, "sub": "seedctl-sandbox",
+                  "ver": "1.0"}
+        signing = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+        signature = hmac.new(self._token.encode(), signing.encode("ascii"), hashlib.sha256).digest()
+        token = f"{signing}.{b64(signature)}"
+        remember(token)
+        return token
+
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(self._token, int(time.time()) + 3600)
+        token, expires = self._for(scopes)
+        return AccessToken(token, expires)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
-        return AccessTokenInfo(self._token, int(time.time()) + 3600)
+        token, expires = self._for(scopes)
+        return AccessTokenInfo(token, expires)
 
     def __repr__(self) -> str:  # never show the token
         return "StaticTokenCredential(***)"

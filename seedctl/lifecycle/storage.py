@@ -41,7 +41,10 @@ def read_job(spec: Any, ctx: Any) -> dict[str, Any] | None:
 
 
 def blob_service(spec: Any, ctx: Any) -> Any:
-    return ctx.clients.blob_service(spec.storage_account.name, spec.storage_resource_group)
+    """The account's blobs, through Entra ID where the identity may (azure/blob_access.py); the
+    spec's container is where that is tried."""
+    return ctx.clients.blob_service(spec.storage_account.name, spec.storage_resource_group,
+                                    probe_container=spec.container.name)
 
 
 def container_client(spec: Any, ctx: Any) -> Any:
@@ -127,9 +130,12 @@ def read_blob_uri(ctx: Any, spec: Any, uri: str) -> bytes:
     """Download a blob the service names by URI (copy logs, manifest backups, incomplete-blob list)
     with the storage account's credentials. Only blobs in the spec's storage account are read."""
     service = blob_service(spec, ctx)
-    base = service.url.rstrip("/") + "/"
     account = spec.storage_account.name
-    if uri.startswith(base):
+    # the account's endpoint, and in the sandbox the internal one the datacenter names its logs with
+    bases = [service.url.rstrip("/") + "/",
+             *(f"{alias.rstrip('/')}/{account}/" for alias in getattr(ctx.clients, "blob_aliases", ()))]
+    base = next((b for b in bases if uri.startswith(b)), None)
+    if base is not None:
         path = uri[len(base):]
     else:
         parts = urlsplit(uri)

@@ -32,11 +32,14 @@ class ArmError(Exception):
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message, self.target = status, code, message, target
         self.headers = headers or {}
+        self.additional_info: list[dict[str, Any]] | None = None  # ARM's additionalInfo (a policy denial)
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.target:
             error["target"] = self.target
+        if self.additional_info:
+            error["additionalInfo"] = self.additional_info
         return {"error": error}
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from seedctl.errors import SandboxError
 from seedctl.private_files import write_private
+from seedctl.sandbox.data_access import LAUNCHER_JS as DATA_ACCESS_JS
 
 # Azurite's well-known development account, kept so emulator tooling works out of the box.
 DEV_ACCOUNT = ("devstoreaccount1",
@@ -112,6 +113,7 @@ if (process.env.SEEDCTL_AZURITE_FOLLOW_STDIN === '1') {
   });
   process.stdin.resume();
 }
+""" + DATA_ACCESS_JS + r"""
 require(path.join(root, 'dist/src/blob/main.js'));
 """
 
@@ -175,10 +177,14 @@ class AccountsFile:
             self._write({DEV_ACCOUNT[0]: (DEV_ACCOUNT[1], DEV_ACCOUNT[1])})
 
 
-def start_azurite(directory: Path, port: int, log_path: Path) -> subprocess.Popen:
+def start_azurite(directory: Path, port: int, log_path: Path, *,
+                  public: tuple[int, Path, Path, Path] | None = None) -> subprocess.Popen:
     """Start Azurite's blob service on 127.0.0.1:port (telemetry off), data under directory.
 
-    Its stdin is a pipe held by the caller: closing it (or the caller ending) stops Azurite."""
+    Its stdin is a pipe held by the caller: closing it (or the caller ending) stops Azurite.
+    `public` = (HTTPS port, certificate, key, rules file): also serve the sandbox's public blob
+    endpoint there, with Entra ID tokens accepted and the data-access refusals of
+    seedctl/sandbox/data_access.py."""
     node = shutil.which("node")
     if node is None:
         raise SandboxError("Node.js (`node`) is not on PATH; the sandbox needs it to run Azurite")
@@ -195,6 +201,11 @@ def start_azurite(directory: Path, port: int, log_path: Path) -> subprocess.Pope
     env.setdefault("UV_THREADPOOL_SIZE", "16")
     args = [node, str(launcher), "--blobHost", "127.0.0.1", "--blobPort", str(port),
             "--location", str(data), "--disableTelemetry", "--skipApiVersionCheck", "--silent"]
+    if public is not None:
+        https_port, cert, key, rules = public
+        env.update(SEEDCTL_AZURITE_HTTPS_PORT=str(https_port), SEEDCTL_AZURITE_TLS_CERT=str(cert),
+                   SEEDCTL_AZURITE_TLS_KEY=str(key), SEEDCTL_AZURITE_RULES_FILE=str(rules))
+        args += ["--oauth", "basic"]  # bearer tokens (HTTPS only, so on the public endpoint only)
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
     try:
         return subprocess.Popen(args, env=env, stdin=subprocess.PIPE, stdout=log,

@@ -21,6 +21,9 @@ class SandboxConnection:
     token: str  # the sandbox's fixed local bearer token
     blob_endpoint: str  # Azurite, "http://127.0.0.1:PORT"; account URL = f"{blob_endpoint}/{account}"
     dir: str  # the sandbox folder
+    # the public blob endpoint (HTTPS, keys and Entra ID tokens, the service's refusals; what ARM
+    # answers as primaryEndpoints.blob): seedctl/sandbox/data_access.py. "" from an older sandbox.
+    blob_public_endpoint: str = ""
 
     def to_json(self) -> dict[str, str]:
         return asdict(self)
@@ -84,4 +87,4 @@ def load_connection(directory: Path | None = None,
                               " (or set SEEDCTL_SANDBOX_DIR to the sandbox folder)"))
     return SandboxConnection(arm_endpoint=state["arm_endpoint"], ca_bundle=state["ca_bundle"],
                              token=state["token"], blob_endpoint=state["blob_endpoint"],
-                             dir=str(directory))
+                             dir=str(directory), blob_public_endpoint=state.get("blob_public_endpoint") or "")

@@ -76,6 +76,15 @@ class SandboxControl:
                                                  "to_state": to_state, "subscription": subscription},
                           timeout=600.0)
 
+    def set_data_role(self, account: str, granted: bool) -> None:
+        """Whether the sandbox's signed-in identity holds a Storage Blob Data role on `account`
+        (without one, an Entra ID request to its public endpoint is 403 AuthorizationPermissionMismatch)."""
+        self._call("POST", "data-role", {"account": account, "granted": granted})
+
+    def assign_policy(self, subscription: str, definition: str = "deny-shared-key", effect: str = "Deny") -> None:
+        """Assign a built-in Azure Policy definition to a subscription (sandbox/policies.py)."""
+        self._call("POST", "policies", {"subscription": subscription, "definition": definition, "effect": effect})
+
     def reset(self) -> None:
         self._call("POST", "reset")
 

@@ -53,6 +53,18 @@ def handle(app: SandboxState, method: str, action: str, data: dict[str, Any]) ->
             raise ArmError(409, "NotStoppable", "This sandbox was not started by its daemon; stop its process.")
         app.on_shutdown()  # the server finishes this answer, then stops
         return Response(202, {})
+    if action == "data-role" and method == "POST":
+        # whether the sandbox's identity holds a Storage Blob Data role on an account (data_access.py)
+        if app.auth_rules is None:
+            raise ValueError("this sandbox has no public blob endpoint (started by an older seedctl)")
+        app.auth_rules.set("noDataRole", str(data["account"]), not bool(data.get("granted", True)))
+        return Response(200, {"account": data["account"], "granted": bool(data.get("granted", True))})
+    if action == "policies" and method == "POST":
+        from seedctl.sandbox.policies import assign
+
+        body = assign(app, str(data["subscription"]), str(data["definition"]), str(data.get("effect", "Deny")),
+                      data.get("name"))
+        return Response(200, body)
     if action == "reset" and method == "POST":
         reset(app)
         return Response(200, {})
@@ -75,5 +87,7 @@ def reset(app: SandboxState) -> None:
             drop_account_data(app, row)
         app.store.reset()
         app.accounts.reset()
+        if app.auth_rules is not None:
+            app.auth_rules.reset()
     app.faults.clear()
     app.clear_request_log()

@@ -29,7 +29,8 @@ from seedctl.sandbox.app import SandboxApp
 from seedctl.sandbox.azurite import AccountsFile, free_port, start_azurite, wait_listening
 from seedctl.sandbox.certs import ensure_certificates
 from seedctl.sandbox.connection import STATE_FILE, pid_alive
-from seedctl.sandbox.ops_storage import ACCOUNT_TYPE
+from seedctl.sandbox.data_access import RULES_FILE, AuthRules
+from seedctl.sandbox.ops_storage import ACCOUNT_TYPE, sync_auth_rules
 from seedctl.sandbox.server import ArmServer, make_ssl_context
 from seedctl.sandbox.store import Store, private_dir
 
@@ -55,10 +56,13 @@ def run(directory: Path, parent_pid: int | None = None) -> int:
     private_dir(directory)
     ca, cert, key = ensure_certificates(directory)
     token = ensure_token(directory)
-    azurite_port = free_port()
-    azurite = start_azurite(directory, azurite_port, directory / "azurite.log")
+    azurite_port, public_port = free_port(), free_port()
+    rules = AuthRules(directory / RULES_FILE)
+    azurite = start_azurite(directory, azurite_port, directory / "azurite.log",
+                            public=(public_port, cert, key, rules.path))
     try:
         wait_listening(azurite_port, azurite)
+        wait_listening(public_port, azurite)
         store = Store(directory / "sandbox.db")
         accounts = AccountsFile(directory / "azurite-accounts")
         # The account file follows the store (it may be stale after a crash).
@@ -67,6 +71,9 @@ def run(directory: Path, parent_pid: int | None = None) -> int:
             accounts.set(row.body["name"], row.secret["key1"], row.secret["key2"])
         blob_endpoint = f"http://127.0.0.1:{azurite_port}"
         app = SandboxApp(store, accounts, blob_endpoint, token, str(directory))
+        app.blob_public_endpoint = f"https://127.0.0.1:{public_port}"
+        app.auth_rules = rules
+        sync_auth_rules(app)  # the rules follow the store, like the account file
         server = ArmServer(app, make_ssl_context(str(cert), str(key)))
         stop = threading.Event()
 
@@ -86,6 +93,7 @@ def run(directory: Path, parent_pid: int | None = None) -> int:
         threading.Thread(target=_watch_azurite, args=(azurite, shutdown, stop), daemon=True).start()
         write_json_atomic(directory / STATE_FILE, {
             "pid": os.getpid(), "arm_endpoint": app.base_url, "blob_endpoint": blob_endpoint,
+            "blob_public_endpoint": app.blob_public_endpoint,
             "token": token, "ca_bundle": str(ca), "dir": str(directory), "azurite_pid": azurite.pid,
             "started": time.time()})
         try:

@@ -1,6 +1,13 @@
 """Microsoft.Storage: storage accounts (long-running create, keys Azurite accepts, endpoints that
 point at Azurite) and blob containers, whose truth is Azurite itself, so a container created
-through ARM exists in the data plane and one created in the data plane shows in ARM."""
+through ARM exists in the data plane and one created in the data plane shows in ARM.
+
+An account's `primaryEndpoints.blob` is the sandbox's public blob endpoint (HTTPS, keys and Entra
+ID tokens); its `allowSharedKeyAccess` and `networkAcls` become the data-plane refusals there
+(seedctl/sandbox/data_access.py). `allowSharedKeyAccess` is not set unless a request sets it ("not
+set by default and does not return a value until you explicitly set it", shared-key-authorization-
+prevent.md). A policy assignment made through the control API is enforced as Azure Policy enforces
+it (sandbox/policies.py): a denied PUT or PATCH is 403 RequestDisallowedByPolicy."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from seedctl.sandbox.arm import (
     Response,
     Route,
     check_tags,
+    json_copy,
     not_found,
     now_iso,
     paged,
@@ -26,7 +34,9 @@ from seedctl.sandbox.arm import (
     route,
     start_operation,
 )
+from seedctl.sandbox.data_access import account_rules
 from seedctl.sandbox.ops_resources import require_registered
+from seedctl.sandbox.policies import check_policies
 from seedctl.sandbox.store import Row
 
 if TYPE_CHECKING:
@@ -62,7 +72,7 @@ def render_account(app: SandboxState, row: Row) -> dict[str, Any]:
     body = dict(row.body)
     props = dict(body["properties"])
     # Computed at answer time: Azurite's port changes when the sandbox restarts.
-    props["primaryEndpoints"] = {"blob": f"{app.blob_endpoint}/{body['name']}/"}
+    props["primaryEndpoints"] = {"blob": f"{app.blob_public_endpoint}/{body['name']}/"}
     body["properties"] = props
     return body
 
@@ -86,6 +96,28 @@ def drop_account_data(app: SandboxState, row: Row) -> None:
     except Exception:  # noqa: BLE001 - Azurite may be down; the account is forgotten regardless
         pass
     app.accounts.remove(name)
+    if app.auth_rules is not None:
+        app.auth_rules.forget(name)
+
+
+def apply_auth_rules(app: SandboxState, row: Row) -> None:
+    """The data-plane refusals this account's properties call for (data_access.account_rules)."""
+    if app.auth_rules is None:
+        return
+    for kind, on in account_rules(row.body["properties"]).items():
+        app.auth_rules.set(kind, row.body["name"], on)
+
+
+def sync_auth_rules(app: SandboxState) -> None:
+    """At start: the rules follow the store (the rules file may be stale after a crash)."""
+    if app.auth_rules is None:
+        return
+    roles = app.auth_rules.read()["noDataRole"]
+    app.auth_rules.reset()
+    for row in app.store.list(ACCOUNT_TYPE):
+        apply_auth_rules(app, row)
+        if row.body["name"] in roles:
+            app.auth_rules.set("noDataRole", row.body["name"], True)
 
 
 def _name_problem(name: str) -> str | None:
@@ -138,8 +170,12 @@ def put_account(app: SandboxState, req: Request) -> Response:
     if taken is not None:
         # An existing account: PUT updates it and answers synchronously (a PUT during creation
         # answers the current state; the SDK then polls the resource until it settles).
-        _apply_update(taken.body, sku, kind, tags, req_props, replace_tags=True)
+        updated = json_copy(taken.body)
+        _apply_update(updated, sku, kind, tags, req_props, replace_tags=True)
+        check_policies(app, sub, updated)
+        taken.body = updated
         app.save(taken)
+        apply_auth_rules(app, taken)
         return Response(200, render_account(app, taken))
     created = now_iso()
     props: dict[str, Any] = {
@@ -151,16 +187,17 @@ def put_account(app: SandboxState, req: Request) -> Response:
         "networkAcls": {"bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [],
                         "virtualNetworkRules": []},
         "supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False,
-        "allowSharedKeyAccess": True,
     }
     if kind in ("StorageV2", "BlobStorage"):
         props["accessTier"] = "Hot"
     out = {"id": rid, "name": name, "type": ACCOUNT_TYPE, "location": region, "sku": sku, "kind": kind,
            "properties": props}
     _apply_update(out, sku, kind, tags, req_props, replace_tags=True)
+    check_policies(app, sub, out)
     secret = {"key1": _new_key(), "key2": _new_key()}
     app.store.put(rid, ACCOUNT_TYPE, sub, rg, out, secret)
     app.accounts.set(name, secret["key1"], secret["key2"])
+    apply_auth_rules(app, Row(rid, ACCOUNT_TYPE.lower(), out, secret))
     fail = app.faults.take(req.method, req.path, lro=True) is not None
     headers = start_operation(app, req, rid, "Microsoft.Storage", region, fail=fail,
                               error={"code": "StorageAccountCreationFailed",
@@ -217,8 +254,12 @@ def patch_account(app: SandboxState, req: Request) -> Response:
     body = req.json()
     sku = _sku(body["sku"]) if body.get("sku") is not None else None
     tags = check_tags(body["tags"]) if "tags" in body else None
-    _apply_update(row.body, sku, body.get("kind"), tags, body.get("properties") or {}, replace_tags=False)
+    updated = json_copy(row.body)
+    _apply_update(updated, sku, body.get("kind"), tags, body.get("properties") or {}, replace_tags=False)
+    check_policies(app, req.params["sub"], updated)  # Azure Policy judges the account as it would be
+    row.body = updated
     app.save(row)
+    apply_auth_rules(app, row)
     return Response(200, render_account(app, row))
 
 

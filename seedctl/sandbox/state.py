@@ -29,6 +29,10 @@ class SandboxState:
         self.store = store
         self.accounts = accounts
         self.blob_endpoint = blob_endpoint
+        # the public blob endpoint and its refusals (seedctl/sandbox/data_access.py); the daemon
+        # sets both, an in-process app without them serves the internal endpoint only
+        self.blob_public_endpoint = blob_endpoint
+        self.auth_rules: Any = None
         self.token = token
         self.directory = directory
         self.base_url = ""  # set by the server once it listens

@@ -93,6 +93,7 @@ def build_spec(data: dict[str, Any], *, base_dir: str, source_path: str | None) 
         storage_account=StorageAccountSpec(
             name=sa["name"], kind=sa.get("kind", "StorageV2"), sku=sa.get("sku", "Standard_LRS"),
             create=bool(sa.get("create", False)), resource_group=sa.get("resource_group"),
+            allow_shared_key_access=sa.get("allow_shared_key_access"),
         ),
         container=ContainerSpec(name=container["name"], prefix=container.get("prefix", ""),
                                 create=bool(container.get("create", True))),

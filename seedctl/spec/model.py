@@ -101,6 +101,9 @@ class StorageAccountSpec:
     sku: str = "Standard_LRS"
     create: bool = False
     resource_group: str | None = None  # defaults to azure.resource_group
+    # allowSharedKeyAccess; None: not in the spec (true when seedctl creates the account, not
+    # compared on an existing one). docs/getting-started.md says why the default is true.
+    allow_shared_key_access: bool | None = None
 
 
 @dataclass(frozen=True)

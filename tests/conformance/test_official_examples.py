@@ -346,17 +346,39 @@ def test_datacenter_address_reads_the_official_location(tmp_path: Path) -> None:
     assert adapter.seen[-1][1].split("?")[0].endswith("/locations/westus")
 
 
+ACCOUNT_PATH = r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.Storage/storageAccounts/[^/]+"
+LIST_KEYS = ACCOUNT_PATH + "/listKeys"
+NO_DATA_ROLE = (b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthorizationPermissionMismatch</Code>'
+                b"<Message>This request is not authorized to perform this operation using this permission.\n"
+                b"RequestId:0\nTime:2025-01-01T00:00:00.0000000Z</Message></Error>")
+NO_BLOBS = (b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint='
+            b'"https://sto8596.blob.core.windows.net/" ContainerName="seed"><MaxResults>1</MaxResults><Blobs />'
+            b"<NextMarker /></EnumerationResults>")
+
+
+def _account(adapter: CannedAdapter, **properties: Any) -> None:
+    """The official StorageAccountGetProperties answer (allowSharedKeyAccess unset, as there)."""
+    body = load(STORAGE / "examples/StorageAccountGetProperties.json")["responses"]["200"]["body"]
+    body["properties"].update(properties)
+    adapter.add("GET", ACCOUNT_PATH, body)
+
+
+def _entra_probe(adapter: CannedAdapter, allowed: bool) -> None:
+    """The one blob listing seedctl tries with Entra ID: allowed, or no data role (403)."""
+    if allowed:
+        adapter.add("GET", r"/seed", NO_BLOBS)
+    else:
+        adapter.add("GET", r"/seed", NO_DATA_ROLE, status=403, **{"x-ms-error-code": "AuthorizationPermissionMismatch"})
+
+
 def test_storage_keys_and_name_availability(tmp_path: Path) -> None:
     keys = load(STORAGE / "examples/StorageAccountListKeys.json")["responses"]["200"]["body"]
     available = load(STORAGE / "examples/StorageAccountCheckNameAvailability.json")["responses"]["200"]["body"]
     adapter = CannedAdapter()
-    adapter.add("POST", r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.Storage/storageAccounts/"
-                        r"[^/]+/listKeys", keys)
+    adapter.add("POST", LIST_KEYS, keys)
     adapter.add("POST", r"/subscriptions/[^/]+/providers/Microsoft.Storage/checkNameAvailability", available)
     text = spec_text("importexport").replace("name: seedstore", "name: seedstore\n  create: true")
     ctx = context(adapter, text, tmp_path)
-    service = ctx.clients.blob_service(ACCOUNT, RG)
-    assert service.credential.account_name == ACCOUNT  # the account key, not the identity
     observed, change = read_node("storage_account")(ctx)
     assert observed is None and change.action == "create"  # 404 + the name is available
     taken = {"nameAvailable": False, "reason": "AlreadyExists", "message": "taken"}
@@ -365,13 +387,51 @@ def test_storage_keys_and_name_availability(tmp_path: Path) -> None:
     assert observed["name_taken"] and change.action == "error"
 
 
+def test_blob_access_prefers_entra_id(tmp_path: Path) -> None:
+    """Issue 24: Entra ID first; listKeys is never called when the identity has data access."""
+    adapter = CannedAdapter()
+    _account(adapter)
+    _entra_probe(adapter, allowed=True)
+    ctx = context(adapter, spec_text("importexport"), tmp_path)
+    access = ctx.clients.blob_access(ACCOUNT, RG, probe_container="seed")
+    assert access.method == "Entra ID" and getattr(access.client.credential, "account_name", None) is None
+    assert access.client.url.startswith("https://sto8596.blob.core.windows.net")  # the account's own endpoint
+    assert not [u for m, u in adapter.seen if "listKeys" in u]
+
+
+def test_blob_access_falls_back_to_the_key_without_a_data_role(tmp_path: Path) -> None:
+    keys = load(STORAGE / "examples/StorageAccountListKeys.json")["responses"]["200"]["body"]
+    adapter = CannedAdapter()
+    _account(adapter)
+    _entra_probe(adapter, allowed=False)
+    adapter.add("POST", LIST_KEYS, keys)
+    ctx = context(adapter, spec_text("importexport"), tmp_path)
+    access = ctx.clients.blob_access(ACCOUNT, RG, probe_container="seed")
+    assert access.method == "account key" and access.client.credential.account_name == ACCOUNT
+
+
+def test_blob_access_never_uses_a_key_the_account_refuses(tmp_path: Path) -> None:
+    """allowSharedKeyAccess false: listKeys still answers on the real service, and a key would be
+    refused with KeyBasedAuthenticationNotPermitted; Entra ID is the only way in."""
+    keys = load(STORAGE / "examples/StorageAccountListKeys.json")["responses"]["200"]["body"]
+    adapter = CannedAdapter()
+    _account(adapter, allowSharedKeyAccess=False)
+    _entra_probe(adapter, allowed=False)
+    adapter.add("POST", LIST_KEYS, keys)
+    ctx = context(adapter, spec_text("importexport"), tmp_path)
+    access = ctx.clients.blob_access(ACCOUNT, RG, probe_container="seed")
+    assert access.method == "Entra ID"
+    assert not [u for m, u in adapter.seen if "listKeys" in u or u.split("?")[0].endswith("/seed")]
+
+
 @pytest.mark.parametrize("answer", [{}, {"keys": []}, {"keys": [{"keyName": "key1", "permissions": "FULL"}]}])
 def test_list_keys_without_a_key_value_falls_back_to_the_identity(tmp_path: Path, answer: dict) -> None:
     # `keys` and each key's `value` are optional in the description: a real answer without them must
     # not crash verify; the signed-in identity's data-plane role is used instead.
     adapter = CannedAdapter()
-    adapter.add("POST", r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft.Storage/storageAccounts/"
-                        r"[^/]+/listKeys", answer)
+    _account(adapter)
+    _entra_probe(adapter, allowed=False)
+    adapter.add("POST", LIST_KEYS, answer)
     ctx = context(adapter, spec_text("importexport"), tmp_path)
-    service = ctx.clients.blob_service(ACCOUNT, RG)
+    service = ctx.clients.blob_service(ACCOUNT, RG, probe_container="seed")
     assert getattr(service.credential, "account_name", None) is None

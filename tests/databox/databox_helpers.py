@@ -150,7 +150,8 @@ def blob_service(env: DataBoxEnv) -> Any:
 
     key = env.clients.storage.storage_accounts.list_keys(env.rg, env.account).keys_property[0].value
     endpoint = env.clients.storage.storage_accounts.get_properties(env.rg, env.account).primary_endpoints.blob
-    return BlobServiceClient(endpoint, credential={"account_name": env.account, "account_key": key})
+    return BlobServiceClient(endpoint, credential={"account_name": env.account, "account_key": key},
+                             connection_verify=env.clients.ca_bundle)
 
 
 def read_link(env: DataBoxEnv, link: str) -> bytes:

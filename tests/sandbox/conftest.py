@@ -45,7 +45,8 @@ class Clients:
         key = self.sm.storage_accounts.list_keys(self.rg_of[account_name], account_name).keys_property[0].value
         endpoint = self.sm.storage_accounts.get_properties(self.rg_of[account_name], account_name) \
             .primary_endpoints.blob
-        return BlobServiceClient(endpoint, credential={"account_name": account_name, "account_key": key})
+        return BlobServiceClient(endpoint, credential={"account_name": account_name, "account_key": key},
+                                 connection_verify=self.sandbox.connection.ca_bundle)
 
     rg_of: dict[str, str] = None  # type: ignore[assignment]
 

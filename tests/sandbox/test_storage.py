@@ -13,12 +13,14 @@ def _names(x):
 
 
 def test_create_is_long_running_and_endpoint_points_at_azurite(sandbox, clients):
+    """The endpoint ARM answers is the sandbox's public blob endpoint (HTTPS, as on Azure)."""
     acct = clients.name("sa")
     clients.make_rg()
     sandbox.control.clear_request_log()
     account = clients.make_account(acct, tags={"seedctl": "1"})
     assert account.provisioning_state == "Succeeded"
-    assert account.primary_endpoints.blob == f"{sandbox.connection.blob_endpoint}/{acct}/"
+    assert account.primary_endpoints.blob == f"{sandbox.connection.blob_public_endpoint}/{acct}/"
+    assert account.primary_endpoints.blob.startswith("https://127.0.0.1:")
     assert account.tags == {"seedctl": "1"} and account.sku.name == "Standard_LRS"
     log = sandbox.control.request_log()
     assert ("PUT", f"/subscriptions/{clients.sub}/resourceGroups/rg1/providers/Microsoft.Storage/"
