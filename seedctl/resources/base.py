@@ -10,9 +10,11 @@ from "the spec changed".
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from seedctl.env import Env
@@ -162,9 +164,16 @@ def normalize_location(location: str | None) -> str | None:
 
 # Values Azure treats as equal although their text differs. ARM compares location names and
 # e-mail addresses without regard to letter case, and gives a region by its display name
-# ("West US") as readily as by its name ("westus").
+# ("West US") as readily as by its name ("westus"). The job services rewrite what they store
+# (issue 24): Data Box upper-cases a street ("164 TOWNSEND ST"), spells UPS "Ups", and the classic
+# service answers a ship date as "9/29/2017 10:28:35 PM"; so address lines compare without regard
+# to case and spacing, carriers by their letters, ship dates by the day.
 LOCATION_KEYS = frozenset({"location"})
 EMAIL_KEYS = frozenset({"email"})
+ADDRESS_TEXT_KEYS = frozenset({"recipient", "street1", "street2", "city", "state_or_province", "postal_code",
+                               "recipient_name", "street_address1", "street_address2"})
+CARRIER_KEYS = frozenset({"carrier_name"})
+DATE_KEYS = frozenset({"ship_date"})
 
 
 def same_value(key: str, have: Any, want: Any) -> bool:
@@ -182,7 +191,40 @@ def same_value(key: str, have: Any, want: Any) -> bool:
             return normalize_location(have) == normalize_location(want)
         if key in EMAIL_KEYS:
             return have.strip().lower() == want.strip().lower()
+        if key in ADDRESS_TEXT_KEYS:
+            return _folded(have) == _folded(want)
+        if key in CARRIER_KEYS:
+            return re.sub(r"[\s_-]+", "", have).lower() == re.sub(r"[\s_-]+", "", want).lower()
+        if key in DATE_KEYS:
+            day_have, day_want = _day(have), _day(want)
+            if day_have is not None and day_want is not None:
+                return day_have == day_want
     return _equal(have, want)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+_US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+def _day(text: str) -> date | None:
+    """The day a date or time names: ISO ("2026-11-26", "2026-11-26T10:00:00Z") or the classic
+    service's US form ("11/26/2026 10:28:35 PM"); None when it is neither."""
+    us = _US_DATE.match(text)
+    if us:
+        try:
+            return date(int(us.group(3)), int(us.group(1)), int(us.group(2)))
+        except ValueError:
+            return None
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).date()
+    except ValueError:
+        try:
+            return date.fromisoformat(text.strip()[:10])
+        except ValueError:
+            return None
 
 
 def same_fields(have: Mapping[str, Any] | None, want: Mapping[str, Any] | None, *,

@@ -2,15 +2,30 @@
 
 One node kind for both back ends (`resources/jobs/`): the node decides *what* must change and
 whether the job's phase allows it; the back end knows *how* its API says it.
+
+Before a job exists, every read asks the service what it thinks of the order (the back end's
+`what_if`: Data Box validateInputs and regionConfiguration, the classic datacenter location), so a
+refusal is a plan error before any drive is written, and again a fresh one right before the create.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from seedctl.errors import SeedctlError
 from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
-from seedctl.resources.base import MANAGED_TAG, Context, Node, Observation, Unobservable, same_fields
+from seedctl.resources.base import (
+    APPLIED_TAG,
+    MANAGED_TAG,
+    Context,
+    Node,
+    Observation,
+    Unobservable,
+    applied_record,
+    same_fields,
+)
 from seedctl.resources.drive import content_changes, drive_work
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
@@ -18,6 +33,27 @@ from seedctl.resources.resource_group import normalize_location
 
 MANIFEST_FILE = "\\DriveManifest.xml"
 CREATED_TAG = "seedctl-created"
+# fields the services may store in their own words (a standardized address): what seedctl sent is
+# recorded, as a digest, in the job's seedctl-applied tag (see _same_as_sent)
+RECORDED = ("return_address", "return_shipping")
+# never in a digest: a secret (x-ms-secret on Data Box) does not go into a tag, even hashed
+UNRECORDED_FIELDS = ("carrier_account_number",)
+
+
+def sent_digest(value: dict[str, Any]) -> str:
+    """A short digest of what seedctl sent for a field, for the job's applied tag."""
+    kept = {k: v for k, v in sorted(value.items()) if k not in UNRECORDED_FIELDS and v not in (None, "")}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def applied_job_tag(desired: dict[str, Any]) -> str:
+    return json.dumps({key: sent_digest(desired[key]) for key in RECORDED}, sort_keys=True, separators=(",", ":"))
+
+
+def _shown(have: dict[str, Any], want: dict[str, Any]) -> str:
+    """The fields where the service's value differs from the spec's, as the service shows them."""
+    differ = {k: v for k, v in have.items() if k not in UNRECORDED_FIELDS and not same_fields({k: v}, {k: want.get(k)})}
+    return ", ".join(f"{k} {v!r}" for k, v in sorted(differ.items())) or "its own words"
 
 
 def drive_address(serial: str) -> str:
@@ -34,13 +70,33 @@ class ImportJobNode(Node):
         self.backend = backend_for(api)
 
     # -- read ----------------------------------------------------------------------------------
+    @property
+    def _what_if_key(self) -> str:
+        return f"what_if:{self.address}"
+
     def read(self, ctx: Context) -> Observation:
         job = self.backend.get(ctx, self.resource_group, self.name)
+        ctx.cache.pop(self._what_if_key, None)
         if job is None:
             other = self._job_in_other_backend(ctx)
             if other is not None:
                 return {"other_api": other}
+            ctx.cache[self._what_if_key] = self.backend.what_if(ctx, self._order(ctx),
+                                                                account_exists=self._account_exists(ctx))
         return job
+
+    def _account_exists(self, ctx: Context) -> bool:
+        spec = ctx.spec
+        address = f'storage_account["{spec.storage_account.name}"]'
+        if address in ctx.observations:
+            observed = ctx.observations[address]
+            return isinstance(observed, dict) and not observed.get("name_taken")
+        from seedctl.azure.retry import read_or_none
+
+        clients = ctx.clients
+        return read_or_none(lambda: clients.storage.storage_accounts.get_properties(
+            spec.storage_resource_group, spec.storage_account.name),
+            f"read storage account {spec.storage_account.name}", clients.policy) is not None
 
     def _job_in_other_backend(self, ctx: Context) -> str | None:
         """A job of this name made from this spec through the other API: switching back ends while
@@ -53,6 +109,28 @@ class ImportJobNode(Node):
         return None
 
     # -- desired -------------------------------------------------------------------------------
+    @staticmethod
+    def _order(ctx: Context) -> dict[str, Any]:
+        """What the order says apart from its drives: where, into which account, returned how."""
+        spec = ctx.spec
+        job = spec.import_job
+        assert job is not None
+        addr = job.return_address
+        return {
+            "location": normalize_location(spec.azure.location),
+            "storage_account_id": (f"/subscriptions/{spec.azure.subscription_id}/resourceGroups/"
+                                   f"{spec.storage_resource_group}/providers/Microsoft.Storage/storageAccounts/"
+                                   f"{spec.storage_account.name}"),
+            "return_address": {k: v for k, v in {
+                "recipient": addr.recipient, "street1": addr.street1, "street2": addr.street2,
+                "city": addr.city, "state_or_province": addr.state_or_province,
+                "postal_code": addr.postal_code, "country_or_region": addr.country_or_region,
+                "phone": addr.phone, "email": addr.email}.items() if v is not None},
+            "return_shipping": {"carrier_name": job.return_shipping.carrier_name,
+                                "carrier_account_number": job.return_shipping.carrier_account_number},
+            "notification_emails": list(job.notification_emails),
+        }
+
     def desired(self, ctx: Context) -> dict[str, Any]:
         spec = ctx.spec
         job = spec.import_job
@@ -68,25 +146,16 @@ class ImportJobNode(Node):
                            "manifest_hash": obs.get("manifest_hash") if ready and not rewrite else None,  # type: ignore[union-attr]
                            "drive_header_hash": (obs.get("drive_header_hash") or "") if ready else "",  # type: ignore[union-attr]
                            "rewrite": rewrite})
-        addr = job.return_address
+        order = self._order(ctx)
         return {
-            "location": normalize_location(spec.azure.location),
-            "storage_account_id": (f"/subscriptions/{spec.azure.subscription_id}/resourceGroups/"
-                                   f"{spec.storage_resource_group}/providers/Microsoft.Storage/storageAccounts/"
-                                   f"{spec.storage_account.name}"),
-            "return_address": {k: v for k, v in {
-                "recipient": addr.recipient, "street1": addr.street1, "street2": addr.street2,
-                "city": addr.city, "state_or_province": addr.state_or_province,
-                "postal_code": addr.postal_code, "country_or_region": addr.country_or_region,
-                "phone": addr.phone, "email": addr.email}.items() if v is not None},
-            "return_shipping": {"carrier_name": job.return_shipping.carrier_name,
-                                "carrier_account_number": job.return_shipping.carrier_account_number},
+            **order,
             "diagnostics_path": job.diagnostics_path,
             "log_level": job.log_level,
             "backup_drive_manifest": job.backup_drive_manifest,
-            "notification_emails": list(job.notification_emails),
             "drives": drives,
-            "tags": {**spec.azure.tags, MANAGED_TAG: spec.name},
+            "tags": {**spec.azure.tags, MANAGED_TAG: spec.name, APPLIED_TAG: applied_job_tag(order)},
+            # the service's verdicts on the order, when the job does not exist yet (read)
+            "what_if": ctx.cache.get(self._what_if_key),
         }
 
     # -- diff ----------------------------------------------------------------------------------
@@ -103,6 +172,18 @@ class ImportJobNode(Node):
         return self._update_change(desired, observed)
 
     def _create_change(self, desired: dict[str, Any]) -> Change:
+        change = self._create_attributes(desired)
+        verdicts = desired.get("what_if") or []
+        change.notes.extend(v.line() for v in verdicts)
+        change.summary["service_checks"] = [v.to_json() for v in verdicts]
+        refused = [v for v in verdicts if v.ok is False]
+        if refused:
+            return self.error(*(f"the service refuses the order of import job {self.name}: {v.check}: {v.detail}"
+                                for v in refused), attributes=change.attributes, notes=change.notes,
+                              summary=change.summary)
+        return change
+
+    def _create_attributes(self, desired: dict[str, Any]) -> Change:
         attrs = [AttributeChange("api", None, self.api), AttributeChange("location", None, desired["location"]),
                  AttributeChange("storage_account_id", None, desired["storage_account_id"]),
                  AttributeChange("return_address", None, desired["return_address"]),
@@ -155,15 +236,23 @@ class ImportJobNode(Node):
                               "the drives have left the copy computer (changes: "
                               + ", ".join(a.name for a in drive_diff)
                               + "). Restore the drives in the spec, or use a new job for new drives")
+        recorded = applied_record(observed.get("tags")) or {}
         for key in ("return_address", "return_shipping"):
             have = observed.get(key) or {}
             # equal as Azure means it, and only on what a GET gives back (issue 14)
-            if not same_fields(have, desired[key], unobserved=(observed.get("unobserved") or {}).get(key, ())):
-                attrs.append(AttributeChange(key, have or None, desired[key]))
-                if phase in phases.RETURN_EDITABLE:
-                    fields.append(key)
-                else:
-                    errors.append(f"{key} of import job {self.name} cannot change in state {observed['state']}")
+            if same_fields(have, desired[key], unobserved=(observed.get("unobserved") or {}).get(key, ())):
+                continue
+            if recorded.get(key) == sent_digest(desired[key]):
+                # the spec asks what seedctl sent, and the service stores it its own way (a
+                # standardized address): not a change; the plan says what the service shows
+                notes.append(f"{key}: the service stores what seedctl sent as "
+                             f"{_shown(have, desired[key])} (unchanged since seedctl sent it)")
+                continue
+            attrs.append(AttributeChange(key, have or None, desired[key]))
+            if phase in phases.RETURN_EDITABLE:
+                fields.append(key)
+            else:
+                errors.append(f"{key} of import job {self.name} cannot change in state {observed['state']}")
         if self.api == "importexport":
             for key in ("log_level", "backup_drive_manifest"):
                 if observed.get(key) is not None and observed[key] != desired[key]:

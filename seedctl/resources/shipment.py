@@ -19,7 +19,7 @@ from typing import Any
 
 from seedctl.errors import ApplyError
 from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
-from seedctl.resources.base import Context, Node, Observation, Unobservable
+from seedctl.resources.base import Context, Node, Observation, Unobservable, same_value
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
 
@@ -60,8 +60,9 @@ class ShipmentNode(Node):
                                notes=["checked right before it is recorded: each drive holds exactly the manifest "
                                       "the job lists, its files still match it, and the manifests cover staging"])
         have = observed["delivery_package"]
+        # as Azure means them: "Ups" is UPS, "9/29/2017 10:28:35 PM" is 2017-09-29 (base.same_value)
         attrs = [AttributeChange(k, have.get(k), v) for k, v in desired.items()
-                 if v is not None and str(have.get(k) or "") != str(v)]
+                 if v is not None and not same_value(k, _text(have.get(k)), _text(v))]
         if not attrs:
             return self.change(NOOP)
         if observed["phase"] not in phases.SHIPMENT_EDITABLE:
@@ -83,6 +84,10 @@ class ShipmentNode(Node):
             check_shipment(ctx, self.backend, self.resource_group, self.name)
         self.backend.mark_shipped(ctx, self.resource_group, self.name, desired)
         return self.read(ctx)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 # -- the shipment invariant ------------------------------------------------------------------------

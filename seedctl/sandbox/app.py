@@ -8,14 +8,23 @@ exposes `routes()` and its RENDERERS / FINALIZERS, and this module assembles the
 
 from __future__ import annotations
 
-from seedctl.sandbox import ops_databox, ops_importexport, ops_operations, ops_resources, ops_storage
+from seedctl.sandbox import (
+    ops_databox,
+    ops_databox_service,
+    ops_importexport,
+    ops_locks,
+    ops_operations,
+    ops_resources,
+    ops_storage,
+)
 from seedctl.sandbox.arm import ArmError, Request, Response, Route, check_api_version
 from seedctl.sandbox.azurite import AccountsFile
 from seedctl.sandbox.state import SandboxState
 from seedctl.sandbox.store import Store
 
 # Order matters: the generic by-id routes come last, after every specific provider's.
-OPERATIONS = (ops_resources, ops_storage, ops_importexport, ops_databox, ops_operations)
+OPERATIONS = (ops_locks, ops_resources, ops_storage, ops_importexport, ops_databox, ops_databox_service,
+              ops_operations)
 
 
 class SandboxApp(SandboxState):

@@ -183,9 +183,10 @@ def paged(req: Request, items: list[dict[str, Any]], *, max_top: int | None = No
 
 def start_operation(app: SandboxState, req: Request, resource_id: str, namespace: str, location: str,
                     *, fail: bool = False, delay: float | None = None,
-                    error: dict[str, str] | None = None) -> dict[str, str]:
+                    error: dict[str, str] | None = None, location_only: bool = False) -> dict[str, str]:
     """Record a long-running operation on `resource_id`; returns the 202 headers
-    (Azure-AsyncOperation + Location, with a short retry hint)."""
+    (Azure-AsyncOperation + Location, with a short retry hint; `location_only`: Location alone, as
+    the Data Box service answers, and its polls end as ops_operations.operation_result says)."""
     op_id = str(uuid.uuid4())
     seconds = app.store.setting("lro_seconds", 0.1) if delay is None else delay
     err = error or {"code": "InternalServerError",
@@ -195,6 +196,8 @@ def start_operation(app: SandboxState, req: Request, resource_id: str, namespace
     sub = req.params["sub"]
     base = f"{req.base_url}/subscriptions/{sub}/providers/{namespace}/locations/{location}"
     version = urlencode({"api-version": req.api_version or ""})
+    if location_only:
+        return {"Location": f"{base}/operationResults/{op_id}?{version}", **POLL_HEADERS}
     return {"Azure-AsyncOperation": f"{base}/asyncoperations/{op_id}?monitor=true&{version}",
             "Location": f"{base}/operationresults/{op_id}?{version}", **POLL_HEADERS}
 

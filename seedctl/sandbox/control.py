@@ -65,6 +65,10 @@ class SandboxControl:
     def set_lro_delay(self, seconds: float) -> None:
         self._call("POST", "settings", {"lro_seconds": seconds})
 
+    def set_databox_order_limit(self, limit: int) -> None:
+        """How many active customer-disk jobs a subscription may have (validateInputs' order limit)."""
+        self._call("POST", "settings", {"databox_order_limit": limit})
+
     def register_drive(self, serial: str, path: str, bitlocker_key: str) -> None:
         self._call("POST", "drives", {"serial": serial, "path": str(path), "bitlocker_key": bitlocker_key})
 

@@ -12,7 +12,7 @@ from seedctl.sandbox.faults import FaultRule
 if TYPE_CHECKING:
     from seedctl.sandbox.state import SandboxState
 
-SETTINGS = {"registration_delay", "lro_seconds"}
+SETTINGS = {"registration_delay", "lro_seconds", "databox_order_limit"}
 
 
 def handle(app: SandboxState, method: str, action: str, data: dict[str, Any]) -> Response:

@@ -1,35 +1,48 @@
 """Microsoft.DataBox jobs with SKU DataBoxCustomerDisk (the Import/Export service on the Data Box
 resource), at the api-versions azure-mgmt-databox speaks (4.0.0 sends 2025-07-01).
 
-Shapes follow the official REST description (azure-rest-api-specs, specification/databox/
-resource-manager/Microsoft.DataBox/DataBox/stable/2025-07-01/databox.json and its examples) and the
-SDK's models; what those leave open is the sandbox's own choice, marked "sandbox:" below.
+Shapes follow, in this order of authority: the service's recorded answers (the Azure CLI's
+recordings of a customer-disk job, Azure/azure-cli-extensions src/databox/azext_databox/tests/latest/
+recordings/test_databox_custom_disk.yaml, 2023 and 2025, replayed in tests/databox/
+test_databox_recording.py), the official REST description (specification/databox/resource-manager/
+Microsoft.DataBox/DataBox/stable/2025-07-01/databox.json) and its examples, and the SDK's models;
+what those leave open is the sandbox's own choice, marked "sandbox:" below.
 
-Operations and the answers the SDK accepts:
-- PUT jobs/{job}: long-running create, **202** + Azure-AsyncOperation + Location +
-  `x-ms-retry-after-ms` (the SDK accepts only 200/202 here, never 201). The job is readable at once
-  (status DeviceOrdered); when the operation settles it becomes AwaitingShipmentDetails.
-  sandbox: a PUT on an existing job is 409 Conflict ("existing job cannot be updated with this
-  API" says the description; the service's exact code is not published).
-- GET jobs/{job}[?$expand=details]: `properties.details` only with `$expand=details` (as the
-  description says); never an `x-ms-secret` value (`bitLockerKey`,
+Operations and the answers the recording shows:
+- PUT jobs/{job}: **202 with a Location header only** (an operationResults URL, no body, no
+  Azure-AsyncOperation). Polls answer 202 while the operation runs, then **202 with Location = the
+  job's URL**; a GET of the job then answers 200. The job is readable at once (status
+  DeviceOrdered); when the operation settles it becomes AwaitingShipmentDetails. The job's storage
+  account gets the service's **DATABOX_SERVICE CanNotDelete lock** (ops_locks.py), which outlives
+  the job. sandbox: a PUT on an existing job is 409 Conflict ("existing job cannot be updated with
+  this API" says the description; the service's exact code is not published).
+- GET jobs/{job}: `properties.details` **with or without** `$expand` (the recording's GET has no
+  $expand); `$expand=details` adds copyProgress, jobStages, deliveryPackage, returnPackage,
+  copyLogDetails and actions (the official examples). Never an `x-ms-secret` value (`bitLockerKey`,
   `returnToCustomerPackageDetails.carrierAccountNumber`: both live in the store's secret column).
-- GET jobs (resource group / subscription): paged by `nextLink` (`$skipToken`), no details.
-- PATCH jobs/{job}: long-running (202); tags, contactDetails, shippingAddress,
-  returnToCustomerPackageDetails, preferences, keyEncryptionKey. The disks cannot change (the
-  update model has no disk collection).
+  What the service adds is answered too: reverseTransportPreferenceUpdate, deliveryInfo.
+  scheduledDateTime, sku.model (api-version 2025-02-01 and later), the default
+  contactDetails.notificationPreference, addressType "None", dataExportDetails [],
+  preferences.encryptionPreferences.doubleEncryption "Disabled", reverseShippingDetails {},
+  logCollectionLevel "Error", enableManifestBackup false; and what it rewrites (rewrites.py).
+  No datacenterAddress: neither recording nor any official example has it (regionConfiguration
+  gives it, ops_databox_service.py).
+- GET jobs (resource group / subscription): paged by `nextLink` (`$skipToken`); each item in the
+  list shape of the 2025 recording (details with the stages and empty packages).
+- PATCH jobs/{job}: 202 + Location, polled like a create; tags, contactDetails, shippingAddress,
+  returnToCustomerPackageDetails, preferences, keyEncryptionKey. The disks cannot change.
 - POST jobs/{job}/markDevicesShipped {deliverToDcPackageDetails{carrierName, trackingId}} → 204;
   DeviceOrdered/AwaitingShipmentDetails → ShippedToAzureDC (tracking correctable while shipped).
-- POST jobs/{job}/cancel {reason} → 204 while `isCancellable` (before the DC has the disks);
-  status Cancelled.
-- DELETE jobs/{job}: 202 + Location while `isDeletable` (final states), 204 when absent,
-  409 otherwise.
+- POST jobs/{job}/cancel {reason} → 204, no headers, while `isCancellable`; status Cancelled with
+  cancellationReason.
+- DELETE jobs/{job}: 202 + Location while `isDeletable` (final states); polls answer 202, then
+  **204** when the delete is done; 204 when absent, 409 otherwise.
 - POST jobs/{job}/listCredentials: the customer-disk secrets (`diskSecrets[{diskSerialNumber,
-  bitLockerKey}]`, `carrierAccountNumber`) — the only answer carrying them, as listBitLockerKeys
-  is for classic jobs.
-- Validation follows the description's `required` lists and no more (docs/sandbox.md, fidelity
-  table): shippingAddress and the carrier account are optional, any number of disks (≥ 1),
-  manifestHash any Base16.
+  bitLockerKey}]`, `carrierAccountNumber`) — the only answer carrying them.
+- Validation follows the description's `required` lists and what the service accepted, no more
+  (docs/sandbox.md, fidelity table): shippingAddress and the carrier account are optional, any
+  number of disks (≥ 1), manifestHash and bitLockerKey any non-empty text (the recorded create sent
+  "xxxx" and "xxx" and was accepted).
 - GET /providers/Microsoft.DataBox/operations.
 
 Every call on jobs needs Microsoft.DataBox registered (409 MissingSubscriptionRegistration,
@@ -41,7 +54,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from seedctl.sandbox import catalog, ops_storage
+from seedctl.sandbox import catalog, ops_storage, rewrites
 from seedctl.sandbox.arm import (
     RG,
     SUB,
@@ -59,6 +72,7 @@ from seedctl.sandbox.arm import (
     route,
     start_operation,
 )
+from seedctl.sandbox.ops_locks import put_service_lock
 from seedctl.sandbox.ops_resources import require_registered
 from seedctl.sandbox.store import Row
 
@@ -68,10 +82,9 @@ if TYPE_CHECKING:
 NS = "Microsoft.DataBox"
 JOB_TYPE = "Microsoft.DataBox/jobs"
 SKU = "DataBoxCustomerDisk"
-# "The Base16-encoded MD5 hash of the manifest file": Base16 is documented, a length is not (the
-# classic 2016-11-01 example sends 64 hex digits), so any whole number of hex-encoded bytes passes;
-# a hash that is not the manifest's MD5 fails at the datacenter (ManifestCorrupted), not here.
-BASE16 = re.compile(r"^(?:[0-9A-Fa-f]{2})+$")
+# "The Base16-encoded MD5 hash of the manifest file" says the description; the service accepted
+# "xxxx" at creation (the 2025 recording), so the sandbox checks nothing more than presence: a hash
+# that is not the manifest's MD5 fails at the datacenter (ManifestCorrupted), not here.
 JOB_NAME = re.compile(r"^[-\w.]{3,24}$")  # the description's jobName rule
 ACCOUNT_ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/"
@@ -95,10 +108,14 @@ STAGE_NAMES = {"DeviceOrdered": "Ordered", "AwaitingShipmentDetails": "Awaiting 
 # the same rule seedctl's phases use; deletable once final.
 CANCELLABLE = NOT_SHIPPED + ("ShippedToAzureDC",)
 RETURN_EDITABLE = NOT_SHIPPED + ("ShippedToAzureDC", "AtAzureDC", "DataCopy")
-# Datacenter codes for the sandbox's datacenters (values of the description's DataCenterCode enum).
-DC_CODES = {"westus": "BY1", "eastus": "BL7", "westeurope": "AM2", "northeurope": "DUB07", "uksouth": "CWL20",
-            "germanywestcentral": "FRA22", "australiaeast": "SYD03", "japaneast": "TYO01",
-            "centralindia": "PNQ01"}
+# What the service fills in when a create leaves it out (the 2025 recording's GET).
+DEFAULT_NOTIFICATIONS = [{"stageName": s, "sendNotification": True}
+                         for s in ("AtAzureDC", "DataCopy", "Created", "ShippedToCustomer")]
+DEFAULT_PREFERENCES = {"encryptionPreferences": {"doubleEncryption": "Disabled"}}
+NEVER_SCHEDULED = "0001-01-01T00:00:00+00:00"
+EMPTY_PACKAGE = {"trackingUrl": "", "carrierName": "", "trackingId": ""}
+# details only a GET with $expand=details shows (the recording's GET without it has none of them)
+EXPANDED = ("copyProgress", "jobStages", "deliveryPackage", "returnPackage", "copyLogDetails", "actions")
 
 
 def job_id(sub: str, rg: str, name: str) -> str:
@@ -126,7 +143,9 @@ def _contact(value: Any, target: str = "details.contactDetails") -> dict[str, An
     unknown = set(value) - set(CONTACT_FIELDS)
     if unknown:
         raise _bad(f"{target} has unknown fields {', '.join(sorted(unknown))}.", target)
-    return {k: v for k, v in value.items() if v is not None}
+    contact = {k: v for k, v in value.items() if v is not None}
+    contact.setdefault("notificationPreference", json_copy(DEFAULT_NOTIFICATIONS))
+    return contact
 
 
 def _shipping_address(value: Any, target: str = "details.shippingAddress") -> dict[str, Any]:
@@ -142,7 +161,10 @@ def _shipping_address(value: Any, target: str = "details.shippingAddress") -> di
         raise _bad(f"{target} has unknown fields {', '.join(sorted(unknown))}.", target)
     if value.get("addressType") not in (None, "None", "Residential", "Commercial"):
         raise _bad(f"{target}.addressType must be None, Residential or Commercial.", f"{target}.addressType")
-    return {k: v for k, v in value.items() if v is not None}
+    address = {k: v for k, v in value.items() if v is not None}
+    address["streetAddress1"] = rewrites.databox_street(str(address["streetAddress1"]))
+    address.setdefault("addressType", "None")
+    return address
 
 
 def _return_package(value: Any, target: str = "details.returnToCustomerPackageDetails") -> dict[str, str]:
@@ -184,8 +206,6 @@ def _disks(value: Any) -> dict[str, dict[str, str]]:
         for f in ("manifestFile", "manifestHash", "bitLockerKey"):
             if not disk.get(f) or not isinstance(disk[f], str):
                 raise _bad(f"{t}.{f} is required.", f"{t}.{f}")
-        if not BASE16.match(disk["manifestHash"]):
-            raise _bad(f"{t}.manifestHash must be Base16 (the hex MD5 of the manifest file).", f"{t}.manifestHash")
         out[serial] = {"manifestFile": disk["manifestFile"], "manifestHash": disk["manifestHash"],
                        "bitLockerKey": disk["bitLockerKey"]}
     return out
@@ -228,19 +248,6 @@ def _storage_account(app: SandboxState, account_id: Any, target: str) -> None:
 
 
 # -- rendering ----------------------------------------------------------------------------------
-def _datacenter_address(region: str) -> dict[str, Any]:
-    dc_region = catalog.shipping_datacenter(region)
-    dc = catalog.DATACENTERS[dc_region]
-    return {"datacenterAddressType": "DatacenterAddressLocation",
-            "contactPersonName": "Microsoft Azure Data Box Disk Import", "company": "Microsoft",
-            "street1": dc["streetAddress1"], "street2": dc.get("streetAddress2", ""), "city": dc["city"],
-            "state": dc["stateOrProvince"], "zip": dc["postalCode"], "country": dc["countryOrRegion"],
-            "phone": dc["phone"], "addressType": "Commercial",
-            "additionalShippingInformation": dc.get("additionalShippingInformation", ""),
-            "supportedCarriersForReturnShipment": list(dc["supportedCarriers"]),
-            "dataCenterAzureLocation": dc_region}
-
-
 def _stages(p: dict[str, Any]) -> list[dict[str, Any]]:
     status = p["status"]
     times: dict[str, str] = p.get("_stageTimes", {})
@@ -267,25 +274,44 @@ def _stages(p: dict[str, Any]) -> list[dict[str, Any]]:
     return stages
 
 
-def render_job(app: SandboxState, row: Row, *, expand: bool = True) -> dict[str, Any]:
-    """The job as GET shows it: flags derived from the status, keys never included."""
+def render_job(app: SandboxState, row: Row, *, expand: bool = True, listing: bool = False,
+               api_version: str | None = None) -> dict[str, Any]:
+    """The job as GET (or, with `listing`, a list) shows it: flags derived from the status, what
+    the service adds, keys never included."""
     body = json_copy(row.body)
     p = body["properties"]
     status = p["status"]
-    details = p.pop("details")
+    stored = p.pop("details")
     stage_times = p.pop("_stageTimes", {})
+    details = {k: v for k, v in stored.items() if k not in EXPANDED}
+    details["importDiskDetailsCollection"] = {
+        serial: {k: v for k, v in disk.items() if k != "bitLockerKey"}
+        for serial, disk in stored.get("importDiskDetailsCollection", {}).items()}
+    # x-ms-secret: a job stored before the account moved to the secret column must not leak it
+    details["returnToCustomerPackageDetails"] = {
+        k: v for k, v in (stored.get("returnToCustomerPackageDetails") or {}).items() if k != "carrierAccountNumber"}
+    details.setdefault("dataExportDetails", [])
+    details.setdefault("preferences", json_copy(DEFAULT_PREFERENCES))
+    details.setdefault("reverseShippingDetails", {})
+    if expand or listing:
+        details["copyProgress"] = stored.get("copyProgress", [])
+        details["jobStages"] = _stages({"status": status, "_stageTimes": stage_times})
+        details["deliveryPackage"] = stored.get("deliveryPackage") or dict(EMPTY_PACKAGE)
+        details["returnPackage"] = stored.get("returnPackage") or dict(EMPTY_PACKAGE)
+        details["copyLogDetails"] = stored.get("copyLogDetails", [])
+        details["actions"] = stored.get("actions", [])
+    if listing:  # the list's items (the 2025 recording of a list): a few more of the service's fields
+        details["deviceErasureDetails"] = {"deviceErasureStatus": "None"}
+        details["reverseShippingDetails"] = {"isUpdated": False, **details["reverseShippingDetails"]}
     p.update({"isCancellable": status in CANCELLABLE, "isCancellableWithoutFee": status in CANCELLABLE,
               "isDeletable": status in FINAL, "isShippingAddressEditable": status in RETURN_EDITABLE,
               "isPrepareToShipEnabled": False, "reverseShippingDetailsUpdate": "NotSupported",
-              "allDevicesLost": False})
-    if expand:
-        details["jobStages"] = _stages({"status": status, "_stageTimes": stage_times})
-        details["importDiskDetailsCollection"] = {
-            serial: {k: v for k, v in disk.items() if k != "bitLockerKey"}
-            for serial, disk in details.get("importDiskDetailsCollection", {}).items()}
-        # x-ms-secret: a job stored before the account moved to the secret column must not leak it
-        (details.get("returnToCustomerPackageDetails") or {}).pop("carrierAccountNumber", None)
-        p["details"] = details
+              "reverseTransportPreferenceUpdate": "NotSupported", "allDevicesLost": False,
+              "deliveryType": p.get("deliveryType") or "NonScheduled",
+              "deliveryInfo": p.get("deliveryInfo") or {"scheduledDateTime": NEVER_SCHEDULED},
+              "details": details})
+    # the sku's model arrived with the later api-versions (2022-12-01 answers without it, 2025-02-01 with)
+    body["sku"] = {"name": SKU, **({"model": SKU} if (api_version or "9999") >= "2025-02-01" else {})}
     return body
 
 
@@ -381,20 +407,18 @@ def put_job(app: SandboxState, req: Request) -> Response:
         "returnToCustomerPackageDetails": ret, "enableManifestBackup": bool(d.get("enableManifestBackup", False)),
         "copyProgress": [], "copyLogDetails": [], "actions": [],
         "keyEncryptionKey": d.get("keyEncryptionKey") or {"kekType": "MicrosoftManaged"},
-        "preferences": d.get("preferences") or {},
-        "datacenterAddress": _datacenter_address(region),
-        "dataCenterCode": DC_CODES.get(catalog.shipping_datacenter(region), "Invalid"),
-        "deliveryPackage": {"carrierName": "", "trackingId": "", "trackingUrl": ""},
-        "returnPackage": {"carrierName": "", "trackingId": "", "trackingUrl": ""},
+        "preferences": {**json_copy(DEFAULT_PREFERENCES), **(d.get("preferences") or {})},
+        "dataExportDetails": [], "reverseShippingDetails": {},
+        "deliveryPackage": dict(EMPTY_PACKAGE), "returnPackage": dict(EMPTY_PACKAGE),
     }
     if address is not None:
         details["shippingAddress"] = address
     out: dict[str, Any] = {
         "id": rid, "name": name, "type": JOB_TYPE, "location": region, "tags": tags or {},
-        "sku": {"name": SKU, "displayName": "Import/Export customer disk"}, "identity": identity,
+        "sku": {"name": SKU}, "identity": identity,
         "properties": {"transferType": "ImportToAzure", "status": "DeviceOrdered", "startTime": stamp,
-                       "deliveryType": "NonScheduled", "details": details,
-                       "_stageTimes": {"DeviceOrdered": stamp}},
+                       "deliveryType": "NonScheduled", "deliveryInfo": {"scheduledDateTime": NEVER_SCHEDULED},
+                       "details": details, "_stageTimes": {"DeviceOrdered": stamp}},
         "systemData": {"createdBy": "sandbox", "createdByType": "User", "createdAt": stamp,
                        "lastModifiedBy": "sandbox", "lastModifiedByType": "User", "lastModifiedAt": stamp},
     }
@@ -404,8 +428,10 @@ def put_job(app: SandboxState, req: Request) -> Response:
     if carrier_account is not None:
         secret["carrierAccountNumber"] = carrier_account
     app.store.put(rid, JOB_TYPE, sub, rg, out, secret)
+    for entry in imports:  # the service's own lock on each storage account it imports into
+        put_service_lock(app, entry["accountDetails"]["storageAccountId"])
     fail = app.faults.take(req.method, req.path, lro=True) is not None
-    headers = start_operation(app, req, rid, NS, region, fail=fail,
+    headers = start_operation(app, req, rid, NS, region, fail=fail, location_only=True,
                               error={"code": "JobCreationFailed",
                                      "message": f"The creation of job {name} failed (injected by the sandbox)."})
     return Response(202, None, headers)
@@ -415,7 +441,7 @@ def get_job(app: SandboxState, req: Request) -> Response:
     expand = (req.query.get("$expand") or "").lower()
     if expand not in ("", "details"):
         raise _bad(f"$expand '{req.query.get('$expand')}' is not supported; use 'details'.", "$expand")
-    return Response(200, render_job(app, load(app, req), expand=expand == "details"))
+    return Response(200, render_job(app, load(app, req), expand=expand == "details", api_version=req.api_version))
 
 
 def patch_job(app: SandboxState, req: Request) -> Response:
@@ -464,7 +490,7 @@ def patch_job(app: SandboxState, req: Request) -> Response:
     else:
         parts = row.id.split("/")
         app.store.put(row.id, JOB_TYPE, parts[2], parts[4], row.body, secret)
-    headers = start_operation(app, req, row.id, NS, row.body["location"])
+    headers = start_operation(app, req, row.id, NS, row.body["location"], location_only=True)
     return Response(202, None, headers)
 
 
@@ -479,10 +505,10 @@ def mark_shipped(app: SandboxState, req: Request) -> Response:
         raise _conflict(f"The job is in status '{status}': the datacenter already has the disks (or the job is "
                         "over), so the shipment can no longer be entered.")
     details = p["details"]
-    details["deliverToDcPackageDetails"] = {"carrierName": str(package["carrierName"]),
-                                            "trackingId": str(package["trackingId"])}
-    details["deliveryPackage"] = {"carrierName": str(package["carrierName"]),
-                                  "trackingId": str(package["trackingId"]), "trackingUrl": ""}
+    carrier = rewrites.databox_carrier(str(package["carrierName"]))  # "UPS" is answered "Ups"
+    details["deliverToDcPackageDetails"] = {"carrierName": carrier, "trackingId": str(package["trackingId"])}
+    details["deliveryPackage"] = {"carrierName": carrier, "trackingId": str(package["trackingId"]),
+                                  "trackingUrl": ""}
     if status in NOT_SHIPPED:
         p["status"] = "ShippedToAzureDC"
         p.setdefault("_stageTimes", {})["ShippedToAzureDC"] = now_iso()
@@ -514,7 +540,9 @@ def delete_job(app: SandboxState, req: Request) -> Response:
         raise _conflict(f"The job is in status '{status}' and cannot be deleted (isDeletable is false): "
                         "cancel it first, or wait until it is completed.")
     app.store.delete(row.id)
-    headers = start_operation(app, req, row.id, NS, row.body["location"])
+    # the polls end with 204 once the job is gone (ops_operations); the storage account's
+    # DATABOX_SERVICE lock stays (the 2023 and 2025 recordings list it after the delete)
+    headers = start_operation(app, req, row.id, NS, row.body["location"], location_only=True)
     return Response(202, None, headers)
 
 
@@ -525,7 +553,8 @@ def list_jobs(app: SandboxState, req: Request) -> Response:
     require_registered(app, sub, NS)
     for row in app.store.list(JOB_TYPE, sub, rg):
         app.settle(row.id)
-    items = [render_job(app, r, expand=False) for r in app.store.list(JOB_TYPE, sub, rg)]
+    items = [render_job(app, r, expand=False, listing=True, api_version=req.api_version)
+             for r in app.store.list(JOB_TYPE, sub, rg)]
     return paged(req, items)
 
 

@@ -8,7 +8,8 @@ Rules enforced (official REST description and recorded traffic, ../shared/domain
 - PUT answers 201 for a new job (state Creating, drives Specified) and 200 when it replaces a job
   still in Creating; a job past Creating cannot be replaced (409);
 - GET/list never return bitLockerKey (only listBitLockerKeys does); location is echoed as the
-  region's display name; shippingInformation is the region's datacenter address;
+  region's display name; shippingInformation is the region's datacenter address; a package's
+  shipDate is answered in the service's US form ("9/29/2017 10:28:35 PM", the list examples);
 - PATCH may set state only to Shipping (needs returnAddress and deliveryPackage, now or before),
   and only from Creating; deliveryPackage and driveList only before the drives are received;
   cancelRequested only before the drives are received;
@@ -20,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from seedctl.sandbox import catalog, ops_storage
+from seedctl.sandbox import catalog, ops_storage, rewrites
 from seedctl.sandbox.arm import (
     RG,
     SUB,
@@ -100,7 +101,8 @@ def _package(value: Any, target: str) -> dict[str, Any]:
             raise _bad(f"{target}.driveCount must be a non-negative integer.", f"{target}.driveCount")
         out["driveCount"] = value["driveCount"]
     if value.get("shipDate"):
-        out["shipDate"] = str(value["shipDate"])
+        # answered in the service's US form, "9/29/2017 10:28:35 PM" (ListJobsInResourceGroup.json)
+        out["shipDate"] = rewrites.classic_ship_date(str(value["shipDate"]))
     return out
 
 

@@ -1,5 +1,10 @@
 """Polling endpoints of long-running operations (any provider namespace): the
-`Azure-AsyncOperation` status resource and the `Location` operation result."""
+`Azure-AsyncOperation` status resource and the `Location` operation result.
+
+Data Box answers its operation results its own way (the Azure CLI's recordings of a customer-disk
+job, 2023 and 2025): 202 while running; a create or update then answers 202 with Location = the
+job's URL (the client GETs the job, 200); a delete answers 204 No Content. Other providers answer
+the finished operation with 200 and the resource (or an empty 200 for a delete)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ if TYPE_CHECKING:
     from seedctl.sandbox.state import SandboxState
 
 OPS = SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)"
+# providers whose finished operation answers 202 + Location of the resource (or 204 for a delete)
+RESOURCE_LOCATION_STYLE = frozenset({"microsoft.databox"})
 
 
 def _operation(app: SandboxState, req: Request):  # noqa: ANN202 - store.Operation
@@ -40,6 +47,11 @@ def operation_result(app: SandboxState, req: Request) -> Response:
         err = op.error or {"code": "InternalServerError", "message": "The operation failed."}
         raise ArmError(400, err["code"], err["message"])
     row = app.store.get(op.resource_key)
+    if req.params["ns"].lower() in RESOURCE_LOCATION_STYLE:
+        if row is None:  # a delete: done, no content
+            return Response(204)
+        return Response(202, None, {"Location": f"{req.base_url}{row.id}?api-version={req.api_version}",
+                                    **POLL_HEADERS})
     if row is None:  # a delete: nothing to return
         return Response(200)
     return Response(200, app.render(row))

@@ -24,6 +24,7 @@ from seedctl.sandbox.arm import (
     route,
     start_operation,
 )
+from seedctl.sandbox.ops_locks import refuse_locked_delete
 
 if TYPE_CHECKING:
     from seedctl.sandbox.state import SandboxState
@@ -160,6 +161,7 @@ def delete_rg(app: SandboxState, req: Request) -> Response:
     if row is None:
         require_rg(app, sub, name)
     assert row is not None
+    refuse_locked_delete(app, sub, row.id)  # a lock on the group or on anything in it
     # Children first, each through its own finalizer (storage accounts leave Azurite too).
     for child in app.store.list_under(row.id):
         finalize = app.finalizers.get(child.type)
@@ -258,6 +260,8 @@ def delete_generic(app: SandboxState, req: Request) -> Response:
     require_rg(app, sub, rg)
     rid = _generic_id(req, ns)
     row = app.store.get(rid)
+    if row is not None:
+        refuse_locked_delete(app, sub, rid)
     if row is None or not app.store.delete(rid):
         return Response(204)
     # 202 + Location, as the vault description (Vaults_Delete: 202/204) and the generic one

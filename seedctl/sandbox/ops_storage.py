@@ -35,6 +35,7 @@ from seedctl.sandbox.arm import (
     start_operation,
 )
 from seedctl.sandbox.data_access import account_rules
+from seedctl.sandbox.ops_locks import refuse_locked_delete
 from seedctl.sandbox.ops_resources import require_registered
 from seedctl.sandbox.policies import check_policies
 from seedctl.sandbox.store import Row
@@ -269,6 +270,7 @@ def delete_account(app: SandboxState, req: Request) -> Response:
     row = app.store.get(account_id(sub, rg, name))
     if row is None:
         return Response(204)
+    refuse_locked_delete(app, sub, row.id)  # e.g. the Data Box service's DATABOX_SERVICE lock
     drop_account_data(app, row)
     app.store.delete(row.id)
     return Response(200)
@@ -417,6 +419,9 @@ def delete_container(app: SandboxState, req: Request) -> Response:
     from azure.core.exceptions import ResourceNotFoundError
 
     account = _ready_account(app, req)
+    # through ARM a container is a child of the account: the account's locks apply (not so through
+    # the blob endpoint: locks are management-plane only)
+    refuse_locked_delete(app, req.params["sub"], f"{account.id}/blobServices/default/containers/{req.params['container']}")
     try:
         _container_client(app, account, req.params["container"]).delete_container()
     except ResourceNotFoundError:

@@ -174,6 +174,9 @@ def test_a_deleted_storage_account_is_an_error_of_the_datacenter_step(dbx, tmp_p
     dbx.create("noacct", dbx.body({serial: disk_entry(key, digest)}))
     dbx.ship("noacct")
     dbx.advance("noacct", "AtAzureDC")
+    # the service's DATABOX_SERVICE lock on the account goes first, as the Azure CLI's test does
+    lock = f"{dbx.account_id}/providers/Microsoft.Authorization/locks/DATABOX_SERVICE"
+    assert dbx.http.delete(dbx.url(lock, "2016-09-01")).status_code == 200
     dbx.clients.storage.storage_accounts.delete(dbx.rg, dbx.account)
     with pytest.raises((ControlError, HttpResponseError)) as e:
         dbx.advance("noacct")

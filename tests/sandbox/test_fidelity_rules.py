@@ -68,7 +68,8 @@ def test_databox_needs_no_shipping_address_nor_carrier_account_and_takes_more_th
                                                ("abc", False), ("XYZ" * 8, False)])
 def test_manifest_hash_is_any_base16_as_in_the_official_example(clients, manifest_hash, ok):
     """The 2016-11-01 CreateJob example sends 64 hex digits; the description says only
-    "Base16-encoded MD5"."""
+    "Base16-encoded MD5". Data Box checks less: its recorded create (Azure CLI, 2025) sent "xxxx"
+    and was accepted, so every hash here is accepted there."""
     account = _db_world(clients)
     classic = {"location": "westus", "properties": {
         "storageAccountId": account.id, "jobType": "Import",
@@ -81,7 +82,7 @@ def test_manifest_hash_is_any_base16_as_in_the_official_example(clients, manifes
     disks = {"D1": {"manifestFile": "\\DriveManifest.xml", "manifestHash": manifest_hash, "bitLockerKey": KEY}}
     r = clients.http.put(clients.url(_job(clients, "hash1"), DB),
                          json=_db_body(account.id, importDiskDetailsCollection=disks))
-    assert (r.status_code == 202) is ok, r.text
+    assert r.status_code == 202, r.text
 
 
 def test_classic_jobs_keep_the_documented_ten_drive_limit(clients):

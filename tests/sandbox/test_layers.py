@@ -14,12 +14,13 @@ PREFIX = "seedctl.sandbox."
 
 # Lower numbers are lower layers; a module may import only modules of a lower layer.
 LAYERS = {
+    "data_access": -1,
     "store": 0, "catalog": 0, "faults": 0, "azurite": 0, "certs": 0, "connection": 0,
     "copylog": 1, "state": 1,
-    "arm": 2,
-    "ops_resources": 3, "ops_operations": 3,
+    "arm": 2, "ops_locks": 2.5,
+    "ops_resources": 3, "ops_operations": 3, "policies": 3,
     "ops_storage": 4,
-    "ops_importexport": 5, "ops_databox": 5,
+    "ops_importexport": 5, "ops_databox": 5, "ops_databox_service": 5.5, "rewrites": -1,
     "drive_import": 6,
     "datacenter_databox": 7,
     "datacenter": 8,

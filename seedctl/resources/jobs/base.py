@@ -86,6 +86,11 @@ class JobBackend(Protocol):
 
     def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None: ...
 
+    def what_if(self, ctx: Any, desired: dict[str, Any], *, account_exists: bool) -> list[Any]:
+        """What the service says of a job not created yet (`whatif.Verdict`s): asked by plan before
+        any drive is written; a refusal is a plan error."""
+        ...
+
 
 def provider_registered(ctx: Any, namespace: str) -> bool:
     """Whether the job API's provider is registered. A subscription without it has no such jobs,

@@ -8,11 +8,16 @@ keeps this module a readable map of the wire format.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry, read_or_none
+from seedctl.errors import AzureError
 from seedctl.resources.jobs import base
+from seedctl.resources.jobs.whatif import Verdict, address_line, return_carrier
+
+log = logging.getLogger("seedctl.databox")
 
 SKU = "DataBoxCustomerDisk"
 
@@ -126,7 +131,17 @@ class DataBoxBackend:
         # details (disks, account, copy progress, logs) come only with $expand=details
         job = read_or_none(lambda: client.jobs.get(resource_group, name, expand="details"),
                            f"read Data Box job {name}", ctx.clients.policy)
-        return None if job is None else self.normalize(job.as_dict())
+        if job is None:
+            return None
+        normalized = self.normalize(job.as_dict())
+        if normalized["shipping_address"] is None and normalized["location"]:
+            # No job GET (recorded or documented) carries datacenterAddress: ask regionConfiguration.
+            # The address informs; a failure to get it does not stop the read.
+            try:
+                normalized["shipping_address"] = self.shipping_address(ctx, normalized["location"])
+            except AzureError as exc:
+                log.warning("the datacenter address for %s could not be read: %s", normalized["location"], exc)
+        return normalized
 
     def normalize(self, job: dict[str, Any]) -> dict[str, Any]:
         props = job.get("properties") or {}
@@ -347,18 +362,115 @@ class DataBoxBackend:
         return out
 
     def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None:
-        job_address = None  # Data Box gives the datacenter address on the job itself
-        return job_address
+        """Where the disks go, from regionConfiguration's datacenterAddressRequest (the job itself
+        does not say): the address in the classic words, and the return carriers."""
+        key = f"databox.datacenter:{location.replace(' ', '').lower()}"
+        if key not in ctx.cache:
+            client = ctx.clients.databox
+            request = {"datacenterAddressRequest": {"storageLocation": location, "skuName": SKU}}
+            answer = call_with_retry(lambda: client.service.region_configuration(location, request),
+                                     f"read the datacenter address for {location} (regionConfiguration)",
+                                     ctx.clients.policy)
+            dc = (answer.as_dict() if answer is not None else {}).get("datacenterAddressResponse") or {}
+            ctx.cache[key] = _datacenter(dc)
+        return ctx.cache[key]
+
+    # -- the service's what-if -----------------------------------------------------------------
+    def what_if(self, ctx: Any, desired: dict[str, Any], *, account_exists: bool) -> list[Verdict]:
+        """validateInputs (address, SKU availability, order limit, subscription, storage account)
+        and regionConfiguration (the datacenter address and its return carriers) for a job not yet
+        created. Both are POST actions: without them (Reader), the checks are reported undecided."""
+        if not base.provider_registered(ctx, self.provider_namespace):
+            return [Verdict("service checks", None, "not run yet: Microsoft.DataBox is not registered on the "
+                            "subscription (this plan registers it); they run before the job is created. Register "
+                            "it first (`seedctl apply --target provider`) to have them before drives are written")]
+        location = desired["location"]
+        client = ctx.clients.databox
+        try:
+            answer = call_with_retry(lambda: client.service.validate_inputs(location, self._validation(desired,
+                                                                                                     account_exists)),
+                                     f"validate the Data Box order in {location} (validateInputs)", ctx.clients.policy)
+        except AzureError as exc:
+            if exc.status != 403:
+                raise
+            return [Verdict("service checks", None, f"not run: {exc}")]
+        verdicts = [_verdict(item) for item in ((answer.as_dict().get("properties") or {})
+                                                .get("individualResponseDetails") or [])]
+        try:
+            address = self.shipping_address(ctx, location)
+        except AzureError as exc:
+            if exc.status != 403:
+                raise
+            return [*verdicts, Verdict("datacenter address", None, f"not read: {exc}")]
+        if not address:
+            verdicts.append(Verdict("datacenter address", None, f"regionConfiguration gave none for {location}"))
+            return verdicts
+        verdicts.append(Verdict("datacenter address", True, address_line(address) or address.get("instruction", "")))
+        verdicts.append(return_carrier(desired["return_shipping"]["carrier_name"], address.get("supported_carriers"),
+                                       f"the datacenter for {location}"))
+        return verdicts
+
+    @staticmethod
+    def _validation(desired: dict[str, Any], account_exists: bool) -> dict[str, Any]:
+        _, shipping = DataBoxBackend._contact_and_address(desired)
+        items: list[dict[str, Any]] = [
+            {"validationType": "ValidateAddress", "shippingAddress": shipping, "deviceType": SKU},
+            {"validationType": "ValidateSubscriptionIsAllowedToCreateJob"},
+            {"validationType": "ValidateSkuAvailability", "deviceType": SKU, "transferType": "ImportToAzure",
+             "country": desired["return_address"]["country_or_region"], "location": desired["location"]},
+            {"validationType": "ValidateCreateOrderLimit", "deviceType": SKU},
+        ]
+        if account_exists:  # an account this plan creates cannot be checked yet
+            items.append({"validationType": "ValidateDataTransferDetails", "deviceType": SKU,
+                          "transferType": "ImportToAzure", "dataImportDetails": [{"accountDetails": {
+                              "dataAccountType": "StorageAccount", "storageAccountId": desired["storage_account_id"]}}]})
+        return {"validationCategory": "JobCreationValidation", "individualRequestDetails": items}
+
+
+CHECK_NAMES = {"ValidateAddress": "return address", "ValidateSubscriptionIsAllowedToCreateJob": "subscription",
+               "ValidateSkuAvailability": "SKU availability (DataBoxCustomerDisk, ImportToAzure)",
+               "ValidateCreateOrderLimit": "order limit", "ValidateDataTransferDetails": "storage account",
+               "ValidatePreferences": "preferences"}
+
+
+def _verdict(item: dict[str, Any]) -> Verdict:
+    """One validateInputs answer: Valid is a pass, Invalid a refusal, Skipped and an Ambiguous
+    address are left to the operator (with the service's alternate address)."""
+    kind = str(item.get("validationType") or "")
+    check = CHECK_NAMES.get(kind, kind or "validation")
+    status = str(item.get("status") or item.get("validationStatus") or "")
+    error = item.get("error") or {}
+    reason = error.get("message") or (error.get("code") if error.get("code") not in (None, "Success") else "")
+    if status == "Valid":
+        return Verdict(check, True, "Valid")
+    if status == "Invalid":
+        return Verdict(check, False, f"Invalid: {reason or 'no reason given'}")
+    if status == "Ambiguous":
+        alternates = "; ".join(", ".join(str(v) for v in a.values() if v) for a in item.get("alternateAddresses") or [])
+        return Verdict(check, None, "Ambiguous: the service is not sure of the address"
+                       + (f"; it suggests {alternates}" if alternates else "") + ". Check import_job.return_address")
+    return Verdict(check, None, f"{status or 'no verdict'}{': ' + reason if reason else ''}")
 
 
 def _datacenter(dc: dict[str, Any]) -> dict[str, Any] | None:
-    """`datacenterAddress` (a DatacenterAddressLocationResponse) in the classic shipping words."""
+    """A DatacenterAddressResponse (the job's `datacenterAddress` where a service gives one, or
+    regionConfiguration's) in the classic shipping words, with the return carriers; an instruction
+    (DatacenterAddressInstruction) instead of an address is kept as `instruction`."""
     if not dc:
         return None
+    if dc.get("communicationInstruction") and not dc.get("street1"):
+        out_i: dict[str, Any] = {"instruction": str(dc["communicationInstruction"])}
+        if dc.get("supportedCarriersForReturnShipment"):
+            out_i["supported_carriers"] = [str(c) for c in dc["supportedCarriersForReturnShipment"]]
+        return out_i
     fields = {"street1": "street_address1", "street2": "street_address2", "city": "city",
               "state": "state_or_province", "zip": "postal_code", "country": "country_or_region", "phone": "phone"}
     out = {ours: dc[theirs] for theirs, ours in fields.items() if dc.get(theirs)}
     recipient = " / ".join(v for v in (dc.get("company"), dc.get("contactPersonName")) if v)
     if recipient:
         out["recipient_name"] = recipient
+    if dc.get("additionalShippingInformation"):
+        out["additional_information"] = dc["additionalShippingInformation"]
+    if dc.get("supportedCarriersForReturnShipment"):
+        out["supported_carriers"] = [str(c) for c in dc["supportedCarriersForReturnShipment"]]
     return out or None

@@ -11,6 +11,7 @@ from typing import Any
 from seedctl.azure.errors import is_not_found
 from seedctl.azure.retry import call_with_retry, read_or_none
 from seedctl.resources.jobs import base
+from seedctl.resources.jobs.whatif import Verdict, address_line, return_carrier
 
 # The job's `state` is free text in the 2016-11-01 description (no enum); these are the states the
 # Import/Export documentation names (importexport-reference.md §3.4), each placed on purpose.
@@ -202,6 +203,19 @@ class ImportExportBackend:
         jobs = call_with_retry(lambda: client.jobs.list_by_resource_group(resource_group),
                                f"list import jobs in {resource_group}", ctx.clients.policy)
         return [self.normalize(j) for j in jobs]
+
+    def what_if(self, ctx: Any, desired: dict[str, Any], *, account_exists: bool) -> list[Verdict]:
+        """The classic service has no validation API; what it can say before a job exists is where
+        the drives go (Locations_Get, no subscription, so no registration needed) and with which
+        carriers that datacenter works."""
+        location = desired["location"]
+        address = self.shipping_address(ctx, location)
+        if address is None:
+            return [Verdict("datacenter address", False, f"the Import/Export service has no location {location}: "
+                            "choose an azure.location it serves")]
+        return [Verdict("datacenter address", True, address_line(address)),
+                return_carrier(desired["return_shipping"]["carrier_name"], address.get("supported_carriers"),
+                               f"the Import/Export datacenter for {location}")]
 
     def shipping_address(self, ctx: Any, location: str) -> dict[str, Any] | None:
         client = ctx.clients.importexport
