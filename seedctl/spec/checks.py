@@ -205,6 +205,13 @@ def _check_job(ctx: _Ctx, data: dict[str, Any]) -> None:
                 ctx.warn(("shipment", "drive_count"), f"{count} of the {len(drives)} drives are in the package; "
                                                       "all drives of one job should travel in one package")
     api = _dict(job).get("api")
+    country = _dict(_dict(job).get("return_address")).get("country_or_region")
+    if api == "databox" and isinstance(country, str):
+        from seedctl.spec.countries import country_problem
+
+        problem = country_problem(country)
+        if problem:
+            ctx.error(("import_job", "return_address", "country_or_region"), problem)
     providers = data.get("providers")
     if isinstance(api, str) and api in DEFAULT_PROVIDER_FOR_API and isinstance(providers, list):
         needed = DEFAULT_PROVIDER_FOR_API[api]
