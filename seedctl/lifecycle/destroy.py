@@ -104,7 +104,7 @@ def plan_destroy(spec: Any, ctx: Any, *, staging: bool) -> DestroyPlan:
     if staging:
         _plan_staging(spec, plan, list(wanted.values()))
     plan.kept.extend([f"storage account {spec.storage_account.name}, the vault and the import job: never deleted "
-                      "by destroy", "the service's copy logs in the diagnostics container"])
+                      "by destroy" + _account_locks(spec, ctx), "the service's copy logs in the diagnostics container"])
     if plan.empty:
         return plan
     digest = manifest_digest(manifests)
@@ -117,6 +117,24 @@ def plan_destroy(spec: Any, ctx: Any, *, staging: bool) -> DestroyPlan:
         return plan
     plan.verified_at = good[0].at
     return plan
+
+
+def _account_locks(spec: Any, ctx: Any) -> str:
+    """What stands in the way of deleting the account later (not destroy's job): the Data Box
+    service's DATABOX_SERVICE lock, which outlives the job. Informational: a failed read says nothing."""
+    from seedctl.azure.locks import describe, locks_on
+    from seedctl.errors import AzureError
+
+    account_id = (f"/subscriptions/{spec.azure.subscription_id}/resourceGroups/{spec.storage_resource_group}"
+                  f"/providers/Microsoft.Storage/storageAccounts/{spec.storage_account.name}")
+    try:
+        locks = locks_on(ctx.clients, account_id)
+    except AzureError:
+        return ""
+    if not locks:
+        return ""
+    return (f" (the account is locked against deletion: {describe(locks)}; remove the lock first if you delete "
+            "the account yourself, once the backup agent has made its first recovery point)")
 
 
 def file_md5(path: Path) -> str:
@@ -227,6 +245,8 @@ def execute(spec: Any, ctx: Any, plan: DestroyPlan) -> list[str]:
         else:
             def drop() -> None:
                 try:
+                    # through the blob endpoint, not ARM: the Data Box service's lock on the account
+                    # (management plane only) does not refuse it, and a data role is enough
                     cc.delete_container()
                 except Exception as exc:
                     if not is_not_found(exc):

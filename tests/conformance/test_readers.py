@@ -273,3 +273,81 @@ def test_the_deadline_of_a_job_created_in_another_time_zone_is_in_utc(tmp_path: 
     assert observed["created_at"] == "2020-08-07T10:50:36.3341513+05:30"
     text = render_text(build_report(ctx.spec, observed, ctx.env.now()))
     assert "tracking number due: 2020-08-21 05:20 UTC" in text, text
+
+
+# -- issue 24, item 3: what the services rewrite ----------------------------------------------
+def _applied_tag(tmp_path: Path, text: str) -> str:
+    """The seedctl-applied tag seedctl sends with the job for `text`'s spec."""
+    from seedctl.resources.base import APPLIED_TAG
+
+    ctx = context(canned("databox", databox_job()), text, tmp_path)
+    return node(ctx, "import_job").desired(ctx)["tags"][APPLIED_TAG]
+
+
+def test_an_upper_cased_street_and_ups_spelled_ups_are_no_change(tmp_path: Path) -> None:
+    job = databox_job()
+    d = job["properties"]["details"]
+    d["shippingAddress"]["streetAddress1"] = "1  TEST   WAY"  # JobsGetCopyStuck.json: "164 TOWNSEND ST"
+    d["shippingAddress"]["addressType"] = "None"
+    d["returnToCustomerPackageDetails"]["carrierName"] = "FEDEX"
+    ctx = context(canned("databox", job), spec_text("databox"), tmp_path)
+    change, _ = plan_of(ctx, "import_job")
+    assert change.action == NOOP, [(a.name, a.before, a.after) for a in change.attributes]
+
+
+def test_an_address_the_service_standardized_is_judged_by_what_seedctl_sent(tmp_path: Path) -> None:
+    """A rewrite no rule predicts ("1 Test Way" stored as "1 TEST WY"): the job's seedctl-applied tag
+    says seedctl sent exactly what the spec asks, so it is not a change; the plan notes it."""
+    from seedctl.resources.base import APPLIED_TAG
+
+    text = spec_text("databox")
+    job = databox_job()
+    job["properties"]["details"]["shippingAddress"]["streetAddress1"] = "1 TEST WY"
+    job["tags"] = {**job.get("tags", {}), APPLIED_TAG: _applied_tag(tmp_path, text)}
+    change, _ = plan_of(context(canned("databox", job), text, tmp_path), "import_job")
+    assert change.action == NOOP
+    assert any("return_address: the service stores what seedctl sent as street1 '1 TEST WY'" in n
+               for n in change.notes), change.notes
+    # the spec changes the address: a change again, whatever the service wrote
+    moved = spec_text("databox", address={"recipient": "Test Admin", "street1": "2 Other Way", "city": "Redmond",
+                                          "state_or_province": "WA", "postal_code": "98052",
+                                          "country_or_region": "US", "phone": "+1 425 555 0100",
+                                          "email": "admin@example.com"})
+    change, _ = plan_of(context(canned("databox", job), moved, tmp_path), "import_job")
+    assert change.action == UPDATE and [a.name for a in change.attributes] == ["return_address"]
+    # without seedctl's record (a job made before this, or by hand): compared as it is
+    del job["tags"][APPLIED_TAG]
+    change, _ = plan_of(context(canned("databox", job), text, tmp_path), "import_job")
+    assert change.action == UPDATE
+
+
+def test_the_applied_tag_holds_no_secret(tmp_path: Path) -> None:
+    from seedctl.resources.import_job import sent_digest
+
+    tag = _applied_tag(tmp_path, spec_text("databox", account_number="123456789"))
+    assert len(tag) <= 256 and "123456789" not in tag
+    assert sent_digest({"carrier_name": "FedEx", "carrier_account_number": "1"}) == \
+        sent_digest({"carrier_name": "FedEx", "carrier_account_number": "2"})
+
+
+@pytest.mark.parametrize(("have", "want", "same"), [
+    ("9/29/2017 10:28:35 PM", "2017-09-29", True),  # ListJobsInResourceGroup.json
+    ("8/11/2017 9:05:00 PM", "2017-08-11", True), ("2017-08-11T21:05:00Z", "2017-08-11", True),
+    ("9/29/2017 10:28:35 PM", "2017-09-30", False), ("not a date", "2017-09-29", False)])
+def test_classic_ship_dates_compare_by_the_day(have: str, want: str, same: bool) -> None:
+    from seedctl.resources.base import same_value
+
+    assert same_value("ship_date", have, want) is same
+
+
+def test_a_classic_shipment_in_the_services_words_is_no_change(tmp_path: Path) -> None:
+    job = response(IMPORTEXPORT, "ListJobsInResourceGroup.json")["value"][0]
+    package = job["properties"]["deliveryPackage"]  # FedEx, shipDate "9/29/2017 10:28:35 PM"
+    text = spec_text("importexport", shipment={"carrier_name": "FedEx", "tracking_number": package["trackingNumber"],
+                                               "ship_date": "2017-09-29",
+                                               "drive_count": package["driveCount"]})
+    adapter = CannedAdapter()
+    registered(adapter)
+    adapter.add("GET", JOB_PATH["importexport"], job)
+    change, _ = plan_of(context(adapter, text, tmp_path), "shipment")
+    assert change.action == NOOP, [(a.name, a.before, a.after) for a in change.attributes]
