@@ -145,12 +145,18 @@ def _transfer_details(app: SandboxState, item: dict[str, Any], target: str) -> d
             "error": error}
 
 
-def validate_inputs(app: SandboxState, req: Request) -> Response:
+def _scoped(app: SandboxState, req: Request) -> str:
+    """The subscription of a what-if call at subscription or group scope, checked as ARM checks it."""
     sub = req.params["sub"]
     if req.params.get("rg"):
         require_rg(app, sub, req.params["rg"])
     require_registered(app, sub, NS)
     _region(req.params["location"], "location")
+    return sub
+
+
+def validate_inputs(app: SandboxState, req: Request) -> Response:
+    sub = _scoped(app, req)
     body = req.json()
     if body.get("validationCategory") != "JobCreationValidation":
         raise _bad("validationCategory must be JobCreationValidation.", "validationCategory")
@@ -202,11 +208,7 @@ def datacenter_address(region: str) -> dict[str, Any]:
 
 
 def region_configuration(app: SandboxState, req: Request) -> Response:
-    sub = req.params["sub"]
-    if req.params.get("rg"):
-        require_rg(app, sub, req.params["rg"])
-    require_registered(app, sub, NS)
-    _region(req.params["location"], "location")
+    _scoped(app, req)
     body = req.json()
     out: dict[str, Any] = {}
     address = body.get("datacenterAddressRequest")
