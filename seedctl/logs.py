@@ -1,7 +1,7 @@
 """Logging for the CLI: seedctl's own messages to stderr, SDK chatter kept quiet, and a last-line
 filter that redacts anything shaped like a secret.
 
-The SDKs log request bodies at DEBUG (msrest does), and an import job's body carries BitLocker
+The SDKs log request bodies at DEBUG, and an import job's body carries BitLocker
 keys, so SDK loggers stay at ERROR, not even -v lowers them. What -v (--debug) shows instead is
 seedctl's own account, written to be read:
 
@@ -11,7 +11,8 @@ seedctl's own account, written to be read:
   warning listing every credential it tried, so a sign-in failure says "Azure CLI not found on path";
 - `seedctl.http`: every HTTP request to Azure — method, URL with every query value but a few
   harmless ones masked, status, time, and the service's request id for a support case — from one
-  hook the client factory installs (`http_hooks`, `track1_http_hook`); no header, no body;
+  hook the client factory installs (`http_hooks`, on every client, seedctl's own ARM REST client
+  included); no header, no body;
 - `seedctl.retry`: each retry and its reason; `seedctl.plan` and `seedctl.apply`: each node's
   decision (why it is a no-op, why it is deferred) and each staging entry that is skipped.
 """
@@ -149,18 +150,6 @@ def _on_response(response: Any) -> None:
 def http_hooks() -> dict[str, Any]:
     """Keyword arguments for a track-2 client (ARM and blob) that log each request at DEBUG."""
     return {"raw_request_hook": _on_request, "raw_response_hook": _on_response}
-
-
-def track1_http_hook(response: Any, *args: Any, **kwargs: Any) -> None:
-    """The same line for the track-1 (msrest) Import/Export client: a `requests` response hook."""
-    if not http_log.isEnabledFor(logging.DEBUG):
-        return
-    request = response.request
-    elapsed = getattr(response, "elapsed", None)
-    _note_tenant(request.headers.get("Authorization"))
-    _log_exchange(request.method, request.url, response.status_code,
-                  elapsed.total_seconds() if elapsed is not None else None,
-                  response.headers.get("x-ms-request-id") or response.headers.get("x-ms-correlation-request-id"))
 
 
 def configure(stream: IO[str], *, verbose: bool) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from seedctl.azure.errors import attempted_credentials
 from seedctl.cli import build_parser
-from seedctl.logs import _on_request, _on_response, _token_tenant, safe_url, track1_http_hook
+from seedctl.logs import _on_request, _on_response, _token_tenant, safe_url
 
 
 def _jwt(claims: dict) -> str:
@@ -58,14 +58,16 @@ def test_the_tenant_is_read_from_the_token_and_the_token_never_logged(caplog) ->
     assert token not in text and token.split(".")[1] not in text
 
 
-def test_track1_requests_are_logged_the_same_way(caplog) -> None:
-    response = SimpleNamespace(
-        request=SimpleNamespace(method="PUT", url="https://management.azure.com/j?api-version=2016-11-01",
-                                headers={}),
-        status_code=201, elapsed=SimpleNamespace(total_seconds=lambda: 0.25), headers={})
+def test_the_rest_client_requests_are_logged_the_same_way(caplog) -> None:
+    """seedctl's own ARM REST client (classic Import/Export, locks) gets the same hooks."""
+    from conformance.canned import CannedAdapter, CannedClients
+
+    adapter = CannedAdapter()
+    adapter.add("GET", r"/providers/Microsoft.ImportExport/locations/westus", {"name": "West US"})
     with caplog.at_level(logging.DEBUG, logger="seedctl"):
-        track1_http_hook(response)
-    assert "HTTP PUT https://management.azure.com/j?api-version=2016-11-01 → 201 in 250 ms" in caplog.text
+        CannedClients(adapter).importexport.locations.get("westus")
+    assert "HTTP GET https://management.canned.test/providers/Microsoft.ImportExport/locations/westus" \
+           "?api-version=2016-11-01 → 200 in" in caplog.text
 
 
 def test_nothing_is_logged_without_debug(caplog) -> None:
