@@ -25,9 +25,11 @@ The refusals, per account, in the answers the real service gives (docs/sandbox.m
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
+
+from seedctl.errors import SandboxError
+from seedctl.private_files import write_private
 
 RULE_KINDS = ("noSharedKey", "noDataRole", "networkDenied")
 RULES_FILE = "azurite-auth-rules.json"
@@ -130,11 +132,8 @@ class AuthRules:
         return {kind: set(data.get(kind) or ()) for kind in RULE_KINDS}
 
     def _write(self, rules: dict[str, set[str]]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({kind: sorted(names) for kind, names in rules.items()}, fh)
-        os.replace(tmp, self.path)
+        data = json.dumps({kind: sorted(names) for kind, names in rules.items()}).encode("utf-8")
+        write_private(self.path, data, error=SandboxError)  # binary, private, atomic on every platform
 
     def set(self, kind: str, account: str, on: bool) -> None:
         """Turn one refusal on or off for one account."""

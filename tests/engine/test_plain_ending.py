@@ -66,7 +66,7 @@ def test_apply_ends_with_next_steps_that_can_be_pasted(world):
     steps = out[out.index("\nNext steps\n"):]
     # where: the datacenter address as on a label, not one JSON line
     job = world.clients().importexport.jobs.get(world.job_name, world.resource_group)
-    created = datetime.fromisoformat(job.tags["seedctl-created"])
+    created = datetime.fromisoformat(job["tags"]["seedctl-created"])  # the REST client answers JSON
     assert f"By {(created + timedelta(days=14)):%Y-%m-%d %H:%M} UTC" in steps
     assert "ship them to:\n       " in steps and "{" not in steps.split("add the carrier")[0]
     assert re.search(r"\n       [^\n]+, [A-Z]{2} \d{5}\n", steps), steps  # "City, ST 12345"
