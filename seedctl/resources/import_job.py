@@ -33,16 +33,20 @@ from seedctl.resources.resource_group import normalize_location
 
 MANIFEST_FILE = "\\DriveManifest.xml"
 CREATED_TAG = "seedctl-created"
-# fields the services may store in their own words (a standardized address): what seedctl sent is
-# recorded, as a digest, in the job's seedctl-applied tag (see _same_as_sent)
+# fields the services may store in their own words (a standardized address): in the job's
+# seedctl-applied tag, a digest of what seedctl sent ("<field>") and, when the service stored it
+# otherwise than base.same_fields can tell, of what the service showed right after ("<field>.seen")
 RECORDED = ("return_address", "return_shipping")
+SEEN = ".seen"
 # never in a digest: a secret (x-ms-secret on Data Box) does not go into a tag, even hashed
 UNRECORDED_FIELDS = ("carrier_account_number",)
 
 
 def sent_digest(value: dict[str, Any]) -> str:
-    """A short digest of what seedctl sent for a field, for the job's applied tag."""
-    kept = {k: v for k, v in sorted(value.items()) if k not in UNRECORDED_FIELDS and v not in (None, "")}
+    """A short digest of a field's values for the job's applied tag. Text is folded (case, spacing)
+    first, so the rewrites base.same_value already understands do not change it."""
+    kept = {k: " ".join(v.split()).casefold() if isinstance(v, str) else v for k, v in sorted(value.items())
+            if k not in UNRECORDED_FIELDS and v not in (None, "")}
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -242,13 +246,21 @@ class ImportJobNode(Node):
             # equal as Azure means it, and only on what a GET gives back (issue 14)
             if same_fields(have, desired[key], unobserved=(observed.get("unobserved") or {}).get(key, ())):
                 continue
-            if recorded.get(key) == sent_digest(desired[key]):
+            drift = False
+            unobserved = (observed.get("unobserved") or {}).get(key, ())
+            differing = {k for k in set(have) | set(desired[key])
+                         if k not in unobserved and not same_fields({k: have.get(k)}, {k: desired[key].get(k)})}
+            # a secret is never in the record, so a difference in one is judged as it is
+            if recorded.get(key) == sent_digest(desired[key]) and not differing & set(UNRECORDED_FIELDS):
                 # the spec asks what seedctl sent, and the service stores it its own way (a
-                # standardized address): not a change; the plan says what the service shows
-                notes.append(f"{key}: the service stores what seedctl sent as "
-                             f"{_shown(have, desired[key])} (unchanged since seedctl sent it)")
-                continue
-            attrs.append(AttributeChange(key, have or None, desired[key]))
+                # standardized address): not a change while the service shows what it showed then
+                seen = recorded.get(key + SEEN)
+                if seen is None or seen == sent_digest(have):
+                    notes.append(f"{key}: the service stores what seedctl sent as "
+                                 f"{_shown(have, desired[key])} (unchanged since seedctl sent it)")
+                    continue
+                drift = True  # changed since: someone edited it outside seedctl
+            attrs.append(AttributeChange(key, have or None, desired[key], drift=drift))
             if phase in phases.RETURN_EDITABLE:
                 fields.append(key)
             else:
@@ -288,6 +300,22 @@ class ImportJobNode(Node):
         return diffs
 
     # -- apply ---------------------------------------------------------------------------------
+    def record_seen(self, ctx: Context, desired: dict[str, Any], observed: dict[str, Any]) -> bool:
+        """After a create or update: where the service stores a recorded field otherwise than
+        same_fields can tell, record a digest of what it shows in the applied tag (one tags-only
+        update), so a later edit outside seedctl still shows as drift. True when it wrote."""
+        record = json.loads(applied_job_tag(desired))
+        for key in RECORDED:
+            have = observed.get(key) or {}
+            unobserved = (observed.get("unobserved") or {}).get(key, ())
+            if not same_fields(have, desired[key], unobserved=unobserved):
+                record[key + SEEN] = sent_digest(have)
+        if len(record) == len(RECORDED) or applied_record(observed.get("tags")) == record:
+            return False
+        tags = {**desired["tags"], APPLIED_TAG: json.dumps(record, sort_keys=True, separators=(",", ":"))}
+        self.backend.update(ctx, self.resource_group, self.name, {**desired, "tags": tags}, [], {})
+        return True
+
     def bitlocker_keys(self, ctx: Context) -> dict[str, str]:
         """Resolve every drive's key now, just before sending; held only for the call."""
         from seedctl.drives import encryptor_for
@@ -326,6 +354,8 @@ class ImportJobNode(Node):
             self.backend.update(ctx, self.resource_group, self.name, desired, change.summary.get("fields", []), keys)
         keys.clear()
         observed = self.read(ctx)
+        if isinstance(observed, dict) and self.record_seen(ctx, desired, observed):
+            observed = self.read(ctx)
         if isinstance(observed, dict):
             address = observed.get("shipping_address") or self.backend.shipping_address(ctx, ctx.spec.azure.location)
             ctx.emit("shipping_address", address=self.address, shipping_address=address)

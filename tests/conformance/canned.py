@@ -48,6 +48,7 @@ class CannedAdapter(BaseAdapter):
         super().__init__()
         self.routes: list[Route] = []
         self.seen: list[tuple[str, str]] = []
+        self.bodies: list[bytes] = []  # each request's body, in the order of `seen`
 
     def add(self, method: str, path: str, body: Any, status: int = 200, **headers: str) -> None:
         """`path` is a regular expression over the URL path (case-insensitive, as ARM is)."""
@@ -56,6 +57,8 @@ class CannedAdapter(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         path = urlsplit(request.url).path
         self.seen.append((request.method or "", request.url or ""))
+        body = request.body or b""
+        self.bodies.append(body.encode() if isinstance(body, str) else bytes(body))
         for route in self.routes:
             if route.method == request.method and route.pattern.fullmatch(path):
                 return self._response(request, route.status, route.body, route.headers)

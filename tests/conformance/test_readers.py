@@ -351,3 +351,85 @@ def test_a_classic_shipment_in_the_services_words_is_no_change(tmp_path: Path) -
     adapter.add("GET", JOB_PATH["importexport"], job)
     change, _ = plan_of(context(adapter, text, tmp_path), "shipment")
     assert change.action == NOOP, [(a.name, a.before, a.after) for a in change.attributes]
+
+
+def test_an_edit_after_the_services_own_rewrite_is_drift(tmp_path: Path) -> None:
+    """With what the service showed right after seedctl's apply recorded too ("<field>.seen"), an
+    address edited outside seedctl later is a change again (drift), not hidden by the record."""
+    import json
+
+    from seedctl.resources.base import APPLIED_TAG
+    from seedctl.resources.import_job import sent_digest
+
+    text = spec_text("databox")
+    job = databox_job()
+    job["properties"]["details"]["shippingAddress"]["streetAddress1"] = "1 TEST WY"
+    observed = context(canned("databox", job), text, tmp_path)
+    have = node(observed, "import_job").read(observed)["return_address"]
+    record = {**json.loads(_applied_tag(tmp_path, text)), "return_address.seen": sent_digest(have)}
+    job["tags"] = {**job.get("tags", {}), APPLIED_TAG: json.dumps(record)}
+    change, _ = plan_of(context(canned("databox", job), text, tmp_path), "import_job")
+    assert change.action == NOOP, [(a.name, a.before, a.after) for a in change.attributes]
+    job["properties"]["details"]["shippingAddress"]["streetAddress1"] = "9 OTHER RD"  # edited in the portal
+    change, _ = plan_of(context(canned("databox", job), text, tmp_path), "import_job")
+    assert change.action == UPDATE and [(a.name, a.drift) for a in change.attributes] == [("return_address", True)]
+
+
+def test_apply_records_what_the_service_showed_when_it_rewrote_unpredictably(tmp_path: Path) -> None:
+    import json
+
+    from seedctl.resources.base import APPLIED_TAG
+
+    text = spec_text("importexport")
+    job = response(IMPORTEXPORT, "GetJob.json")
+    job["tags"] = {}
+    adapter = CannedAdapter()
+    registered(adapter)
+    adapter.add("GET", JOB_PATH["importexport"], job)
+    adapter.add("PATCH", JOB_PATH["importexport"], job)
+    ctx = context(adapter, text, tmp_path)
+    ij = node(ctx, "import_job")
+    desired = ij.desired(ctx)
+    observed = ij.read(ctx)
+    assert ij.record_seen(ctx, desired, observed) is True  # the example's address is not the spec's
+    (patch,) = [body for (method, _), body in zip(adapter.seen, adapter.bodies, strict=True) if method == "PATCH"]
+    sent = json.loads(patch)
+    assert set(sent) == {"tags"}  # a tags-only update
+    record = json.loads(sent["tags"][APPLIED_TAG])
+    # what the service shows now is recorded beside what seedctl sent; never a secret
+    assert set(record) == {"return_address", "return_shipping", "return_address.seen", "return_shipping.seen"}
+    assert "123456789" not in patch.decode()
+    same = dict(observed)
+    same["return_address"], same["return_shipping"] = desired["return_address"], desired["return_shipping"]
+    adapter.seen.clear()
+    assert ij.record_seen(ctx, desired, same) is False and not adapter.seen  # nothing rewritten: no write
+
+
+def test_a_changed_carrier_account_number_is_never_hidden_by_the_record(tmp_path: Path) -> None:
+    """The record holds no secret, so a difference in the classic carrier account number (which
+    the classic GET does give back) is a change whatever the record says."""
+    import json
+
+    from seedctl.resources.base import APPLIED_TAG
+    from seedctl.resources.import_job import applied_job_tag
+
+    text = spec_text("importexport")
+    job = response(IMPORTEXPORT, "GetJob.json")
+    adapter = CannedAdapter()
+    registered(adapter)
+    ctx = context(adapter, text, tmp_path)
+    ij = node(ctx, "import_job")
+    desired = ij.desired(ctx)
+    p = job["properties"]
+    p["storageAccountId"] = ACCOUNT_ID
+    p["returnAddress"] = {"recipientName": "Test Admin", "streetAddress1": "1 Test Way", "city": "Redmond",
+                          "stateOrProvince": "WA", "postalCode": "98052", "countryOrRegion": "US",
+                          "phone": "+1 425 555 0100", "email": "admin@example.com"}
+    p["returnShipping"] = {"carrierName": "FedEx", "carrierAccountNumber": "000000000"}  # not the spec's
+    job["tags"] = {"seedctl-spec": "conformance", APPLIED_TAG: applied_job_tag(desired)}
+    adapter.add("GET", JOB_PATH["importexport"], job)
+    change, _ = plan_of(context(adapter, text, tmp_path), "import_job")
+    assert change.action == UPDATE, change.errors
+    assert "return_shipping" in [a.name for a in change.attributes], change.notes
+    assert not any(n.startswith("return_shipping:") for n in change.notes)
+    assert json.loads(job["tags"][APPLIED_TAG])["return_shipping"]  # the record matched: still a change
