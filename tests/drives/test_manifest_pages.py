@@ -122,3 +122,17 @@ def test_page_ranges_are_packed_and_compare_by_value() -> None:
         a[1]
     with pytest.raises(ValueError):
         a.append(512, 512, b"short")
+
+
+@pytest.mark.parametrize("crc", [0, 2 ** 63 - 1, 2 ** 63, 2 ** 64 - 1])
+def test_every_unsigned_crc64_reads_back(tmp_path: Path, crc: int) -> None:
+    # half of all CRC-64s are 2**63 or more: the reader once refused them as out of range
+    blob = page_blob(b"\1" * 512)
+    blob = ManifestBlob(blob.blob_path, blob.file_path, blob.length, (), blob_type=PAGE_BLOB,
+                        page_ranges=blob.page_ranges, content_crc64=crc)
+    write_manifest(DriveManifest("WD1", (blob,)), tmp_path / "m.xml")
+    assert read_manifest(tmp_path / "m.xml").blobs[0].content_crc64 == crc
+    too_big = to_xml_bytes(DriveManifest("WD1", (blob,))).replace(
+        f"crc64={crc}<".encode(), f"crc64={2 ** 64}<".encode())
+    with pytest.raises(ManifestError, match="out of range"):
+        parse_manifest(too_big, "m.xml")

@@ -33,7 +33,6 @@ import io
 import os
 import re
 import stat
-import xml.etree.ElementTree as ET
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -533,133 +532,18 @@ def local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _int(text: str | None, what: str, path: Path | str) -> int:
-    try:
-        value = int((text or "").strip())
-    except ValueError:
-        raise ManifestError(f"manifest {path}: {what} {text!r} is not an integer") from None
-    if value < 0:
-        raise ManifestError(f"manifest {path}: {what} {value} is negative")
-    if value >= 1 << 63:
-        raise ManifestError(f"manifest {path}: {what} {value} is out of range")
-    return value
-
-
 def read_manifest(path: Path) -> DriveManifest:
-    """Parse and validate a drive manifest; ManifestError names the file and what is wrong.
+    """Parse and validate a drive manifest file; ManifestError names the file and what is wrong.
 
-    Only a regular file is read (a FIFO or device under the manifest's name is refused, never waited
-    on or read without end)."""
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError:
-        raise ManifestError(f"manifest {path} not found") from None
-    except OSError as exc:
-        raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
-    try:
-        with open(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise ManifestError(f"manifest {path} is not a regular file (a FIFO, device or folder)")
-            data = fh.read()
-    except OSError as exc:
-        raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
-    return parse_manifest(data, path)
+    Streamed, in bounded memory whatever the number of page ranges (manifest_reader)."""
+    from seedctl.drives.formats.manifest_reader import read_manifest as read
+
+    return read(path)
 
 
 def parse_manifest(data: bytes, path: Path | str) -> DriveManifest:
     """Parse and validate manifest bytes (e.g. a copy kept beside the spec, or the service's backup);
     `path` names the source in every ManifestError."""
-    try:
-        root = ET.fromstring(data)
-    except (ET.ParseError, LookupError) as exc:  # LookupError: an unknown encoding in the declaration
-        raise ManifestError(f"manifest {path} is not well-formed XML: {exc}") from None
-    if local_name(root.tag) != "DriveManifest":
-        raise ManifestError(f"manifest {path}: root element is {local_name(root.tag)!r}, expected DriveManifest")
-    version = root.get("Version") or ""
-    drives = [c for c in root if local_name(c.tag) == "Drive"]
-    if len(drives) != 1:
-        raise ManifestError(f"manifest {path}: expected one Drive element, found {len(drives)}")
-    drive_id = None
-    blobs: list[ManifestBlob] = []
-    for child in drives[0]:
-        name = local_name(child.tag)
-        if name == "DriveId":
-            drive_id = (child.text or "").strip()
-        elif name in ("StorageAccountKey", "ContainerSas", "ClientCreator"):
-            continue  # accepted, never kept (a credential is a secret)
-        elif name == "BlobList":
-            if drive_id is None:
-                raise ManifestError(f"manifest {path}: DriveId must precede BlobList")
-            for blob_el in child:
-                if local_name(blob_el.tag) == "Blob":
-                    blobs.append(_read_blob(blob_el, path))
-                elif local_name(blob_el.tag) not in ("MetadataPath", "PropertiesPath"):
-                    raise ManifestError(f"manifest {path}: unexpected {local_name(blob_el.tag)} in BlobList")
-        else:
-            raise ManifestError(f"manifest {path}: unexpected element {name} in Drive")
-    if not drive_id:
-        raise ManifestError(f"manifest {path}: DriveId is missing or empty")
-    manifest = DriveManifest(drive_id=drive_id, blobs=tuple(blobs), version=version)
-    problems = [p for blob in manifest.blobs for p in blob_problems(blob)]
-    if problems:
-        raise ManifestError(f"manifest {path} is invalid: " + "; ".join(problems[:5]))
-    return manifest
+    from seedctl.drives.formats.manifest_reader import parse_manifest as parse
 
-
-def _read_blob(el: ET.Element, path: Path | str) -> ManifestBlob:
-    fields: dict[str, str] = {}
-    blocks: list[ManifestBlock] = []
-    ranges = PageRanges()
-    blob_type = BLOCK_BLOB
-    saw_list = False
-    for child in el:
-        name = local_name(child.tag)
-        if name == "BlockList":
-            if saw_list:
-                raise ManifestError(f"manifest {path}: a Blob has both a BlockList and a PageRangeList")
-            saw_list = True
-            for b in child:
-                if local_name(b.tag) != "Block":
-                    raise ManifestError(f"manifest {path}: unexpected {local_name(b.tag)} in BlockList")
-                blocks.append(ManifestBlock(
-                    offset=_int(b.get("Offset"), "Block Offset", path),
-                    length=_int(b.get("Length"), "Block Length", path),
-                    block_id=b.get("Id") or "",
-                    md5_hex=(b.get("Hash") or ""),
-                ))
-        elif name == "PageRangeList":
-            if saw_list:
-                raise ManifestError(f"manifest {path}: a Blob has both a BlockList and a PageRangeList")
-            saw_list, blob_type = True, PAGE_BLOB
-            for r in child:
-                if local_name(r.tag) != "PageRange":
-                    raise ManifestError(f"manifest {path}: unexpected {local_name(r.tag)} in PageRangeList")
-                hash_hex = r.get("Hash") or ""
-                if not _HEX32.match(hash_hex.upper()):
-                    raise ManifestError(f"manifest {path}: PageRange Hash {hash_hex!r} is not a hex MD5")
-                ranges.append(_int(r.get("Offset"), "PageRange Offset", path),
-                              _int(r.get("Length"), "PageRange Length", path), bytes.fromhex(hash_hex))
-        else:
-            fields[name] = (child.text or "").strip()
-    blob_path = fields.get("BlobPath", "")
-    if "FilePath" not in fields or "Length" not in fields or not blob_path:
-        raise ManifestError(f"manifest {path}: Blob {blob_path or '?'} lacks BlobPath, FilePath or Length")
-    if not saw_list:
-        raise ManifestError(f"manifest {path}: Blob {blob_path} has no BlockList or PageRangeList")
-    client = fields.get("ClientData", "")
-    content_md5 = client[len(CLIENT_DATA_MD5):] if client.startswith(CLIENT_DATA_MD5) else None
-    content_crc64 = None
-    if client.startswith(CLIENT_DATA_CRC64):
-        content_crc64 = _int(client[len(CLIENT_DATA_CRC64):], f"ClientData CRC-64 of {blob_path}", path)
-    return ManifestBlob(
-        blob_path=blob_path,
-        file_path=fields["FilePath"],
-        length=_int(fields["Length"], f"Length of {blob_path}", path),
-        blocks=tuple(blocks),
-        import_disposition=fields.get("ImportDisposition"),
-        content_md5_hex=content_md5,
-        blob_type=blob_type,
-        page_ranges=ranges,
-        content_crc64=content_crc64,
-    )
+    return parse(data, path)
