@@ -1,7 +1,8 @@
 """The end-to-end demo behind the README's first command (`make demo`).
 
 Everything runs on this machine: a local sandbox (ARM over HTTPS + Azurite), a staging folder of a
-few hundred MB, two simulated drives. It then does what an operator does — validate, plan, apply,
+few hundred MB shaped like a backup agent's (`*.BaseBlob` / `*.AIBBlob` files with long zero runs, one
+folder per data source), two simulated drives. It then does what an operator does — validate, plan, apply,
 enter the shipment, apply again, let the (simulated) datacenter import the drives, check status,
 verify what arrived — printing each command and its real output. Run: python -m seedctl.demo
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shlex
 import shutil
 import subprocess
@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from seedctl.agentdata import make_agent_staging
 from seedctl.units import format_bytes
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,24 +46,10 @@ def seedctl(*args: str, cwd: Path, env: dict[str, str], allow: tuple[int, ...] =
 
 
 def make_staging(root: Path, total_mb: int, seed: int = 2026) -> tuple[int, int]:
-    """A backup-agent-like staging tree: a few large chunks and many small files."""
-    rng = random.Random(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    count = size = 0
-    big = [(f"OBS/chunk-{i:04d}.dat", (total_mb // 4) * 1024 * 1024 + rng.randint(0, 4096)) for i in range(3)]
-    small = [(f"OBS/catalog/part-{i:04d}.bin", rng.randint(1, 256) * 1024) for i in range(300)]
-    for rel, length in [*big, *small]:
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            remaining = length
-            while remaining:
-                block = min(remaining, 4 * 1024 * 1024)
-                handle.write(rng.randbytes(block))
-                remaining -= block
-        count += 1
-        size += length
-    return count, size
+    """A staging tree shaped like the backup agent's: per data source a `*.BaseBlob` and a
+    `*.AIBBlob`, sizes a multiple of 512, long zero runs (seedctl.agentdata). Returns (files, bytes)."""
+    files = make_agent_staging(root, total_mb * 1000 * 1000, seed=seed)
+    return len(files), sum(f.size for f in files)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,13 @@ drives are "received", reads each drive's folder as if the disk had arrived.
 Per drive it checks, in the service's order: the disk arrived (a drive registered with
 `seedctl sandbox drive`), the job's BitLocker key for it (BitLockerKeyInvalid), the manifest file
 (ManifestNotFound), its MD5 against the job's manifestHash (ManifestCorrupted), its format and
-DriveId (ManifestFormatInvalid, ManifestDriveIdMismatch). Then it imports every blob of the
-manifest into Azurite with Put Block (each block's bytes checked against the manifest's MD5, and
-Content-MD5 sent so Azurite checks the transfer too) and Put Block List with the manifest's block
-ids. A block whose bytes do not match fails its blob (left uncommitted, listed in the error log,
-drive CompletedMoreInfo); the other blobs are still imported, as in real life.
+DriveId (ManifestFormatInvalid, ManifestDriveIdMismatch; a page blob that breaks the page rules is a
+ManifestFormatInvalid too). Then it imports every blob of the manifest into Azurite
+(`drive_import`): a block blob with Put Block under the manifest's block ids and Put Block List, a
+page blob created at its Length with only its listed ranges written by Put Page; every block and
+range checked against its MD5 first. A block whose bytes do not match fails its blob (left
+uncommitted); a range whose bytes do not match is not written. Either is listed in the error log
+(drive CompletedMoreInfo); the other blobs are still imported, as in real life.
 
 Classic job states: Shipping → Received → Transferring → Packaging → Completed (Closed when a
 drive failed as a whole or never arrived). Drive states: Specified → Received (or NeverReceived)

@@ -10,13 +10,15 @@ stays Cancelled.
   the others get copyStatus DriveNotReceived.
 - DataCopy (all the work happens here, as Transferring does for classic jobs): each arrived disk
   goes through `datacenter.process_drive` — BitLocker key, manifest presence, MD5 and format,
-  then every blob imported into Azurite with the manifest's block ids. Its copyProgress gets
+  then every blob imported into Azurite (block blobs with the manifest's block ids, page blobs
+  with only their listed ranges written). Its copyProgress gets
   bytesProcessed / totalBytesToProcess, filesProcessed / totalFilesToProcess, filesErroredOut and
   copyStatus in Data Box words; copyLogDetails gets the error / verbose log links. The Data Box
   enum has no words for a wrong key or a bad manifest, so those disks are `Failed` /
   `MetadataFilesModifiedOrRemoved` with the classic reason as copyProgress.error.code.
 - Logs: the copy log (drive log version 2021-08-01: ErroredEntity per failed file, then the
-  `CopyLog Summary`) always, the verbose log (File entries with CRC-64) when logCollectionLevel is
+  `CopyLog Summary`) always, the verbose log (File entries with the blob type and the CRC-64 of the
+  whole blob) when logCollectionLevel is
   Verbose, as `databoxcopylog/{order}_{serial}_CopyLog_{jobID}.xml` / `_VerboseLog_` — the names
   and formats of the Import/Export and Data Box Disk log pages (docs/sandbox.md, "Copy logs");
   manifest backups when enableManifestBackup is set (backupManifestCloudPath on the disk).

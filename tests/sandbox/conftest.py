@@ -112,3 +112,12 @@ def clients(sandbox: Any, subscription_id: str) -> Any:
     c = build_clients(sandbox, subscription_id)
     yield c
     sandbox.control.clear_faults()
+
+
+@pytest.fixture
+def setup(sandbox: Any, clients: Clients) -> tuple[Clients, Any]:
+    """A resource group, a storage account and Microsoft.ImportExport registered (the datacenter tests)."""
+    clients.make_rg()
+    account = clients.make_account(clients.name("dc"))
+    clients.register("Microsoft.ImportExport")
+    return clients, account
