@@ -20,12 +20,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify", help="check that every file on the drives arrived in the container intact",
         description="Once the import job is completed, compare the container's blobs with the manifest of "
-                    "every drive (present, length, block MD5s, Content-MD5), read the service's error logs and "
-                    "incomplete-blob list, and record a passing verification on the container. Exit 0 when "
-                    "everything arrived intact, 1 on any missing or damaged file or error.")
+                    "every drive: present, length and blob type; the CRC-64 the service logged at import (Data "
+                    "Box verbose copy log) against the one seedctl recorded; each blob's page ranges or block "
+                    "ids as the service lists them now. Read the service's error logs and incomplete-blob list, "
+                    "and record a passing verification on the container. Exit 0 when everything arrived "
+                    "intact, 1 on any missing, damaged or unverified file or error.")
     add_spec_arguments(parser)
     parser.add_argument("--deep", action="store_true",
-                        help="also download every blob and compare its MD5 (reads all the data)")
+                        help="also download every blob and hash it: a block blob whole, a page blob's listed "
+                             "ranges (MD5 each) and CRC-64 (reads the data)")
     parser.add_argument("--all", action="store_true", help="list every file, not only the failures")
     add_output_argument(parser, what="the report")
     parser.set_defaults(handler=run)

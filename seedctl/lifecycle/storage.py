@@ -125,6 +125,17 @@ def created_by_seedctl(metadata: dict[str, str] | None) -> bool:
     return any(k.lower() == CREATED_BY_META for k in (metadata or {}))
 
 
+def written_ranges(ctx: Any, client: Any, what: str) -> list[tuple[int, int]]:
+    """A page blob's written parts as Get Page Ranges lists them (paged), as sorted, coalesced
+    `[start, end)` intervals: the real service answers adjacent ranges as one, Azurite does not."""
+    from seedctl.lifecycle.pageblobs import coalesce
+
+    def read() -> list[tuple[int, int]]:
+        return list(coalesce((r.start, r.end + 1) for r in client.list_page_ranges() if not r.cleared))
+
+    return retry(ctx, read, f"read the page ranges of {what}")
+
+
 # -- the service's logs --------------------------------------------------------------------------
 def read_blob_uri(ctx: Any, spec: Any, uri: str) -> bytes:
     """Download a blob the service names by URI (copy logs, manifest backups, incomplete-blob list)
@@ -149,19 +160,20 @@ def read_blob_uri(ctx: Any, spec: Any, uri: str) -> bytes:
     return bytes(retry(ctx, lambda: blob.download_blob().readall(), f"read {container}/{name}"))
 
 
-@dataclass
+@dataclass(slots=True)
 class LogEntry:
     blob_path: str
     status: str  # DriveLog: the blob's Status; 2021-08-01 copy log: the error Category
     detail: str  # e.g. "block at offset 4194304: Corrupted", or "ErrorCode 23: CRC computed ..."
 
 
-@dataclass
+@dataclass(slots=True)
 class LogFile:
     """A file the service imported, from a 2021-08-01 verbose log."""
     blob_path: str
     size: int
-    crc64: int
+    crc64: int  # the service's CRC-64 of the blob (unsigned)
+    cloud_format: str = ""  # BlockBlob | PageBlob | AzureFile
 
 
 @dataclass
@@ -182,6 +194,8 @@ def _child_text(el: ET.Element, name: str) -> str:
 
 
 MAX_LOG_BYTES = 512 * 1024 * 1024  # a copy log larger than this is not parsed (it is untrusted input)
+_FEED = 1 << 20  # bytes handed to the parser at a time
+_TOP_LEVEL = ("DriveLog", "CopyLog", "ErroredEntity", "File")
 
 
 def parse_drive_log(data: bytes) -> DriveLog:
@@ -192,81 +206,125 @@ def parse_drive_log(data: bytes) -> DriveLog:
       first failed block, page range, metadata or properties item;
     - the 2021-08-01 copy log (`databoxcopylog/..._CopyLog_<job>.xml`): `ErroredEntity` elements
       (Path, Category, ErrorCode, ErrorMessage) and the closing `CopyLog Summary`;
-    - the 2021-08-01 verbose log: `File` elements (Path, Size, crc64).
+    - the 2021-08-01 verbose log: `File` elements (CloudFormat, Path, Size, crc64).
 
-    The 2021-08-01 documents have several top-level elements, so they are read inside a wrapper."""
+    The 2021-08-01 documents have several top-level elements, so every log is read inside a
+    wrapper element. Streamed: each blob, file or entity is read and then dropped from the tree, so
+    a verbose log of a million files or a page blob's hundreds of thousands of ranges never sits in
+    memory as elements."""
     if len(data) > MAX_LOG_BYTES:
         raise SeedctlError(f"copy log is {len(data)} bytes, more than the {MAX_LOG_BYTES} seedctl reads")
+    body = _log_body(data)
+    reader = _LogReader()
+    parser = ET.XMLPullParser(events=("start", "end"))
     try:
-        root = ET.fromstring(data)
-    except (ET.ParseError, LookupError):  # LookupError: an unknown encoding in the declaration
-        root = _wrapped(data)
-    name = local_name(root.tag)
-    if name == "DriveLog":
-        return _classic_log(root)
-    if name in ("CopyLog", "ErroredEntity", "File", "_log"):
-        return _copy_log_2021(root if name == "_log" else _wrapped(data))
-    raise SeedctlError(f"copy log root element is {name!r}, expected DriveLog, ErroredEntity, CopyLog or File")
-
-
-def _wrapped(data: bytes) -> ET.Element:
-    text = data.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    if text.startswith("<?xml"):
-        text = text[text.find("?>") + 2:]
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise SeedctlError("copy log holds a DOCTYPE or ENTITY declaration; the service writes none")
-    try:
-        return ET.fromstring(f"<_log>{text}</_log>")
+        for piece in (b"<_log>", *(body[i:i + _FEED] for i in range(0, len(body), _FEED)), b"</_log>"):
+            parser.feed(piece)
+            for event, el in parser.read_events():
+                reader.event(event, el)
+        parser.close()
+        for event, el in parser.read_events():
+            reader.event(event, el)
     except ET.ParseError as exc:
         raise SeedctlError(f"copy log is not well-formed XML: {exc}") from None
+    return reader.result()
 
 
-def _classic_log(root: ET.Element) -> DriveLog:
-    status = _child_text(root, "Status")
-    log = DriveLog(_child_text(root, "DriveId"), status, version=root.get("Version") or "", raw_status=status)
-    for el in root.iter():
-        if local_name(el.tag) not in ("Blob", "File"):
-            continue
-        details = []
-        for item in el.iter():
-            item_status = item.get("Status")
-            if item is el or item_status in (None, "Completed", "Committed", "Created", "Overwritten"):
-                continue
-            where = f"offset {item.get('Offset')}" if item.get("Offset") else ""
-            details.append(f"{local_name(item.tag)} {where}: {item_status}".replace("  ", " "))
-        path = _child_text(el, "BlobPath") or _child_text(el, "FileStoragePath")
-        log.blobs.append(LogEntry(path, el.get("Status") or "", "; ".join(details[:3])))
-    return log
+def _log_body(data: bytes) -> memoryview:
+    """The document without its byte-order mark and XML declaration (it cannot stand inside the
+    wrapper); a DOCTYPE or ENTITY declaration is refused: the service writes none."""
+    view = memoryview(data)
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while start < len(data) and data[start] in b" \t\r\n":
+        start += 1
+    if data.startswith(b"<?xml", start):
+        end = data.find(b"?>", start)
+        start = len(data) if end < 0 else end + 2
+    if data.find(b"<!DOCTYPE", start) >= 0 or data.find(b"<!ENTITY", start) >= 0:
+        raise SeedctlError("copy log holds a DOCTYPE or ENTITY declaration; the service writes none")
+    return view[start:]
 
 
-def _copy_log_2021(root: ET.Element) -> DriveLog:
-    log = DriveLog("", "", version="", files=[])
-    for el in root:
+class _LogReader:
+    """Events of the wrapped log → a DriveLog; each element is dropped once read."""
+
+    def __init__(self) -> None:
+        self.stack: list[ET.Element] = []
+        self.log = DriveLog("", "", files=[])
+        self.classic: ET.Element | None = None
+        self.modern = False
+
+    def event(self, event: str, el: ET.Element) -> None:
+        if event == "start":
+            self.stack.append(el)
+            if len(self.stack) == 2:
+                if local_name(el.tag) not in _TOP_LEVEL:
+                    raise SeedctlError(f"copy log root element is {local_name(el.tag)!r}, expected DriveLog, "
+                                       "ErroredEntity, CopyLog or File")
+                self.classic = el if local_name(el.tag) == "DriveLog" else None
+            return
+        self.stack.pop()
+        depth = len(self.stack) + 1
         name = local_name(el.tag)
+        if depth == 3 and self.stack[-1] is self.classic and name in ("Blob", "File"):
+            self.log.blobs.append(_classic_entry(el))
+            self.stack[-1].remove(el)
+        elif depth == 2:
+            if name == "DriveLog":
+                status = _child_text(el, "Status")
+                self.log.drive_id, self.log.status, self.log.raw_status = _child_text(el, "DriveId"), status, status
+                self.log.version = el.get("Version") or ""
+            else:
+                self.modern = True
+                self.modern_element(name, el)
+            self.stack[-1].remove(el)
+
+    def modern_element(self, name: str, el: ET.Element) -> None:
+        log = self.log
         if name == "ErroredEntity":
             code, message = _child_text(el, "ErrorCode"), _child_text(el, "ErrorMessage")
             detail = f"ErrorCode {code}: {message}" if code else message
             log.blobs.append(LogEntry(_service_path(el.get("Path") or ""), _child_text(el, "Category"), detail))
         elif name == "File":
             try:
-                log.files.append(LogFile(_service_path(el.get("Path") or ""), int(el.get("Size") or 0),
-                                         int(el.get("crc64") or 0)))
+                size, crc = int(el.get("Size") or 0), int(el.get("crc64") or 0)
             except ValueError:
                 raise SeedctlError(f"verbose log entry for {el.get('Path')!r} has a Size or crc64 that is "
                                    "not a number") from None
+            if not (0 <= size < 1 << 63 and 0 <= crc < 1 << 64):
+                raise SeedctlError(f"verbose log entry for {el.get('Path')!r} has a Size or crc64 out of range")
+            log.files.append(LogFile(_service_path(el.get("Path") or ""), size, crc, el.get("CloudFormat") or ""))
         elif name == "CopyLog":
             log.version = _child_text(el, "DriveLogVersion")
             log.drive_id = _child_text(el, "DriveId")
             log.raw_status = _child_text(el, "Status")
             log.status = "Completed" if log.raw_status == "Succeeded" else log.raw_status
-    if not log.version and (log.files or log.blobs):
-        log.version = "2021-08-01"  # a verbose log (or a truncated copy log) carries no version
-    return log
+
+    def result(self) -> DriveLog:
+        log = self.log
+        if self.modern and not log.version and (log.files or log.blobs):
+            log.version = "2021-08-01"  # a verbose log (or a truncated copy log) carries no version
+        return log
+
+
+def _classic_entry(el: ET.Element) -> LogEntry:
+    """A DriveLog's Blob (or File): its Status and its first failed items."""
+    details = []
+    for item in el.iter():
+        item_status = item.get("Status")
+        if item is el or item_status in (None, "Completed", "Committed", "Created", "Overwritten"):
+            continue
+        where = f"offset {item.get('Offset')}" if item.get("Offset") else ""
+        details.append(f"{local_name(item.tag)} {where}: {item_status}".replace("  ", " "))
+        if len(details) == 3:
+            break
+    path = _child_text(el, "BlobPath") or _child_text(el, "FileStoragePath")
+    return LogEntry(path, el.get("Status") or "", "; ".join(details))
 
 
 def _service_path(path: str) -> str:
-    # The published samples write some paths with Windows separators ("iso\\samsungssd.iso"); a
-    # blob path uses "/".
+    # The published samples write some paths with Windows separators: the import verbose log's
+    # "container\\blob/name", the copy log's "iso\\samsungssd.iso"; a blob path uses "/".
     return path.replace("\\", "/")
 
 

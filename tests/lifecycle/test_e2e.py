@@ -73,13 +73,18 @@ def test_import_verify_and_clean_up(workspace: Any) -> None:
     assert r.rc == 0, r.out + r.err
     assert report["ok"] and report["summary"]["files"] == 4 and report["summary"]["ok"] == 4
     assert report["manifest_sources"] == {ws.drives[0]: "service backup", ws.drives[1]: "local copy"}
-    # every file decided from the container listing's Content-MD5, and says so
-    assert {f["evidence"] for f in report["files"]} == {"content-md5"}
-    assert report["summary"]["evidence"] == {"content-md5": 4}
+    # every file decided by what the service lists now (its block ids), and by the service's CRC-64
+    # where the copy log has one (Data Box, verbose) and the manifest recorded one; never by the
+    # blob's Content-MD5, which the service does not set from a manifest (issue 24 item 7)
+    manifests = b"".join(p.read_bytes() for p in (ws.dir / ".seedctl" / "manifests").iterdir())
+    crc = ws.api == "databox" and b"seedctl:crc64=" in manifests
+    want = ["block-ids", "service-crc64"] if crc else ["block-ids"]
+    assert [f["evidence"] for f in report["files"]] == [want] * 4
+    assert report["summary"]["evidence"] == {word: 4 for word in want}
     assert any(k.startswith("seedctlverified_") for k in container(ws).get_container_properties().metadata)
     assert "imported and verified (4 files" in ws.run("status").out
     r = ws.run("verify", "--deep", "--all")
-    assert r.rc == 0 and r.out.count("downloaded MD5") == 4 and "4 by download and hash" in r.out, r.out + r.err
+    assert r.rc == 0 and r.out.count("downloaded ") == 4 and "4 by download and hash" in r.out, r.out + r.err
 
     # a stranger's blob keeps the container; destroy removes exactly the imported ones
     container(ws).upload_blob("not-ours.txt", b"keep me")
@@ -161,10 +166,14 @@ def test_damaged_file_is_caught_and_repaired(workspace: Any) -> None:
     assert "Nothing to repair" in ws.run("repair", "--out", "again.yaml").out
     assert not (ws.dir / "again.yaml").exists()
 
-    # someone overwrites a blob after the import (same length): the block list gives it away, the
-    # earlier verification is withdrawn, and clean-up refuses
+    # someone overwrites a blob after the import (same length): the block list gives it away (it is
+    # no longer the manifest's, whatever the copy log said at import), the earlier verification is
+    # withdrawn, clean-up refuses, and a download finds the damage
     container(ws).upload_blob("sub/c.txt", b"ANOTHER C\n", overwrite=True)
     r = ws.run("verify")
+    assert r.rc == 1 and "offline-seed/sub/c.txt" in r.out and "unverified" in r.out, r.out
+    assert "other block ids" in r.out
+    r = ws.run("verify", "--deep")
     assert r.rc == 1 and "offline-seed/sub/c.txt" in r.out and "damaged" in r.out, r.out
     r = ws.run("destroy", "--auto-approve")
     assert r.rc == 1 and "not verified" in r.err

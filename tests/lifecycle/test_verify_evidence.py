@@ -1,6 +1,6 @@
-"""verify decides by content and names its evidence (issue 14, item 7): the blobs here are
-committed through azure-storage-blob against Azurite under block ids other than the manifest's,
-with and without a Content-MD5, with the right content and with a damaged one."""
+"""verify decides by content and names its evidence (issue 14 item 7, issue 24 item 7): the blobs here
+are committed through azure-storage-blob against Azurite under block ids other than the manifest's,
+with and without a Content-MD5 (which is no evidence), with the right content and with a damaged one."""
 
 from __future__ import annotations
 
@@ -59,9 +59,11 @@ def test_verdict_by_content_when_blocks_have_other_ids(workspace: Any) -> None:
     c = (staging / "c.txt").read_bytes()
 
     rc, files, summary = verdicts(ws)
-    assert rc == 0 and summary["evidence"] == {"content-md5": 4}
+    assert rc == 0 and summary["evidence"] == {"block-ids": 4}
 
-    # right content, other ids, the right Content-MD5 (re-uploaded by hand): intact, by Content-MD5
+    # A Content-MD5 is settable metadata, which the service does not set from a manifest: it is no
+    # evidence either way (issue 24 item 7).
+    # right content, other ids, the right Content-MD5 (re-uploaded by hand): unverified
     recommit(cc, "big.bin", big, md5=True)
     # right content under the manifest's own ids, no Content-MD5: intact, by block ids
     recommit(cc, "sub/b.bin", b, ids="manifest", md5=False)
@@ -72,32 +74,33 @@ def test_verdict_by_content_when_blocks_have_other_ids(workspace: Any) -> None:
 
     rc, files, summary = verdicts(ws)
     assert rc == 1
-    assert (files["big.bin"]["status"], files["big.bin"]["evidence"]) == ("ok", "content-md5")
-    assert (files["sub/b.bin"]["status"], files["sub/b.bin"]["evidence"]) == ("ok", "block-ids"), files["sub/b.bin"]
+    assert (files["big.bin"]["status"], files["big.bin"]["evidence"]) == ("unverified", [])
+    assert (files["sub/b.bin"]["status"], files["sub/b.bin"]["evidence"]) == ("ok", ["block-ids"]), files["sub/b.bin"]
     assert files["c.txt"]["status"] == "unverified" and "--deep" in files["c.txt"]["detail"]
     assert files["sub/c.txt"]["status"] == "unverified"
-    assert summary["damaged"] == 0 and summary["unverified"] == 2
-    text = ws.run("verify").out  # (one of the two is damaged, but nothing cheap can tell which)
-    assert "NOT VERIFIED" in text and "seedctl verify --deep" in text and "2 unverified" in text
-    assert "evidence: 1 by block ids, 1 by Content-MD5" in text
+    assert summary["damaged"] == 0 and summary["unverified"] == 3
+    text = ws.run("verify").out  # (one of the three is damaged, but nothing cheap can tell which)
+    assert "NOT VERIFIED" in text and "seedctl verify --deep" in text and "3 unverified" in text
+    assert "evidence: 1 by block ids" in text
 
-    # --deep downloads and hashes: the right content passes whatever its ids, the changed byte fails
+    # --deep downloads and hashes: the right content passes whatever its ids, the changed byte fails;
+    # the block ids that matched stay as evidence beside the download
     rc, files, summary = verdicts(ws, "--deep")
     assert rc == 1
     assert {k: (f["status"], f["evidence"]) for k, f in files.items()} == {
-        "big.bin": ("ok", "download"), "sub/b.bin": ("ok", "download"), "c.txt": ("ok", "download"),
-        "sub/c.txt": ("damaged", "download")}
-    assert summary["evidence"] == {"download": 4}
+        "big.bin": ("ok", ["download"]), "sub/b.bin": ("ok", ["block-ids", "download"]),
+        "c.txt": ("ok", ["download"]), "sub/c.txt": ("damaged", [])}
+    assert summary["evidence"] == {"block-ids": 1, "download": 3}
 
-    # a wrong Content-MD5 property on right content: damaged by the cheap check, intact by --deep
+    # a wrong Content-MD5 property on right content is not damage: unverified by the cheap check (other
+    # block ids), intact by --deep
     recommit(cc, "sub/c.txt", b"another c\n", md5=False)
     cc.get_blob_client("sub/c.txt").set_http_headers(ContentSettings(content_md5=bytearray(16)))
     rc, files, _ = verdicts(ws)
-    assert rc == 1 and (files["sub/c.txt"]["status"], files["sub/c.txt"]["evidence"]) == ("damaged", "content-md5")
+    assert rc == 1 and (files["sub/c.txt"]["status"], files["sub/c.txt"]["evidence"]) == ("unverified", [])
     rc, files, _ = verdicts(ws, "--deep")
     assert rc == 0, files
-    assert "the property is wrong, the content is right" in files["sub/c.txt"]["detail"]
-
+    assert "other block ids" in files["sub/c.txt"]["detail"] and "the content is right" in files["sub/c.txt"]["detail"]
 
 
 def test_deep_hashes_each_block_when_the_manifest_has_no_file_md5() -> None:
