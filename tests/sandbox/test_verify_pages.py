@@ -10,7 +10,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from crc64_reference import crc64
 from pagedrive import MIB, agent_bytes, page_blob_entry
 
 from seedctl.azure.retry import RetryPolicy
@@ -18,6 +17,8 @@ from seedctl.drives.formats.manifest import PAGE_BLOB, ManifestBlob, PageRanges
 from seedctl.lifecycle import pageblobs
 from seedctl.lifecycle.storage import LogFile
 from seedctl.lifecycle.verify import FileResult, ServiceFindings, check_files, list_container
+
+from crc64_reference import crc64
 
 DATA = agent_bytes(2 * MIB, seed=11)  # 256 KiB pieces, every third one zeros
 STEP = 256 * 1024
@@ -113,8 +114,14 @@ def test_bytes_changed_inside_a_range_are_found_by_reading(world: SimpleNamespac
 def test_the_service_crc_decides_against_seedctls(world: SimpleNamespace) -> None:
     blob = page_blob_entry("e.BaseBlob", DATA, step=STEP)
     imported(world.cc, "e.BaseBlob", blob, DATA)
+    # a different CRC-64 over the whole size: doubt, not damage (whether the service's CRC-64 of a
+    # page blob covers its unwritten zeros is unpublished); the download decides
     r = run(world, blob, logged=LogFile("seed/e.BaseBlob", len(DATA), crc64(DATA) ^ 1))
-    assert r.status == "damaged" and "the service's copy log has CRC-64" in r.detail, r
+    assert r.status == "unverified" and "the service's copy log has CRC-64" in r.detail, r
+    assert "unpublished" in r.detail and "--deep" in r.detail
+    r = run(world, blob, deep=True, logged=LogFile("seed/e.BaseBlob", len(DATA), crc64(DATA) ^ 1))
+    assert (r.status, r.evidence) == ("ok", ("page-ranges", "download")), r
+    # over another size: damage
     r = run(world, blob, logged=LogFile("seed/e.BaseBlob", len(DATA) - 512, crc64(DATA)))
     assert r.status == "damaged", r
     # a manifest whose recorded CRC-64 is not its ranges' content: the download's CRC-64 tells
