@@ -49,24 +49,29 @@ def agent_layout(total_bytes: int, *, sources: int = 2, seed: int = 2026) -> lis
 
 
 def write_agent_file(path: Path, size: int, *, seed: int, zero_fraction: float = 0.25,
-                     run_bytes: int = 6 * MIB) -> int:
-    """Write one agent-shaped file: random data with zero runs of about `run_bytes` (left as holes)
-    making up about `zero_fraction` of it. Returns the bytes of zero runs written."""
+                     run_bytes: int = 8 * MIB) -> int:
+    """Write one agent-shaped file: random data with zero runs (left as holes) making up about
+    `zero_fraction` of it. A zero run is 1 to 1.5 times `run_bytes` (8 MiB: so each holds at least
+    one 4 MiB-aligned page range of zeros, which a page-blob manifest leaves out), or less in a file
+    too small for several such runs. Returns the bytes of zero runs written."""
     if size % PAGE:
         raise ValueError(f"{path}: an agent file's size is a multiple of {PAGE} bytes, not {size}")
+    if not 0 <= zero_fraction < 1:
+        raise ValueError(f"zero_fraction must be in [0, 1), not {zero_fraction}")
     rng = random.Random(seed)
-    data_run = max(PAGE, _pages(int(run_bytes * (1 - zero_fraction) / max(zero_fraction, 1e-9))))
+    run = max(64 * 1024, min(run_bytes, int(size * zero_fraction / 2)))
+    data_run = run * (1 - zero_fraction) / zero_fraction if zero_fraction else float(size)
     zeros = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         offset = 0
         while offset < size:
             # a data run, then a zero run, each a whole number of pages of varying length
-            take = min(size - offset, _pages(int(data_run * rng.uniform(0.5, 1.5))) or PAGE)
+            take = min(size - offset, max(PAGE, _pages(int(data_run * rng.uniform(0.5, 1.5)))))
             for done in range(0, take, _WRITE):
                 fh.write(rng.randbytes(min(_WRITE, take - done)))
             offset += take
-            gap = min(size - offset, _pages(int(run_bytes * rng.uniform(0.5, 1.5)))) if zero_fraction else 0
+            gap = min(size - offset, _pages(int(run * rng.uniform(1.0, 1.5)))) if zero_fraction else 0
             if gap:
                 fh.seek(gap, 1)  # a hole: reads as zeros
                 offset += gap

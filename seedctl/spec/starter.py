@@ -19,7 +19,10 @@ _DATABOX_FIELDS = """\
   # Data Box only: more addresses told about the job's progress, and the copy-log detail.
   notification_emails:
     - backup-team@example.com
-  log_collection_level: Error       # Error or Verbose
+  # Verbose: the copy log lists every file with the CRC-64 the service computed while importing it,
+  # which `seedctl verify` checks against seedctl's own without downloading anything (and
+  # `seedctl destroy --staging` needs for page blobs). Error: failures only.
+  log_collection_level: Verbose     # Error or Verbose
   backup_drive_manifest: true       # keep a copy of each drive's manifest in the storage account"""
 
 _CLASSIC_FIELDS = """\
@@ -151,7 +154,8 @@ container:
   name: offline-seed
 
 staging:
-  path: ./staging                   # `seedctl init --sandbox` put sample data here
+  path: ./staging                   # `seedctl init --sandbox` put sample data here: a backup agent's
+                                    # staging shape (per data source a *.BaseBlob and a *.AIBBlob)
 
 drives:                             # make them with: seedctl sandbox drive -f <this file>
 {drives}

@@ -112,7 +112,11 @@ def test_init_sandbox_writes_a_spec_ready_for_the_sandbox(tmp_path: Path, api: s
     assert spec.azure.cloud == "sandbox" and spec.import_job.api == api
     assert spec.vault.create and spec.storage_account.create
     staged = [p for p in (tmp_path / "staging").rglob("*") if p.is_file()]
-    assert len(staged) > 100 and "Wrote sample staging data" in out
+    # shaped like a backup agent's staging (issue 22): per data-source folder a *.BaseBlob and an
+    # *.AIBBlob, every size a multiple of 512
+    assert sorted(p.suffix for p in staged) == [".AIBBlob", ".AIBBlob", ".BaseBlob", ".BaseBlob"]
+    assert all(p.stat().st_size % 512 == 0 and p.parent.parent == tmp_path / "staging" for p in staged)
+    assert len({p.parent for p in staged}) == 2 and "Wrote sample staging data" in out
     for drive in spec.drives:
         # the printed drive lines name what the spec names: serial, folder, capacity, key file
         line = f"seedctl sandbox drive {drive.serial} drives/{drive.serial} --capacity 128MiB " \
