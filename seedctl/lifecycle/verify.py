@@ -144,7 +144,9 @@ class VerifyReport:
                         "unverified": sum(f.status == UNVERIFIED for f in self.files),
                         "bytes": sum(f.length for f in self.files), "extra_blobs": self.extra_blobs,
                         "evidence": self.evidence_counts(),
-                        "without_content_evidence": sum(f.ok and not f.content_evidence for f in self.files)},
+                        "without_content_evidence": sum(f.ok and not f.content_evidence for f in self.files),
+                        "page_blobs_without_content_evidence": sum(
+                            f.ok and f.blob_type == PAGE_BLOB and not f.content_evidence for f in self.files)},
             "digest": self.digest, "manifest_sources": self.manifest_sources, "drive_notes": self.drive_notes,
             "files": [{"blob_path": f.blob_path, "rel_path": f.rel_path, "drive": f.drive, "length": f.length,
                        "blob_type": f.blob_type, "status": f.status, "detail": f.detail, "service": f.service,
@@ -582,9 +584,9 @@ def render_text(report: VerifyReport, *, all_files: bool = False) -> str:
     if report.ok:
         lines.append(f"Verified: every file arrived intact (recorded on container {report.container}, "
                      f"{report.checked_at}).")
-        if s["without_content_evidence"]:
-            lines.append(f"Note: {s['without_content_evidence']:,} of them rest on what the service lists now (block "
-                         "ids, page ranges) without a CRC-64 from its copy log or a download. `seedctl destroy "
+        if s["page_blobs_without_content_evidence"]:
+            lines.append(f"Note: {s['page_blobs_without_content_evidence']:,} page blob(s) rest on their page ranges "
+                         "alone, without a CRC-64 from the service's copy log or a download. `seedctl destroy "
                          "--staging` needs content evidence for page blobs: run `seedctl verify --deep` first (a "
                          "Data Box job with log_collection_level: Verbose gives the service's CRC-64 for free).")
     elif s["unverified"] and s["unverified"] == len(report.failed):
