@@ -80,16 +80,30 @@ class Workspace:
         return self.dir / "demo-work" / "staging"
 
 
-@pytest.fixture(params=["importexport", "databox"])
-def workspace(request: pytest.FixtureRequest, sandbox: Any, tmp_path: Path) -> Workspace:
-    """The same workspace for both job back ends (issue 9: the end-to-end tests run for both)."""
+def _page_writer() -> bool:
+    """Whether drive preparation writes page blobs yet (`staging.blob_type`, issue 22's writing side)."""
+    import dataclasses
+
+    from seedctl.spec.model import StagingSpec
+
+    return "blob_type" in {f.name for f in dataclasses.fields(StagingSpec)}
+
+
+PAGE_WRITER = _page_writer()
+
+
+def new_workspace(api: str, sandbox: Any, tmp_path: Path, blob_type: str | None = None) -> Workspace:
+    """The demo spec with this test's own subscription, account, serials and drives, for `api`;
+    `blob_type` sets `staging.blob_type` when the spec has the field."""
     tag = uuid.uuid4().hex[:8]
     data = yaml.safe_load(EXAMPLE.read_text())
-    if request.param == "databox":
+    if api == "databox":
         job = data["import_job"]
         job["api"] = "databox"
         job.pop("diagnostics_path", None)
         job["log_collection_level"] = job.pop("log_level", "Verbose")
+    if blob_type is not None and PAGE_WRITER:
+        data["staging"]["blob_type"] = blob_type
     data["azure"]["subscription_id"] = str(uuid.uuid4())
     data["storage_account"]["name"] = f"seed{tag}"
     # serials are global in the sandbox's simulated datacenter: make them this test's own
@@ -97,15 +111,24 @@ def workspace(request: pytest.FixtureRequest, sandbox: Any, tmp_path: Path) -> W
     for drive, serial in zip(data["drives"], serials, strict=True):
         drive["serial"] = serial
         drive["bitlocker"] = {"key": {"file": f"./demo-work/keys/{serial}.key"}}
-    ws = Workspace(tmp_path, sandbox, tag, tmp_path / "seed.yaml", serials, api=request.param)
+    ws = Workspace(tmp_path, sandbox, tag, tmp_path / "seed.yaml", serials, api=api)
     ws.write_spec(data)
+    ws.staging().mkdir(parents=True)
+    for i, serial in enumerate(serials, 1):
+        ws.make_drive(serial, f"demo-work/drives/d{i}")
+    return ws
+
+
+@pytest.fixture(params=["importexport", "databox"])
+def workspace(request: pytest.FixtureRequest, sandbox: Any, tmp_path: Path) -> Workspace:
+    """The same workspace for both job back ends (issue 9: the end-to-end tests run for both), with
+    a general data set imported as block blobs (files of any size)."""
+    ws = new_workspace(request.param, sandbox, tmp_path, blob_type="block")
     staging = ws.staging()
     (staging / "sub").mkdir(parents=True)
     (staging / "big.bin").write_bytes(os.urandom(9 * 1024 * 1024 + 123))  # three blocks
     (staging / "sub" / "b.bin").write_bytes(os.urandom(70_000))
     (staging / "c.txt").write_text("hello\n")
     (staging / "sub" / "c.txt").write_text("another c\n")
-    for i, serial in enumerate(serials, 1):
-        ws.make_drive(serial, f"demo-work/drives/d{i}")
     yield ws
     shutil.rmtree(tmp_path / "demo-work" / "drives", ignore_errors=True)
