@@ -17,9 +17,11 @@ from seedctl.lifecycle import LifecycleExit
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "repair", help="write a follow-up spec that sends the missing or damaged files again",
-        description="Run verify and, when files are missing or damaged, write a spec for a new import job "
-                    "covering only those files (new job name, no shipment, staging limited to the files, "
-                    "placeholder drives to fill in). `seedctl validate` accepts it as written.")
+        description="Run verify and, when files are missing, damaged or unverified, write a spec for a new "
+                    "import job covering only those files (new job name, no shipment, staging limited to the "
+                    "files, placeholder drives to fill in; page blobs are sent again whole as page blobs, and "
+                    "the import recreates them). `seedctl validate` accepts it as written. Run `seedctl verify "
+                    "--deep` first when files are unverified: they may be intact.")
     add_spec_arguments(parser)
     parser.add_argument("--out", required=True, metavar="FILE", help="where to write the follow-up spec")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
