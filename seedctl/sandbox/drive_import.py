@@ -27,8 +27,11 @@ copy log).
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import http.client
+import os
+import stat
 import threading
 import time
 import uuid
@@ -267,7 +270,8 @@ def blob_store(app: SandboxState, account: Row) -> BlobStore:
 def process_drive(app: SandboxState, *, store: BlobStore, logs: LogSink, drive_id: str, job_key: str,
                   manifest_file: str, manifest_hash: str, verbose: bool, backup_manifest: bool) -> DriveOutcome:
     """Check and import one received drive; writes its copy logs. Never raises for drive faults."""
-    from seedctl.drives import ManifestError, read_manifest
+    from seedctl.drives import ManifestError, parse_manifest
+    from seedctl.drives.formats.manifest_reader import open_manifest
 
     found = app.store.drive(drive_id)
     outcome = DriveOutcome(drive_id, "DiskNotFound")
@@ -283,8 +287,9 @@ def process_drive(app: SandboxState, *, store: BlobStore, logs: LogSink, drive_i
     try:
         if manifest_path is None:
             raise OSError("outside the drive")
-        manifest_bytes = manifest_path.read_bytes()
-    except OSError:
+        with open_manifest(manifest_path) as fh:  # a regular file only: a FIFO there never blocks the import
+            manifest_bytes = fh.read()
+    except (OSError, ManifestError):
         outcome.copy_status = "ManifestNotFound"
         outcome.error_log_uri = logs.drive_failed(drive_id, outcome.copy_status)
         return outcome
@@ -295,7 +300,7 @@ def process_drive(app: SandboxState, *, store: BlobStore, logs: LogSink, drive_i
     if backup_manifest:
         outcome.manifest_uri = logs.manifest(drive_id, manifest_bytes)
     try:
-        manifest = read_manifest(manifest_path)
+        manifest = parse_manifest(manifest_bytes, manifest_path)
     except ManifestError:
         outcome.copy_status = "ManifestFormatInvalid"
     else:
@@ -368,7 +373,7 @@ def _import_blob(store: BlobStore, root: Path, blob: Any, result: BlobResult, *,
     path = on_drive(root, blob.file_path)
     target = f"{blob.blob_path.partition('/')[0]}/{result.target}"
     try:
-        with open(path, "rb") if path is not None else _missing() as fh:
+        with _open_regular(path) as fh:
             if blob.is_page_blob:
                 return _import_page_blob(store, fh, target, blob, result, crc=crc)
             return _import_block_blob(store, fh, target, blob, result, crc=crc)
@@ -457,11 +462,21 @@ def _import_page_blob(store: BlobStore, fh: Any, target: str, blob: Any, result:
     return result
 
 
-class _missing:
-    """A context manager standing for a file outside the drive: it does not exist there."""
-
-    def __enter__(self) -> Any:
+def _open_regular(path: Path | None) -> Any:
+    """A data file named by the manifest (untrusted: it came on the drive), opened for reading when it
+    is a regular file on the drive; anything else (outside the drive, a symbolic link, a FIFO or
+    device, which could block the import or never end) is not there: FileNotFoundError."""
+    if path is None:
         raise FileNotFoundError("outside the drive")
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR):
+            raise FileNotFoundError(f"{path}: not a file on the drive") from None
+        raise
+    fh = open(fd, "rb")  # noqa: SIM115 (the caller's with-block closes it)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        fh.close()
+        raise FileNotFoundError(f"{path}: not a regular file")
+    return fh

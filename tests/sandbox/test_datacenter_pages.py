@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from pagedrive import (
     MIB,
     agent_bytes,
@@ -156,3 +157,37 @@ def test_manifests_breaking_the_page_rules_fail_their_drive(sandbox, setup, tmp_
     assert job["properties"]["state"] == "Closed"
     seed = clients.blob(account.name).get_container_client("seed")
     assert not seed.exists() or list(seed.list_blobs()) == []
+
+
+def test_a_fifo_or_link_on_the_drive_never_blocks_the_import(sandbox, setup, tmp_path):
+    """The drive is untrusted: a FIFO under the manifest's name, or a FIFO or symbolic link where a
+    data file should be, is read as not there (never waited on, never followed)."""
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    clients, account = setup
+    fifo_manifest, key1 = make_drive(sandbox, tmp_path, "PG-FIFO-M")
+    os.mkfifo(fifo_manifest / MANIFEST_NAME)
+    root, key2 = make_drive(sandbox, tmp_path, "PG-FIFO-F")
+    digest = _page_drive(root, "PG-FIFO-F", {"ds/a.BaseBlob": AIB, "ds/b.BaseBlob": AIB, "ds/c.BaseBlob": AIB})
+    (root / "ds" / "a.BaseBlob").unlink()
+    os.mkfifo(root / "ds" / "a.BaseBlob")
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(AIB)
+    (root / "ds" / "b.BaseBlob").unlink()
+    (root / "ds" / "b.BaseBlob").symlink_to(outside)
+    create_and_ship(clients, account, [("PG-FIFO-M", key1, "0" * 32), ("PG-FIFO-F", key2, digest)],
+                    log_level="Verbose")
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(
+        job=sandbox.control.advance_job("rg1", "job1", "Completed", subscription=clients.sub)), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert "job" in done, "the datacenter hung on a FIFO"
+    drives = {d["driveId"]: d for d in done["job"]["properties"]["driveList"]}
+    assert drives["PG-FIFO-M"]["copyStatus"] == "ManifestNotFound"
+    assert drives["PG-FIFO-F"]["copyStatus"] == "CompletedWithErrors"
+    log = _log(clients, account, drives["PG-FIFO-F"]["errorLogUri"])
+    assert log.count('<Blob Status="FileNotFound">') == 2 and "ds/c.BaseBlob" not in log
