@@ -68,14 +68,16 @@ class RangeDiff:
     first_missing: Interval | None = None
     extra_bytes: int = 0  # written in the blob, not listed by the manifest
     first_extra: Interval | None = None
-    extra: tuple[Interval, ...] = ()  # the first few, for --deep to read
+    extra: tuple[Interval, ...] = ()  # every such part, for --deep to read
 
     @property
     def same(self) -> bool:
         return not (self.missing_bytes or self.extra_bytes)
 
 
-def compare(want: list[Interval], got: list[Interval], keep_extra: int = 10_000) -> RangeDiff:
+def compare(want: list[Interval], got: list[Interval]) -> RangeDiff:
+    """Where `got` (the blob's written parts) and `want` (the manifest's) differ. The extra parts are
+    all kept (no more of them than the blob's listing has intervals): `--deep` must read every one."""
     diff = RangeDiff()
     for s, e in difference(want, got):
         diff.missing_bytes += e - s
@@ -84,8 +86,7 @@ def compare(want: list[Interval], got: list[Interval], keep_extra: int = 10_000)
     for s, e in difference(got, want):
         diff.extra_bytes += e - s
         diff.first_extra = diff.first_extra or (s, e)
-        if len(extra) < keep_extra:
-            extra.append((s, e))
+        extra.append((s, e))
     diff.extra = tuple(extra)
     return diff
 
@@ -103,12 +104,15 @@ def describe(diff: RangeDiff) -> str:
     return "; ".join(parts)
 
 
-def runs(ranges: Any) -> Iterator[tuple[int, list[tuple[int, int, bytes]]]]:
-    """The manifest's ranges grouped into runs of adjacent ranges: (run start, its ranges). One
-    download per run."""
+RUN_CAP = 256 * 1024 * 1024  # a run read in one download: a failure re-reads at most this much
+
+
+def runs(ranges: Any, cap: int = RUN_CAP) -> Iterator[tuple[int, list[tuple[int, int, bytes]]]]:
+    """The manifest's ranges grouped into runs of adjacent ranges, each at most `cap` bytes (or one
+    range): (run start, its ranges). One download per run."""
     run: list[tuple[int, int, bytes]] = []
     for offset, length, md5 in ranges.raw():
-        if run and offset != run[-1][0] + run[-1][1]:
+        if run and (offset != run[-1][0] + run[-1][1] or offset + length - run[0][0] > cap):
             yield run[0][0], run
             run = []
         run.append((offset, length, md5))

@@ -493,6 +493,7 @@ def check_files(spec: Any, ctx: Any, cc: Any, checks: list[tuple[ManifestBlob, F
     service = service or ServiceFindings()
     remote: list[tuple[ManifestBlob, Listed | None, FileResult]] = []
     for blob, result in checks:
+        result.blob_type = PAGE_BLOB if blob.is_page_blob else BLOCK_BLOB
         name_in = _blob_name(spec, blob.blob_path)
         if name_in is None:
             result.status, result.detail = MISSING, "the manifest sends it to another container"

@@ -181,7 +181,10 @@ def test_interval_difference_and_coalescing_match_a_byte_set() -> None:
     assert list(pageblobs.coalesce([(0, 512), (512, 1024), (2048, 2560)])) == [(0, 1024), (2048, 2560)]
 
 
-def test_runs_group_adjacent_ranges() -> None:
+def test_runs_group_adjacent_ranges_up_to_a_cap() -> None:
     md5 = hashlib.md5(b"").digest()
     ranges = PageRanges([(0, 512, md5), (512, 512, md5), (4096, 512, md5)])
     assert [(start, len(r)) for start, r in pageblobs.runs(ranges)] == [(0, 2), (4096, 1)]
+    # a retried download re-reads at most a capped run, however long the adjacent ranges go on
+    long = PageRanges((i * 512, 512, md5) for i in range(10))
+    assert [(start, len(r)) for start, r in pageblobs.runs(long, cap=2048)] == [(0, 4), (2048, 4), (4096, 2)]
