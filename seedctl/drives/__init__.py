@@ -26,7 +26,7 @@ docs/architecture.md):
     create_simulated_drive(path, serial, capacity)
     ProgressEvent, ProgressCallback, LineProgress(stream, interval=...)
     encryptor_for(drive_spec, ...) -> Encryptor;  BitLockerKey (repr never shows the key)
-    read_manifest, parse_manifest, write_manifest, manifest_hash, local_name, MANIFEST_NAME,
+    read_manifest, parse_manifest, open_manifest, write_manifest, manifest_hash, local_name, MANIFEST_NAME,
     MANIFEST_FILE, DRIVE_HEADER_HASH, DriveManifest, ManifestBlob, ManifestBlock, ManifestError
     StagedFile, columns, listing_digest, DATA_DIR
 """
@@ -46,6 +46,7 @@ _LAZY = {
     "ManifestError": "formats.manifest", "local_name": "formats.manifest",
     "manifest_hash": "formats.manifest", "parse_manifest": "formats.manifest",
     "read_manifest": "formats.manifest", "write_manifest": "formats.manifest",
+    "open_manifest": "formats.manifest_reader",
     # tables: the per-file tables planning and writing share
     "StagedFile": "tables.staged", "columns": "tables.staged", "listing_digest": "tables.staged",
     # disk: which disk is this, and is it safe to write

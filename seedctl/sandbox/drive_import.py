@@ -270,8 +270,7 @@ def blob_store(app: SandboxState, account: Row) -> BlobStore:
 def process_drive(app: SandboxState, *, store: BlobStore, logs: LogSink, drive_id: str, job_key: str,
                   manifest_file: str, manifest_hash: str, verbose: bool, backup_manifest: bool) -> DriveOutcome:
     """Check and import one received drive; writes its copy logs. Never raises for drive faults."""
-    from seedctl.drives import ManifestError, parse_manifest
-    from seedctl.drives.formats.manifest_reader import open_manifest
+    from seedctl.drives import ManifestError, open_manifest, parse_manifest
 
     found = app.store.drive(drive_id)
     outcome = DriveOutcome(drive_id, "DiskNotFound")
