@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
 from pagedrive import (
     MIB,
     agent_bytes,
@@ -28,6 +27,8 @@ from seedctl.drives.formats.manifest import (
     make_block,
     write_manifest,
 )
+
+from platforms import FIFOS, SYMLINKS
 
 BASE = agent_bytes(3 * MIB + 512, seed=1)  # a zero piece every third 256 KiB
 AIB = agent_bytes(300 * 1024, seed=2)
@@ -159,14 +160,14 @@ def test_manifests_breaking_the_page_rules_fail_their_drive(sandbox, setup, tmp_
     assert not seed.exists() or list(seed.list_blobs()) == []
 
 
+@FIFOS
+@SYMLINKS
 def test_a_fifo_or_link_on_the_drive_never_blocks_the_import(sandbox, setup, tmp_path):
     """The drive is untrusted: a FIFO under the manifest's name, or a FIFO or symbolic link where a
     data file should be, is read as not there (never waited on, never followed)."""
     import os
     import threading
 
-    if not hasattr(os, "mkfifo"):
-        pytest.skip("no FIFOs here")
     clients, account = setup
     fifo_manifest, key1 = make_drive(sandbox, tmp_path, "PG-FIFO-M")
     os.mkfifo(fifo_manifest / MANIFEST_NAME)
