@@ -197,7 +197,7 @@ def test_with_a_spec_the_spec_drives_are_sized_as_plan_would(tmp_path: Path) -> 
     spec_row, fewest = data["drive_sizes"]
     assert spec_row["label"] == "the spec's drives" and spec_row["error"] is None
     assert [d["name"] for d in spec_row["drives"]] == ["SANDBOX-DRIVE-01", "SANDBOX-DRIVE-02"]
-    # 87 MiB of sample data; a 128 MiB drive keeps 64 MiB back (the minimum reserve): two drives
+    # 92 MiB of sample data; a 128 MiB drive keeps 64 MiB back (the minimum reserve): two drives
     assert fewest["capacity"] == 128 * MiB and fewest["count"] == 2
     (tmp_path / "nowhere").mkdir()
     code, _, err = _run(["estimate"], tmp_path / "nowhere")

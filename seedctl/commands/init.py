@@ -58,7 +58,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     return ExitCode.OK
 
 
-SAMPLE_MB = 64
+SAMPLE_MB = 96  # two data sources of 48 MB: more than one 128 MiB sandbox drive holds, so both are used
 
 
 def _sandbox_extras(args: argparse.Namespace, env: Env, target: object) -> None:
