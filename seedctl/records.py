@@ -24,6 +24,7 @@ from typing import Any
 from seedctl.drives import MANIFEST_NAME
 from seedctl.errors import SeedctlError
 from seedctl.private_files import write_private
+from seedctl.safefs import CAP_MANIFEST, CAP_RECORD, read_regular
 
 RECORDS_DIR = Path(".seedctl")
 MANIFEST_DIR = RECORDS_DIR / "manifests"
@@ -39,8 +40,8 @@ def save_copy(base_dir: Path, serial: str, mount: Path) -> Path:
     source = Path(mount) / MANIFEST_NAME
     target = copy_path(base_dir, serial)
     try:
-        data = source.read_bytes()
-        if target.exists() and target.read_bytes() == data:
+        data = read_regular(source, what=f"drive {serial}'s manifest", cap=CAP_MANIFEST)
+        if _read_or_none(target, "kept manifest copy", CAP_MANIFEST) == data:
             return target  # unchanged: a resumed apply rewrites nothing
         write_private(target, data)
     except OSError as exc:
@@ -50,10 +51,15 @@ def save_copy(base_dir: Path, serial: str, mount: Path) -> Path:
 
 
 def read_copy(base_dir: Path, serial: str) -> bytes | None:
-    """The kept copy of a drive's manifest, or None when there is none."""
+    """The kept copy of a drive's manifest, or None when there is none. Read with the one safe
+    reader: a FIFO, a link or a device in its place is a DriveError naming it, never a hang."""
+    return _read_or_none(copy_path(base_dir, serial), f"kept manifest copy of drive {serial}", CAP_MANIFEST)
+
+
+def _read_or_none(path: Path, what: str, cap: int) -> bytes | None:
     try:
-        return copy_path(base_dir, serial).read_bytes()
-    except FileNotFoundError:
+        return read_regular(path, what=what, cap=cap)
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
@@ -87,9 +93,11 @@ def record_destroyed_locally(spec: Any, at: str) -> None:
     and `verify` do not later take their absence for a failed import."""
     path = local_record_path(spec)
     try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError):
+        raw = json.loads(_read_record(spec) or b"")
+    except (OSError, ValueError, SeedctlError):
         return  # nothing verified locally: destroy would have refused
+    if not isinstance(raw, dict):
+        return
     raw["destroyed_at"] = at
     write_private(path, (json.dumps(raw) + "\n").encode())
 
@@ -97,15 +105,20 @@ def record_destroyed_locally(spec: Any, at: str) -> None:
 def read_destroyed(spec: Any) -> str | None:
     """When `destroy` deleted the imported blobs, if it did."""
     try:
-        value = json.loads(local_record_path(spec).read_text()).get("destroyed_at")
-    except (OSError, ValueError, AttributeError):
+        value = json.loads(_read_record(spec) or b"").get("destroyed_at")
+    except (OSError, ValueError, AttributeError, SeedctlError):
         return None
     return value if isinstance(value, str) else None
 
 
 def read_local_record(spec: Any) -> VerifiedRecord | None:
     try:
-        raw = json.loads(local_record_path(spec).read_text())
+        raw = json.loads(_read_record(spec) or b"")
         return VerifiedRecord(raw["at"], raw["digest"], int(raw["files"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, SeedctlError):
         return None
+
+
+def _read_record(spec: Any) -> bytes | None:
+    """The local verification record's bytes (None when absent), through the one safe reader."""
+    return _read_or_none(local_record_path(spec), "verification record", CAP_RECORD)

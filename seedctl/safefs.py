@@ -389,6 +389,32 @@ class Tree:
                 return False
             return True
 
+    def remove_entry(self, rel: str) -> bool:
+        """Remove whatever non-folder entry is at `rel` (a file, or a planted link, junction, FIFO or
+        device node: the entry itself, never what it points at). False when absent; UnsafeEntry for
+        a plain folder or when a folder on the way is not plain."""
+        parts = self._parts(rel)
+        with self.lock:
+            st = self.lstat(rel)
+            if st is None:
+                return False
+            try:
+                if self.platform.posix:
+                    if stat.S_ISDIR(st.st_mode):
+                        raise self.refuse(rel, "is a folder")
+                    os.unlink(parts[-1], dir_fd=self._folder_fd(rel, tuple(parts[:-1])))
+                    return True
+                path = self._check_path(rel, parts)
+                if is_reparse_point(st) and stat.S_ISDIR(st.st_mode):
+                    os.rmdir(path)  # a junction: RemoveDirectory removes the junction, not its target
+                elif stat.S_ISDIR(st.st_mode):
+                    raise self.refuse(rel, "is a folder")
+                else:
+                    os.unlink(path)  # a file symbolic link: DeleteFile removes the link itself
+            except FileNotFoundError:
+                return False
+            return True
+
     def rmdir(self, rel: str) -> bool:
         """Remove the empty plain folder `rel`; False when it is not empty, absent or not plain."""
         parts = self._parts(rel)
@@ -553,10 +579,18 @@ def pseudo_filesystem(path: Path | str) -> str | None:
         if real == root or real.startswith(root + "/"):
             return root
     try:
-        dev = os.stat(real).st_dev
+        return pseudo_device(os.stat(real).st_dev)
     except OSError:
         return None
-    for root in ("/proc", "/sys"):  # /dev is a tmpfs like /dev/shm or /run: compared by path only
+
+
+def pseudo_device(dev: int) -> str | None:
+    """`/proc` or `/sys` when `dev` is that filesystem's device (a bind mount of it elsewhere, or a
+    file swapped in after a path check); /dev is a tmpfs like /dev/shm or /run and is compared by
+    path only."""
+    if os.name == "nt":
+        return None
+    for root in ("/proc", "/sys"):
         try:
             if os.stat(root).st_dev == dev:
                 return root

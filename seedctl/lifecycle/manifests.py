@@ -19,6 +19,7 @@ from seedctl.drives import MANIFEST_NAME, DriveManifest, ManifestError, parse_ma
 from seedctl.errors import SeedctlError
 from seedctl.records import MANIFEST_DIR, copy_path, save_copy
 from seedctl.records import md5_hex as _md5
+from seedctl.safefs import CAP_MANIFEST, read_regular
 
 __all__ = ["MANIFEST_DIR", "ManifestUnavailable", "ShippedManifest", "copy_path", "load_manifests", "save_copy"]
 
@@ -65,7 +66,8 @@ def load_manifests(spec: Any, ctx: Any, job: dict[str, Any] | None) -> list[Ship
         chosen = None
         for source, where in candidates:
             try:
-                data = where.read_bytes() if isinstance(where, Path) else read_blob_uri(ctx, spec, where)
+                data = (read_regular(where, what=f"{source} of drive {serial}'s manifest", cap=CAP_MANIFEST)
+                        if isinstance(where, Path) else read_blob_uri(ctx, spec, where))
             except FileNotFoundError:
                 tried.append(f"{source}: not found")
                 continue

@@ -7,7 +7,6 @@ already written. Which files go on which drive is decided once per run for all d
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from itertools import islice
@@ -94,25 +93,34 @@ def listed_in_job(ctx: Context, serial: str) -> tuple[dict[str, Any] | None, dic
 
 
 def damaged_files(mount: Path, records: Mapping[str, Any]) -> list[str]:
-    """Files the journal calls complete that are missing or changed on the drive: one stat each,
+    """Files the journal calls complete that are missing or changed on the drive: one lstat each,
     no data read (size and the drive copy's mtime as seedctl left them).
 
-    The path is joined as a string, not through pathlib (three quarters of this check's time at
-    100k files). Only stat is done here, never a write, and the journal's paths were checked
-    lexically when it was read (relative, no '..'), so this needs no resolving confinement."""
+    Through the drive's root folder (seedctl.safefs.Tree): never following a link, so a link, FIFO,
+    device, junction or folder where a file should be is damage (issue 23: `os.stat` followed a
+    planted link to a file of the same size and mtime and the plan said "No changes"), and so is a
+    file behind a folder that became a link or another filesystem. Only lstat is done here, never a
+    write."""
     from seedctl.drives import DATA_DIR
+    from seedctl.safefs import Tree, is_plain_file
 
-    root = os.path.join(os.fspath(mount), DATA_DIR) + os.sep
-    separator = os.sep
+    try:
+        tree = Tree(mount, what=f"drive at {mount}")
+    except DriveError:
+        return sorted(records)  # the drive's root cannot be opened: nothing on it can be vouched for
     bad = []
-    for rel, record in records.items():
-        try:
-            st = os.stat(root + (rel if separator == "/" else rel.replace("/", separator)))
-        except (OSError, ValueError):
-            bad.append(rel)
-            continue
-        if st.st_size != record.size or st.st_mtime_ns != record.dst_mtime_ns:
-            bad.append(rel)
+    prefix = DATA_DIR + "/"
+    with tree:
+        dev = tree.dev
+        for rel, record in records.items():
+            try:
+                st = tree.lstat(prefix + rel)
+            except (DriveError, OSError, ValueError):
+                bad.append(rel)  # a link or another filesystem on the way, or unreadable
+                continue
+            if st is None or not is_plain_file(st) or st.st_dev != dev or st.st_size != record.size \
+                    or st.st_mtime_ns != record.dst_mtime_ns:
+                bad.append(rel)
     return sorted(bad)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seedctl.errors import SecretError
+from seedctl.safefs import pseudo_device, pseudo_filesystem
 
 # A BitLocker recovery password is 55 characters and a storage key 88; a few KiB leaves room for
 # comments-free PEM-sized secrets while refusing the wrong file (a log, an image) outright.
@@ -75,6 +76,12 @@ def read_secret_file(path: Path, label: str) -> tuple[str, list[str]]:
         _refuse_special(os.stat(text).st_mode, label)
     except OSError as exc:
         raise SecretError(f"secret {label} cannot be read ({exc.strerror or exc})") from None
+    # Kernel pseudo-files look like regular files (/proc/self/environ is one) and hold process
+    # memory or device state, never a key someone wrote (issue 23).
+    pseudo = pseudo_filesystem(text)
+    if pseudo:
+        raise SecretError(f"secret {label} is under {pseudo}, a kernel pseudo-filesystem, not a key file; point "
+                          "it at a file holding only the secret")
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0)
     try:
@@ -84,6 +91,10 @@ def read_secret_file(path: Path, label: str) -> tuple[str, list[str]]:
     try:
         st = os.fstat(fd)
         _refuse_special(st.st_mode, label)  # swapped for something else between stat and open
+        pseudo = pseudo_device(st.st_dev)
+        if pseudo:
+            raise SecretError(f"secret {label} is on {pseudo}, a kernel pseudo-filesystem, not a key file; point "
+                              "it at a file holding only the secret")
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_SECRET_BYTES:

@@ -20,7 +20,8 @@ PREFIX = "seedctl.drives"
 LAYERS = {"formats": 0, "tables": 1, "disk": 2, "placement": 2, "writing": 3}
 # The only modules outside the package that the drive engine may use: it sits below resources/,
 # lifecycle/ and sandbox/, and knows nothing of Azure, specs or commands.
-ALLOWED_OUTSIDE = {"seedctl.errors", "seedctl.interrupt", "seedctl.crc64", "seedctl.fsretry", "seedctl.lock"}
+ALLOWED_OUTSIDE = {"seedctl.errors", "seedctl.interrupt", "seedctl.crc64", "seedctl.fsretry", "seedctl.lock",
+                   "seedctl.safefs"}
 
 
 def _imported(path: Path) -> set[str]:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from seedctl.drives.formats.layout import SIM_MARKER, clusters
 from seedctl.errors import DriveError
+from seedctl.safefs import CAP_MARKER, read_regular
 
 MARKER_KIND = "seedctl-sandbox-drive"
-MARKER_MAX_BYTES = 4096  # a marker is ~80 bytes; anything larger is not one
+MARKER_MAX_BYTES = CAP_MARKER  # a marker is ~80 bytes; anything larger is not one
 MAX_CAPACITY = 1 << 60  # 1 EiB: far beyond any disk, and safely inside every integer the engine uses
 
 
@@ -57,26 +57,14 @@ def create_simulated_drive(path: Path, serial: str, capacity: int) -> None:
 
 
 def _marker_bytes(marker: Path) -> bytes | None:
-    """The marker's bytes: a small regular file, never a link, FIFO or device (None when absent)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    """The marker's bytes: a small regular file, never a link, FIFO or device (None when absent).
+    Read with the one safe reader (seedctl.safefs)."""
     try:
-        fd = os.open(marker, flags)
+        return read_regular(marker, what="simulated drive marker", cap=MARKER_MAX_BYTES)
     except FileNotFoundError:
         return None
-    except OSError as exc:
-        why = "is a symbolic link" if os.path.islink(marker) else f"is unreadable: {exc.strerror or exc}"
-        raise DriveError(f"simulated drive marker {marker} {why}") from None
-    try:
-        with open(fd, "rb", buffering=0) as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise DriveError(f"simulated drive marker {marker} is not a regular file")
-            data = fh.read(MARKER_MAX_BYTES + 1)
-    except OSError as exc:
-        raise DriveError(f"simulated drive marker {marker} is unreadable: {exc.strerror or exc}") from None
-    if len(data) > MARKER_MAX_BYTES:
-        raise DriveError(f"simulated drive marker {marker} is larger than {MARKER_MAX_BYTES} bytes: not a seedctl "
-                         "marker")
-    return data
+    except NotADirectoryError:
+        return None
 
 
 def read_simulated(path: Path) -> SimulatedDrive | None:

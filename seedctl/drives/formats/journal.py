@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 import struct
 import zlib
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
@@ -33,12 +32,14 @@ from typing import Protocol
 
 from seedctl.drives.formats.layout import (
     _SAFE_REL,
+    JOURNAL_NAME,
     SEEDCTL_DIR,
     check_own_folder,
     journal_path,
     rel_path_problem,
 )
 from seedctl.errors import DriveError
+from seedctl.safefs import Tree, UnsafeEntry
 
 JOURNAL_VERSION = 1
 MAX_LINE = 8 * 1024 * 1024  # a file record of 50,000 blocks is ~1.8 MB; anything longer is not ours
@@ -467,36 +468,36 @@ def _lines(fh: object) -> Iterator[tuple[bytes, bool]]:
             yield line, False
 
 
-def _open_regular(path: Path) -> int:
-    """Open a file taken from a drive for reading: never follow a symbolic link (the journal is
-    seedctl's own), never block on a FIFO or read a device; FileNotFoundError when absent."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        if os.path.islink(path):
-            raise JournalError(f"journal {path} is a symbolic link; seedctl's journal is a plain file on the "
-                               "drive. Remove the link and re-run") from None
-        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise JournalError(f"journal {path} is not a regular file (a FIFO, device or folder); remove it and re-run")
-    return fd
+def _journal_tree(mount: Path) -> Tree:
+    """The drive's root as a safefs.Tree: the journal is reached from it through `.seedctl` without
+    following a link or a junction (issue 23; issue 26 item 3)."""
+    return Tree(mount, what=f"drive at {mount}")
 
 
 def _open_journal(mount: Path, path: Path) -> int | None:
-    """A descriptor of the drive's journal at `path`, once seedctl's folder on the drive has been
-    checked (not a link, ours); None when there is no journal."""
+    """A descriptor of the drive's journal at `path`, for reading, once seedctl's folder on the drive
+    has been checked (not a link, ours): never a link, never blocking on a FIFO, never a device;
+    None when there is no journal."""
     try:
         check_own_folder(mount)
-    except DriveError as exc:
-        raise JournalError(str(exc)) from None
-    try:
-        return _open_regular(path)
+        with _journal_tree(mount) as tree:
+            return tree.open(f"{SEEDCTL_DIR}/{JOURNAL_NAME}")
     except FileNotFoundError:
         return None
+    except UnsafeEntry as exc:
+        raise JournalError(f"journal {path}: {_unsafe_why(exc)}; seedctl's journal is a plain file in a plain folder "
+                           "on the drive. Remove it and re-run") from None
+    except JournalError:
+        raise
+    except DriveError as exc:
+        raise JournalError(str(exc)) from None
+    except OSError as exc:
+        raise JournalError(f"cannot read journal {path}: {exc.strerror or exc}") from None
+
+
+def _unsafe_why(exc: UnsafeEntry) -> str:
+    """What safefs found ("... is a symbolic link, not a regular file"), without the tree's name."""
+    return str(exc).split(": ", 1)[-1].split("; seedctl does not", 1)[0]
 
 
 def read_journal(mount: Path, *, canonical: Callable[[str], str] | None = None,
@@ -633,18 +634,13 @@ class Journal:
         if state is None:
             state = read_journal(mount)
         check_own_folder(mount)
-        (Path(mount) / SEEDCTL_DIR).mkdir(exist_ok=True)
-        check_own_folder(mount)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        try:
-            fd = os.open(path, flags, 0o644)
-        except OSError:
-            if os.path.islink(path):
-                raise JournalError(f"journal {path} is a symbolic link; refusing to write through it") from None
-            raise
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise JournalError(f"journal {path} is not a regular file; refusing to write to it")
+        try:  # through the drive's root folder: never through a link or junction (issue 26 item 3)
+            with _journal_tree(mount) as tree:
+                tree.mkdir(SEEDCTL_DIR)
+                fd = tree.open(f"{SEEDCTL_DIR}/{JOURNAL_NAME}", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        except UnsafeEntry as exc:
+            raise JournalError(f"journal {path}: {_unsafe_why(exc)}; refusing to write through it. Remove it and "
+                               "re-run") from None
         journal = cls(path, fd)
         journal._lock(mount)
         if os.fstat(fd).st_size != (state.size if state else 0):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path, PurePosixPath
 
 from seedctl.errors import DriveError
+from seedctl.safefs import is_plain_file, is_plain_folder, is_reparse_point, kind_of
 
 DATA_DIR = "seed"
 SEEDCTL_DIR = ".seedctl"
@@ -161,6 +161,8 @@ class Confinement:
                 raise self._refuse(rel, f"cannot be checked: {exc.strerror or exc}") from None
         if st.st_dev != self.dev:
             raise self._refuse(rel, f"is on another filesystem than the drive ({existing} is a mount point)")
+        if is_reparse_point(st):  # Windows: realpath may not resolve every kind of reparse point
+            raise self._refuse(rel, f"leads through {existing}, {kind_of(st)}")
         self._ok.add(key)
 
     def lstat_file(self, rel: str) -> os.stat_result | None:
@@ -171,8 +173,8 @@ class Confinement:
             st = os.lstat(path)
         except FileNotFoundError:
             return None
-        if not stat.S_ISREG(st.st_mode):
-            raise self._refuse(rel, "is not a regular file on the drive (a symbolic link, folder or device)")
+        if not is_plain_file(st):
+            raise self._refuse(rel, f"is not a regular file on the drive ({kind_of(st)})")
         if st.st_dev != self.dev:
             raise self._refuse(rel, "is on another filesystem than the drive")
         return st
@@ -188,9 +190,9 @@ def check_own_folder(mount: Path, name: str = SEEDCTL_DIR) -> None:
         return
     except OSError as exc:
         raise DriveError(f"drive at {mount}: cannot check {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise DriveError(f"drive at {mount}: {path} is not a folder (a symbolic link or a file); it is "
-                         "seedctl's own folder and must not point elsewhere. Remove it and re-run")
+    if not is_plain_folder(st):  # a junction reports as a folder: only its reparse attribute tells
+        raise DriveError(f"drive at {mount}: {path} is not a folder ({kind_of(st)}); it is seedctl's own folder "
+                         "and must not point elsewhere. Remove it and re-run")
     try:
         mount_dev = os.stat(mount).st_dev
     except OSError as exc:

@@ -41,6 +41,7 @@ from typing import NamedTuple, overload
 
 from seedctl.errors import DriveError
 from seedctl.fsretry import replace as replace_retrying
+from seedctl.safefs import CAP_MANIFEST, read_regular
 
 MANIFEST_NAME = "DriveManifest.xml"
 MANIFEST_FILE = "\\" + MANIFEST_NAME  # the job's manifestFile (drive-relative, backslash form)
@@ -522,9 +523,20 @@ def fsync_dir(folder: Path) -> None:
 def manifest_hash(path: Path) -> str:
     """The job's manifestHash: Base16 (upper-case hex) MD5 of the manifest file's bytes."""
     try:
-        return hashlib.md5(Path(path).read_bytes()).hexdigest().upper()
+        return hashlib.md5(_read_manifest_bytes(Path(path))).hexdigest().upper()
     except OSError as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
+
+
+def _read_manifest_bytes(path: Path) -> bytes:
+    """The manifest's bytes through the one safe reader (seedctl.safefs): a regular file only,
+    never a link, FIFO or device, at most CAP_MANIFEST bytes; ManifestError naming it otherwise."""
+    try:
+        return read_regular(path, what="manifest", cap=CAP_MANIFEST)
+    except FileNotFoundError:
+        raise ManifestError(f"manifest {path} not found") from None
+    except DriveError as exc:
+        raise ManifestError(str(exc)) from None
 
 
 def local_name(tag: str) -> str:

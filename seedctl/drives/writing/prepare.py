@@ -66,6 +66,7 @@ from seedctl.drives.writing.verify import VerifyReport, verify_drive
 from seedctl.errors import DriveError
 from seedctl.fsretry import replace as replace_retrying
 from seedctl.interrupt import INTERRUPT, Cancelled, CancelToken, DriveInterrupted
+from seedctl.safefs import Tree, UnsafeEntry
 
 GROUP_BYTES = 32 * 1024 * 1024
 GROUP_FILES = 256
@@ -111,7 +112,7 @@ def drive_state(mount: Path, state: JournalState | None) -> DriveState | None:
     if state is None:
         return None
     try:
-        st = os.stat(mount / MANIFEST_NAME)
+        st = os.lstat(mount / MANIFEST_NAME)  # a link in its place is not the manifest seedctl wrote
     except FileNotFoundError:
         st = None
     m = state.manifest
@@ -337,53 +338,53 @@ def _leftover_bytes(mount: Path, pending: frozenset[str], done: Container[str]) 
 
 def _clean_leftovers(anchor: DriveAnchor, pending: frozenset[str], done: Container[str]) -> None:
     """Drop what a crash left: temporary files, and renamed files whose journal record never landed.
-    Through the drive's descriptor only. The journal's paths are proven to stay on the drive, and
-    .seedctl/tmp to be a plain folder, before anything is deleted."""
+    Through the drive's root folder only (safefs.Tree): .seedctl/tmp is reached without following a
+    link or a junction and must be a plain folder (issue 26 item 3), every entry is removed itself
+    (a link planted there is unlinked, its target never touched), and the journal's paths are proven
+    to stay on the drive before anything is deleted."""
     check_own_folder(anchor.mount, f"{SEEDCTL_DIR}/{TMP_DIR}")
     confined = Confinement(anchor.mount, what=f"journal {journal_path(anchor.mount)}")
     for rel in pending:
         if rel not in done:
             confined.path(rel)
-    tmp = anchor.rel(SEEDCTL_DIR, TMP_DIR)
-    try:
-        names = _list_dir(tmp, anchor.dir_fd)
-    except FileNotFoundError:
-        os.mkdir(tmp, dir_fd=anchor.dir_fd)
-        names = []
-    for name in names:
+    tmp = f"{SEEDCTL_DIR}/{TMP_DIR}"
+    with _drive_tree(anchor.mount, anchor.dir_fd) as tree:
         try:
-            os.unlink(anchor.rel(SEEDCTL_DIR, TMP_DIR, name), dir_fd=anchor.dir_fd)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            pass  # a folder is not seedctl's: left alone, harmless
-    for rel in pending:
-        if rel not in done:
+            names = tree.listdir(tmp)
+        except FileNotFoundError:
+            tree.mkdir(tmp)
+            names = []
+        for name in names:
             try:
-                os.unlink(anchor.rel(DATA_DIR, *rel.split("/")), dir_fd=anchor.dir_fd)
-            except FileNotFoundError:
-                pass
+                tree.remove_entry(f"{tmp}/{name}")
+            except (UnsafeEntry, PermissionError, IsADirectoryError):
+                pass  # a folder is not seedctl's: left alone, harmless
+        for rel in pending:
+            if rel not in done:
+                tree.remove_entry(f"{DATA_DIR}/{rel}")
 
 
-def _list_dir(path: str, dir_fd: int | None) -> list[str]:
-    if dir_fd is None:
-        return os.listdir(path)
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY, dir_fd=dir_fd)
-    try:
-        return os.listdir(fd)
-    finally:
-        os.close(fd)
+def _drive_tree(mount: Path, dir_fd: int | None = None) -> Tree:
+    """The drive's root as a safefs.Tree (on the anchor's descriptor when there is one)."""
+    return Tree(mount, what=f"drive at {mount}", fd=dir_fd)
 
 
 def _remove_stale(mount: Path, journal: Journal, records: list[FileRecord]) -> None:
     """Delete files no longer allocated to this drive (only ones seedctl wrote, as it wrote them:
-    regular files on the drive, confined to it, with the size and mtime the journal recorded)."""
+    regular files on the drive, confined to it, with the size and mtime the journal recorded, checked
+    again on the entry itself right before its unlink through the drive's root folder)."""
     confined = Confinement(mount, what=f"journal {journal_path(mount)}")
     targets = []
     for r in records:  # every path is checked before the first deletion
         st = confined.lstat_file(r.rel_path)
         if st is not None and st.st_size == r.size and st.st_mtime_ns == r.dst_mtime_ns:
-            targets.append(confined.path(r.rel_path))
-    for path in targets:
-        path.unlink(missing_ok=True)
+            targets.append(r)
+    with _drive_tree(mount) as tree:
+        for r in targets:
+            def unless(st: os.stat_result, r: FileRecord = r) -> str | None:
+                same = st.st_size == r.size and st.st_mtime_ns == r.dst_mtime_ns
+                return None if same else "changed since it was checked"
+            tree.unlink(f"{DATA_DIR}/{r.rel_path}", unless=unless)
     gone = [r.rel_path for r in records]
     journal.add_removed(gone)
 
@@ -550,7 +551,7 @@ def _finish_manifest(mount: Path, serial: str, files: Sequence[StagedFile], tabl
     path = mount / MANIFEST_NAME
     m = state.manifest if state is not None and not journal.changed else None
     try:
-        st = os.stat(path)
+        st = os.lstat(path)  # a link in its place is not the manifest seedctl wrote: rewritten over it
     except FileNotFoundError:
         st = None
     if m is not None and st is not None and m.fileset == digest and m.files == len(files) \

@@ -117,6 +117,13 @@ def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> Ve
             fd = os.open(local, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                          | getattr(os, "O_BINARY", 0))
             with open(fd, "rb", buffering=0) as fh:
+                opened = os.fstat(fd)
+                if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(opened.st_mode):
+                    # swapped between the lstat and the open (a folder on the way replaced by a link):
+                    # what was opened is not the drive's file (safefs: the identity match)
+                    problems.append(VerifyProblem(blob.file_path, "was replaced while it was checked (not the "
+                                                  "regular file on the drive that was found)"))
+                    continue
                 for block in blob.blocks:
                     view = memoryview(buf)[:block.length]
                     got = 0
