@@ -17,11 +17,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from seedctl.errors import ApplyError
+from seedctl.errors import ApplyError, DriveError, SeedctlError
 from seedctl.plan import CREATE, NOOP, UPDATE, AttributeChange, Change
 from seedctl.resources.base import Context, Node, Observation, Unobservable, same_value
 from seedctl.resources.jobs import backend_for
 from seedctl.resources.jobs import base as phases
+from seedctl.resources.staging import Carried, carried_by_manifest
 
 
 class ShipmentRefused(ApplyError):
@@ -116,7 +117,7 @@ def drive_problems(ctx: Context, job: dict[str, Any]) -> list[str]:
     listed = {d["drive_id"]: (d.get("manifest_hash") or "").upper() for d in job.get("drives") or []}
     problems = [f"the job lists drive {serial}, which is not in the spec: restore it in the spec"
                 for serial in sorted(set(listed) - {d.serial for d in spec.drives})]
-    carried: dict[str, tuple[int, int | None]] = {}  # blob path -> (size, staging mtime when known)
+    carried: Carried = {}  # blob path -> (size, staging mtime when known)
     for drive in spec.drives:
         want = listed.get(drive.serial)
         if not want:
@@ -128,7 +129,11 @@ def drive_problems(ctx: Context, job: dict[str, Any]) -> list[str]:
         if seen.attached or seen.is_simulated:
             problems += _attached_drive(drive.serial, Path(mount), want, carried, MANIFEST_NAME, md5_hex)
             continue
-        copy = read_copy(spec.base_dir, drive.serial)
+        try:
+            copy = read_copy(spec.base_dir, drive.serial)
+        except SeedctlError as exc:  # a FIFO, link or device in its place: refused, never waited on
+            problems.append(f"drive {drive.serial} is not attached and its kept manifest cannot be used: {exc}")
+            continue
         if copy is None:
             problems.append(f"drive {drive.serial} is not attached and no copy of its manifest is kept beside "
                             "the spec: attach the drive so its manifest can be checked")
@@ -136,21 +141,23 @@ def drive_problems(ctx: Context, job: dict[str, Any]) -> list[str]:
             problems.append(f"drive {drive.serial} is not attached and its kept manifest (MD5 {md5_hex(copy)}) is "
                             f"not the one the job lists ({want}): attach the drive and run `seedctl apply`")
         else:
-            problems += _carried_from_manifest(copy, carried, f"kept manifest of drive {drive.serial}")
+            problems += carried_by_manifest(copy, carried, f"kept manifest of drive {drive.serial}")
     problems += _staging_problems(ctx, carried)
     return problems
 
 
-def _attached_drive(serial: str, mount: Path, want: str, carried: dict[str, tuple[int, int | None]],
+def _attached_drive(serial: str, mount: Path, want: str, carried: Carried,
                     manifest_name: str, md5_hex: Any) -> list[str]:
     from seedctl.drives import read_drive_state, verify_drive
-    from seedctl.errors import DriveError
+    from seedctl.safefs import CAP_MANIFEST, read_regular
 
-    try:
-        data = (mount / manifest_name).read_bytes()
-    except OSError as exc:
-        return [f"drive {serial}: cannot read its {manifest_name} ({exc.strerror or exc}); run `seedctl apply` "
-                "to write it"]
+    try:  # the one safe reader: a link, FIFO or device in the manifest's place is refused, never read
+        data = read_regular(mount / manifest_name, what=f"drive {serial}'s manifest", cap=CAP_MANIFEST)
+    except FileNotFoundError:
+        return [f"drive {serial}: it has no {manifest_name}; run `seedctl apply` to write it"]
+    except (OSError, DriveError) as exc:
+        return [f"drive {serial}: cannot read its {manifest_name} ({getattr(exc, 'strerror', None) or exc}); "
+                "run `seedctl apply` to write it"]
     if md5_hex(data) != want:
         return [f"drive {serial}: its {manifest_name} has MD5 {md5_hex(data)} but the job lists {want}; run "
                 "`seedctl plan` and `seedctl apply` without the shipment block, so the job lists what is on the "
@@ -165,45 +172,29 @@ def _attached_drive(serial: str, mount: Path, want: str, carried: dict[str, tupl
         state = read_drive_state(mount)
     except DriveError as exc:
         return [f"drive {serial}: {exc}"]
-    return _carried_from_manifest(data, carried, f"manifest on drive {serial}",
-                                  journal=state.completed if state else None)
+    return carried_by_manifest(data, carried, f"manifest on drive {serial}",
+                               journal=state.completed if state else None)
 
 
-def _carried_from_manifest(data: bytes, carried: dict[str, tuple[int, int | None]], where: str,
-                           journal: dict[str, tuple[int, int]] | None = None) -> list[str]:
-    """Add a manifest's blobs to `carried`; with the drive's journal, with the staging mtimes too.
-    Returns the problem when the manifest cannot be read (it is untrusted input)."""
-    from seedctl.drives import DATA_DIR, ManifestError, parse_manifest
-
-    try:
-        manifest = parse_manifest(data, where)
-    except ManifestError as exc:
-        return [f"{where}: {exc}"]
-    for blob in manifest.blobs:
-        parts = [p for p in blob.file_path.split("\\") if p]
-        rel = "/".join(parts[1:] if parts and parts[0] == DATA_DIR else parts)
-        known = (journal or {}).get(rel)
-        carried[blob.blob_path] = (blob.length, known[1] if known and known[0] == blob.length else None)
-    return []
-
-
-def _staging_problems(ctx: Context, carried: dict[str, tuple[int, int | None]]) -> list[str]:
-    """The manifests must cover the staging tree (when staging is observed here)."""
-    from seedctl.resources.staging import STAGING_ADDRESS, staging_scan
+def _staging_problems(ctx: Context, carried: Carried) -> list[str]:
+    """The manifests must cover the staging tree (when staging is observed here), judged from a
+    walk of staging made now, after every drive was re-read: never from the scan the plan (or this
+    run) cached, which may be hours old by the end of the drives' re-hash (issue 23)."""
+    from seedctl.resources.staging import STAGING_ADDRESS, differences, fresh_scan, names
 
     if not isinstance(ctx.observations.get(STAGING_ADDRESS), dict):
         return []  # not observable here: the drives are judged against the job alone
-    missing, changed = [], []
-    for f in staging_scan(ctx).files:
-        have = carried.get(f.blob_path)
-        if have is None:
-            missing.append(f.rel_path)
-        elif have[0] != f.size or (have[1] is not None and have[1] != f.mtime_ns):
-            changed.append(f.rel_path)
+    root = ctx.spec.staging_root()
+    if not root.is_dir():
+        return [f"the staging folder {root} is gone since the plan; mount it (or fix staging.path) and apply again"]
+    scan = fresh_scan(ctx)
     problems = []
+    if scan.errors:
+        problems.append(f"staging now has {len(scan.errors):,} problem(s) ({'; '.join(str(p) for p in scan.errors[:3])}"
+                        f"{' ...' if len(scan.errors) > 3 else ''}); run `seedctl plan`")
+    missing, changed = differences(scan.files, carried)
     for what, rels in (("are on no drive", missing), ("differ from the copy on the drive", changed)):
         if rels:
-            shown = ", ".join(rels[:5]) + (f" and {len(rels) - 5} more" if len(rels) > 5 else "")
-            problems.append(f"{len(rels)} staging file(s) {what} ({shown}); run `seedctl apply` without the "
+            problems.append(f"{len(rels)} staging file(s) {what} ({names(rels)}); run `seedctl apply` without the "
                             "shipment block (or put staging back as it was written)")
     return problems

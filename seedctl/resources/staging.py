@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from seedctl.errors import SeedctlError
 from seedctl.plan import NOOP, Change
 from seedctl.resources.base import Context, Node, Observation, Unobservable
 
@@ -34,13 +35,20 @@ def staging_scan(ctx: Context) -> Any:
     """The staging scan of this run (one walk per run, shared by every node that needs it)."""
     with _scan_lock:
         if SCAN_KEY not in ctx.cache:
-            from seedctl.drives import scan_staging
-
-            spec = ctx.spec
-            ctx.cache[SCAN_KEY] = scan_staging(spec.staging_root(), include=spec.staging.include,
-                                               exclude=spec.staging.exclude, container=spec.container.name,
-                                               prefix=spec.container.prefix, path_limits=windows_path_limits(spec))
+            ctx.cache[SCAN_KEY] = fresh_scan(ctx)
         return ctx.cache[SCAN_KEY]
+
+
+def fresh_scan(ctx: Context) -> Any:
+    """A new walk of the staging tree, now: for a check right before an irreversible step (the
+    shipment), which must never judge from the run's cached scan (issue 23: a file added or grown
+    while apply wrote the drives was shipped without)."""
+    from seedctl.drives import scan_staging
+
+    spec = ctx.spec
+    return scan_staging(spec.staging_root(), include=spec.staging.include, exclude=spec.staging.exclude,
+                        container=spec.container.name, prefix=spec.container.prefix,
+                        path_limits=windows_path_limits(spec))
 
 
 def windows_path_limits(spec: Any) -> Any:
@@ -54,6 +62,82 @@ def windows_path_limits(spec: Any) -> Any:
 
     return path_limits([(d.serial, spelled(d.mount_point, spec.mount_path(d))) for d in spec.drives],
                        spelled(spec.staging.path, spec.staging_root()))
+
+
+# -- staging against what was shipped ---------------------------------------------------------------
+
+Carried = dict[str, tuple[int, "int | None"]]  # blob path -> (size, staging mtime when known)
+
+
+def carried_by_manifest(data: bytes, carried: Carried, where: str,
+                        journal: dict[str, tuple[int, int]] | None = None) -> list[str]:
+    """Add a manifest's blobs to `carried`; with the drive's journal, with the staging mtimes too.
+    Returns the problem when the manifest cannot be read (it is untrusted input)."""
+    from seedctl.drives import DATA_DIR, ManifestError, parse_manifest
+
+    try:
+        manifest = parse_manifest(data, where)
+    except ManifestError as exc:
+        return [f"{where}: {exc}"]
+    for blob in manifest.blobs:
+        parts = [p for p in blob.file_path.split("\\") if p]
+        rel = "/".join(parts[1:] if parts and parts[0] == DATA_DIR else parts)
+        known = (journal or {}).get(rel)
+        carried[blob.blob_path] = (blob.length, known[1] if known and known[0] == blob.length else None)
+    return []
+
+
+def differences(files: Any, carried: Carried) -> tuple[list[str], list[str]]:
+    """(staging files on no drive, staging files that differ from their copy) by size, and by mtime
+    where the drive's journal recorded it."""
+    missing, changed = [], []
+    for f in files:
+        have = carried.get(f.blob_path)
+        if have is None:
+            missing.append(f.rel_path)
+        elif have[0] != f.size or (have[1] is not None and have[1] != f.mtime_ns):
+            changed.append(f.rel_path)
+    return missing, changed
+
+
+def names(rels: list[str], limit: int = 5) -> str:
+    return ", ".join(rels[:limit]) + (f" and {len(rels) - limit:,} more" if len(rels) > limit else "")
+
+
+def shipped_differences(ctx: Context, files: Any) -> list[str]:
+    """Once the drives have left (the job is past the phase where its drive list can change),
+    warnings naming the staging files that differ from what the shipped manifests carry: that data
+    does not reach Azure with this job. Read from the manifest copies kept beside the spec, each
+    trusted only when its MD5 is the job's manifest hash."""
+    from seedctl.records import md5_hex, read_copy
+    from seedctl.resources.jobs import base as phases
+
+    if ctx.spec.import_job is None:
+        return []
+    job = ctx.observations.get(f'import_job["{ctx.spec.import_job.name}"]')
+    if not isinstance(job, dict) or job.get("phase") in (None, *phases.DRIVES_EDITABLE, phases.CANCELLED):
+        return []
+    carried: Carried = {}
+    unknown = []
+    for d in job.get("drives") or []:
+        serial, want = d.get("drive_id"), (d.get("manifest_hash") or "").upper()
+        try:
+            data = read_copy(ctx.spec.base_dir, serial) if serial else None
+        except SeedctlError:
+            data = None
+        if data is None or md5_hex(data) != want or carried_by_manifest(data, carried, f"drive {serial}"):
+            unknown.append(str(serial))
+    if unknown:
+        return [f"warning: import job {job.get('name')} has shipped; the shipped manifest of drive(s) "
+                f"{', '.join(unknown)} is not kept beside the spec, so staging cannot be compared with it"]
+    missing, changed = differences(files, carried)
+    out = []
+    for what, rels in (("are on no shipped drive", missing), ("differ from the copy that was shipped", changed)):
+        if rels:
+            out.append(f"warning: {len(rels):,} staging file(s) {what} ({names(rels)}): import job "
+                       f"{job.get('name')} has shipped without them; they reach Azure with the next incremental "
+                       "backup, or with a follow-up seed")
+    return out
 
 
 def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:
@@ -103,7 +187,15 @@ class StagingNode(Node):
                 if address.startswith('drive["') and isinstance(obs, dict)]
         return {"drives_hold_files": sum(held), "strict": ctx.spec.staging.strict,
                 # drives attached here make this the copy computer: the staging folder must be here too
-                "drives_here": len(held) if ctx.local_state != "skip" else 0}
+                "drives_here": len(held) if ctx.local_state != "skip" else 0,
+                # after shipment: staging files that the shipped drives do not carry as they are now
+                "shipped_differences": self._shipped(ctx)}
+
+    def _shipped(self, ctx: Context) -> list[str]:
+        observed = ctx.observations.get(self.address)
+        if not isinstance(observed, dict):
+            return []
+        return shipped_differences(ctx, staging_scan(ctx).files)
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
         if isinstance(observed, Unobservable):
@@ -137,7 +229,8 @@ class StagingNode(Node):
             more = len(observed["errors"]) - len(shown)
             return self.error(*shown, *([f"... and {more} more"] if more else []), summary=summary,
                               notes=skip_notes)
-        return self.change(NOOP, summary=summary, notes=skip_notes + observed["warnings"][:10])
+        return self.change(NOOP, summary=summary, notes=desired.get("shipped_differences", []) + skip_notes
+                           + observed["warnings"][:10])
 
     def apply(self, change: Change, ctx: Context) -> Observation:
         return self.read(ctx)  # an input: nothing to change
