@@ -1,4 +1,4 @@
-"""`seedctl destroy [-f SPEC] [--auto-approve] [--staging]`: delete the imported copy (and, if asked,
+"""`seedctl destroy [-f SPEC] [--auto-approve] [--staging [--deep]]`: delete the imported copy (and, if asked,
 the staging copy) after a completed, verified import. Exit 0 done or nothing to do, 1 refused or failed."""
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_spec_arguments(parser)
     parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--staging", action="store_true", help="also delete the staging files that were imported")
+    parser.add_argument("--deep", action="store_true",
+                        help="with --staging: prove each file's import by downloading and hashing its blob (the "
+                             "strongest evidence; without it the service's block or page listing is used)")
     parser.set_defaults(handler=run)
 
 
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
 
     spec = load_spec_from_args(args, env)
     ctx = make_context(spec, env, local_state="skip")
-    plan = plan_destroy(spec, ctx, staging=args.staging)
+    plan = plan_destroy(spec, ctx, staging=args.staging, deep=args.deep)
     if plan.refusal:
         raise SeedctlError(f"destroy refused: {plan.refusal}")
     if plan.empty:

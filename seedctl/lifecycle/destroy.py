@@ -2,13 +2,27 @@
 
 What it may delete: the blobs named in the shipped manifests (exactly those), the container when
 seedctl created it for this spec and nothing else is left in it, and with `--staging` the staging
-files those manifests carried — each only when its content is proven imported: its MD5 equals the
-whole-file MD5 of the manifest entry that verify confirmed in Azure (hashed when the clean-up is
-planned, and its size and mtime checked again, or it is re-hashed, right before it is deleted). A
-staging file rewritten under the same name and size is kept. What it never deletes: the vault,
-the storage account, the import job (the service keeps it 90 days as the record of the import),
-the service's copy logs, other blobs. It refuses while the job is active and when the data was not
+files those manifests carried. It refuses while the job is active and when the data was not
 verified (`seedctl verify` records a digest of what it checked; destroy recomputes it).
+
+A staging file is deleted only when its import is proven *now*, never from a stored record alone
+(issue 23: the record is plain text in the container's metadata, and anyone who can write to the
+storage account can forge it and the blob's Content-MD5):
+
+- it is hashed, through the staging root's folder descriptors (`seedctl.safefs.Tree`: no link or
+  junction is followed, so a folder swapped for a link to elsewhere is never entered), and its
+  digest equals the manifest's whole-file digest (the CRC-64 seedctl records, or the MD5 of drives
+  written by an earlier seedctl);
+- a fresh verification (`lifecycle.verify.verify`, run by destroy itself, recording nothing) finds
+  the blob intact on listing evidence taken now (`block-ids`, `page-ranges`) and, for a page blob,
+  content evidence (`service-crc64`, or `download` with `--deep`); the blob's Content-MD5 alone
+  never suffices;
+- right before its unlink, through its folder descriptor, the file is still the one hashed (same
+  device and inode, size, mtime and ctime, or it is hashed again), and the entry unlinked is that
+  file (safefs compares its identity again at the unlink).
+
+What it never deletes: the vault, the storage account, the import job (the service keeps it 90
+days as the record of the import), the service's copy logs, other blobs.
 
 Like every seedctl change it is planned from the world as it is, so a second run finds nothing
 left and does nothing.
@@ -20,11 +34,11 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from seedctl.azure.errors import is_not_found
-from seedctl.errors import SeedctlError
+from seedctl.errors import DriveError, SeedctlError
 from seedctl.lifecycle.manifests import ShippedManifest, load_manifests
 from seedctl.lifecycle.storage import (
     container_client,
@@ -37,6 +51,7 @@ from seedctl.lifecycle.storage import (
 from seedctl.lifecycle.verify import manifest_digest, rel_path_of
 from seedctl.resources.container import CREATED_BY_META
 from seedctl.resources.jobs import base as phases
+from seedctl.safefs import Tree, UnsafeEntry
 
 PARALLEL = 8
 
@@ -49,8 +64,8 @@ class DestroyPlan:
     blob_bytes: int = 0
     delete_container: bool = False
     staging_files: list[Path] = field(default_factory=list)
-    # what each staging file was proven to be: (size, mtime_ns, MD5 it must have, upper-case hex)
-    staging_proof: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
+    # what each staging file was proven to be when it was hashed (identity, size, times, digest)
+    staging_proof: dict[Path, Proof] = field(default_factory=dict)
     kept: list[str] = field(default_factory=list)           # what stays, and why
     refusal: str | None = None
     verified_at: str | None = None
@@ -67,7 +82,7 @@ def _ours(metadata: dict[str, str] | None, spec: Any) -> bool:
     return value is not None and value == spec.name.replace("-", "_")[:60]
 
 
-def plan_destroy(spec: Any, ctx: Any, *, staging: bool) -> DestroyPlan:
+def plan_destroy(spec: Any, ctx: Any, *, staging: bool, deep: bool = False) -> DestroyPlan:
     job = read_job(spec, ctx)
     name = spec.import_job.name
     plan = DestroyPlan(name, spec.container.name)
@@ -102,7 +117,7 @@ def plan_destroy(spec: Any, ctx: Any, *, staging: bool) -> DestroyPlan:
         else:
             plan.kept.append(f"container {spec.container.name}: not created by this spec")
     if staging:
-        _plan_staging(spec, plan, list(wanted.values()))
+        _plan_staging(spec, ctx, plan, list(wanted.values()), deep=deep)
     plan.kept.extend([f"storage account {spec.storage_account.name}, the vault and the import job: never deleted "
                       "by destroy" + _account_locks(spec, ctx), "the service's copy logs in the diagnostics container"])
     if plan.empty:
@@ -137,62 +152,198 @@ def _account_locks(spec: Any, ctx: Any) -> str:
             "the account yourself, once the backup agent has made its first recovery point)")
 
 
-def file_md5(path: Path) -> str:
+@dataclass(frozen=True)
+class Proof:
+    """A staging file as it was when hashed: the identity, size and times its digest belongs to."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    digest: str  # what the manifest says the file's content is ("crc64:<n>" or "md5:<HEX>")
+
+    def same(self, st: Any) -> bool:
+        """Nothing has written to the file since (a write or a utime() changes its ctime, which no
+        one but the clock sets)."""
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == \
+            (self.dev, self.ino, self.size, self.mtime_ns, self.ctime_ns)
+
+
+def manifest_digest_of(blob: Any) -> str | None:
+    """The whole-file digest the manifest records for a blob: the CRC-64 seedctl records
+    (`seedctl:crc64=`), or the MD5 of drives written by an earlier seedctl (`seedctl:content-md5=`)."""
+    crc = getattr(blob, "content_crc64", None)
+    if crc is not None:
+        return f"crc64:{int(crc)}"
+    if blob.content_md5_hex:
+        return f"md5:{blob.content_md5_hex.upper()}"
+    return None
+
+
+def _hash_fd(fd: int, kind: str) -> str:
+    """The digest of the open file's content, of the kind the manifest holds."""
+    if kind == "crc64":
+        from seedctl.crc64 import crc64
+
+        crc = 0
+        while chunk := os.read(fd, 4 * 1024 * 1024):
+            crc = crc64(chunk, crc)
+        return f"crc64:{crc}"
     digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(4 * 1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest().upper()
+    while chunk := os.read(fd, 4 * 1024 * 1024):
+        digest.update(chunk)
+    return f"md5:{digest.hexdigest().upper()}"
 
 
-def _plan_staging(spec: Any, plan: DestroyPlan, blobs: list[Any]) -> None:
-    """Staging files proven imported, by content: absence of a difference in size is no proof."""
+def _hash_in_tree(tree: Tree, rel: str, want: str) -> tuple[Proof | None, str | None]:
+    """Hash the staging file `rel` through the tree (never a link, FIFO or device); (proof, why not)."""
+    try:
+        fd = tree.open(rel)
+    except FileNotFoundError:
+        return None, None
+    except (DriveError, OSError) as exc:
+        return None, f"not checked: {getattr(exc, 'strerror', None) or exc}"
+    try:
+        before = os.fstat(fd)
+        got = _hash_fd(fd, want.split(":", 1)[0])
+        after = os.fstat(fd)
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    finally:
+        os.close(fd)
+    proof = Proof(after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns, got)
+    if not proof.same(before):
+        return None, "it changed while it was hashed"
+    if got != want:
+        return None, f"its content differs from what was imported ({_shown(got)}, the manifest's {_shown(want)})"
+    return proof, None
+
+
+def _shown(digest: str) -> str:
+    kind, _, value = digest.partition(":")
+    return f"{'CRC-64' if kind == 'crc64' else 'MD5'} {value}"
+
+
+# Verify's evidence words (docs: areas.md contract): listing evidence is taken now from the service;
+# content evidence is the service's CRC-64 from its copy log, or a download. Content-MD5 is settable
+# metadata and never enough on its own.
+LISTING_EVIDENCE = frozenset({"block-ids", "page-ranges"})
+CONTENT_EVIDENCE = frozenset({"service-crc64", "download"})
+
+
+def evidence_words(evidence: Any) -> set[str]:
+    """A FileResult's evidence as a set of words (a word, "a+b", or a collection of words)."""
+    if not evidence:
+        return set()
+    if isinstance(evidence, str):
+        return {w for w in evidence.replace(",", "+").replace(" ", "+").split("+") if w}
+    return {str(w) for w in evidence}
+
+
+def evidence_problem(result: Any, blob: Any) -> str | None:
+    """Why a fresh verification's result does not prove the blob imported well enough to delete the
+    staging copy (None when it does)."""
+    if not result.ok:
+        return f"the fresh verification found it {result.status}: {result.detail}"
+    words = evidence_words(result.evidence)
+    if "download" in words:
+        return None  # read back from the service now and hashed: the strongest evidence there is
+    if blob.length == 0 and "empty" in words:
+        return None  # nothing to lose
+    page = getattr(blob, "blob_type", "BlockBlob") == "PageBlob"
+    shown = ", ".join(sorted(words)) or "nothing"
+    if not words & LISTING_EVIDENCE:
+        return (f"its fresh verification rests on {shown}, not on the service's listing of its blocks or "
+                "pages (a Content-MD5 is settable by anyone who can write to the storage account); run "
+                "`seedctl destroy --staging --deep` to download and hash it")
+    if page and not words & CONTENT_EVIDENCE:
+        return (f"it is a page blob and its fresh verification rests on {shown}: the page ranges say where "
+                "data is, not what it is; run `seedctl destroy --staging --deep` to download and hash it")
+    return None
+
+
+def _plan_staging(spec: Any, ctx: Any, plan: DestroyPlan, blobs: list[Any], *, deep: bool) -> None:
+    """Staging files proven imported, by content and by a verification made now (module docstring)."""
     root = spec.staging_root()
+    try:
+        tree = Tree(root, what=f"staging folder {root}")
+    except DriveError as exc:
+        plan.kept.append(f"staging files: {exc}")
+        return
+    with tree:
+        candidates = _hashed_candidates(tree, plan, blobs)
+        if not candidates:
+            return
+        from seedctl.lifecycle.verify import verify
 
-    def prove(blob: Any) -> tuple[Path, Any, str | None]:
-        path = root / PurePosixPath(rel_path_of(blob))
         try:
-            st = path.stat()
-        except OSError:
-            return path, None, None  # already gone (or never here): nothing to delete
-        if st.st_size != blob.length:
-            return path, st, f"{st.st_size:,} bytes, the drive held {blob.length:,} (changed)"
-        if not blob.content_md5_hex:
-            return path, st, "the manifest holds no whole-file MD5 for it, so its import cannot be proven"
-        try:
-            got = file_md5(path)
-        except OSError as exc:
-            return path, st, f"cannot be read ({exc.strerror or exc})"
-        if got != blob.content_md5_hex.upper():
-            return path, st, (f"its content differs from what was imported (MD5 {got}, the verified blob's "
-                              f"{blob.content_md5_hex.upper()})")
-        return path, st, None
-
-    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="destroy-hash") as pool:
-        for (path, st, problem), blob in zip(pool.map(prove, blobs), blobs, strict=True):
-            if st is None:
-                continue
-            if problem:
-                plan.kept.append(f"staging file {path}: {problem}")
+            report = verify(spec, ctx, deep=deep, record=False)
+        except SeedctlError as exc:
+            why = (f"{len(candidates):,} staging file(s) match the manifests, but their import cannot be verified "
+                   f"now ({exc}); destroy deletes staging files only on a verification made now, so they are kept")
+            if plan.blobs or plan.delete_container:
+                plan.kept.append(why)
             else:
-                plan.staging_files.append(path)
-                plan.staging_proof[path] = (st.st_size, st.st_mtime_ns, blob.content_md5_hex.upper())
+                plan.refusal = why
+            return
+        results = {r.blob_path: r for r in report.files}
+        for path, blob, proof in candidates:
+            result = results.get(blob.blob_path)
+            why = "the fresh verification did not cover it" if result is None else evidence_problem(result, blob)
+            if why:
+                plan.kept.append(f"staging file {path}: {why}")
+                continue
+            plan.staging_files.append(path)
+            plan.staging_proof[path] = proof
     plan.staging_files.sort()
 
 
-def _still_proven(path: Path, proof: tuple[int, int, str] | None) -> str | None:
-    """Right before deleting: the file is still the one hashed (same size and mtime), or it is
-    re-hashed. Returns why it is kept, or None."""
-    if proof is None:
-        return "no proof of import recorded for it"
-    size, mtime_ns, md5 = proof
-    st = path.stat()
-    if st.st_size == size and st.st_mtime_ns == mtime_ns:
+def _hashed_candidates(tree: Tree, plan: DestroyPlan, blobs: list[Any]) -> list[tuple[Path, Any, Proof]]:
+    """The staging files whose content is what the manifest says (hashed through the tree)."""
+    def prove(blob: Any) -> tuple[Path, Proof | None, str | None]:
+        rel = rel_path_of(blob)
+        path = tree.display(rel)
+        try:
+            st = tree.lstat(rel)
+        except DriveError as exc:
+            return Path(path), None, str(exc).split(": ", 1)[-1]
+        if st is None:
+            return Path(path), None, None  # already gone (or never here): nothing to delete
+        if st.st_size != blob.length:
+            return Path(path), None, f"{st.st_size:,} bytes, the drive held {blob.length:,} (changed)"
+        want = manifest_digest_of(blob)
+        if want is None:
+            return Path(path), None, "the manifest holds no whole-file digest for it, so its import cannot be proven"
+        proof, why = _hash_in_tree(tree, rel, want)
+        return Path(path), proof, why
+
+    found = []
+    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="destroy-hash") as pool:
+        for (path, proof, problem), blob in zip(pool.map(prove, blobs), blobs, strict=True):
+            if problem:
+                plan.kept.append(f"staging file {path}: {problem}")
+            elif proof is not None:
+                found.append((path, blob, proof))
+    return found
+
+
+def _still_proven(tree: Tree, rel: str, proof: Proof | None) -> Any:
+    """The check right before the unlink, on the entry itself (through its folder descriptor): the
+    file is still the one hashed (same identity, size and times), or hashed again with the same
+    result. Returns a function for `Tree.unlink(unless=...)`."""
+    def unless(st: Any) -> str | None:
+        if proof is None:
+            return "no proof of import recorded for it"
+        if proof.same(st):
+            return None
+        if (st.st_dev, st.st_ino, st.st_size) != (proof.dev, proof.ino, proof.size):
+            return "it was replaced since the clean-up was planned; it is not the file proven imported"
+        again, why = _hash_in_tree(tree, rel, proof.digest)
+        if again is None or (again.dev, again.ino) != (proof.dev, proof.ino):
+            return why or "it changed since the clean-up was planned; it no longer matches the imported blob"
         return None
-    got = file_md5(path) if st.st_size == size else None
-    if got == md5:
-        return None
-    return "it changed since the clean-up was planned; it no longer matches the imported blob"
+    return unless
 
 
 def render_plan(plan: DestroyPlan) -> str:
@@ -256,32 +407,43 @@ def execute(spec: Any, ctx: Any, plan: DestroyPlan) -> list[str]:
                 retry(ctx, drop, f"delete container {plan.container}")
             except SeedctlError as exc:
                 failures.append(str(exc))
-    root = spec.staging_root()
-    for path in plan.staging_files:
-        try:
-            why = _still_proven(path, plan.staging_proof.get(path))
-            if why:
-                failures.append(f"kept {path}: {why}")
-                continue
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            failures.append(f"cannot delete {path}: {exc.strerror or exc}")
-            continue
-        _prune_empty_dirs(path.parent, root)
+    if plan.staging_files:
+        failures += _delete_staging(spec, plan)
     return failures
 
 
-def _prune_empty_dirs(folder: Path, root: Path) -> None:
-    """Remove folders the deletion emptied, up to (not including) the staging root."""
+def _delete_staging(spec: Any, plan: DestroyPlan) -> list[str]:
+    """Unlink each proven staging file through the staging root's folder descriptors, each checked
+    again right before (`_still_proven`); prune the folders that became empty."""
+    failures: list[str] = []
+    root = spec.staging_root()
     try:
-        folder.relative_to(root)
-    except ValueError:
-        return
-    while folder != root:
-        try:
-            os.rmdir(folder)
-        except OSError:
+        tree = Tree(root, what=f"staging folder {root}")
+    except DriveError as exc:
+        return [f"staging files kept: {exc}"]
+    with tree:
+        for path in plan.staging_files:
+            try:
+                rel = Path(path).relative_to(root).as_posix()
+            except ValueError:
+                failures.append(f"kept {path}: not under the staging folder {root}")
+                continue
+            try:
+                tree.unlink(rel, unless=_still_proven(tree, rel, plan.staging_proof.get(path)))
+            except UnsafeEntry as exc:
+                failures.append(f"kept {path}: {str(exc).split(': ', 1)[-1]}")
+                continue
+            except OSError as exc:
+                failures.append(f"cannot delete {path}: {exc.strerror or exc}")
+                continue
+            _prune_empty_dirs(tree, rel)
+    return failures
+
+
+def _prune_empty_dirs(tree: Tree, rel: str) -> None:
+    """Remove folders the deletion emptied, up to (not including) the staging root."""
+    parts = rel.split("/")[:-1]
+    while parts:
+        if not tree.rmdir("/".join(parts)):
             return
-        folder = folder.parent
+        parts.pop()

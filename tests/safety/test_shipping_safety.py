@@ -243,7 +243,8 @@ def test_destroy_staging_keeps_a_file_rewritten_with_the_same_name_and_size(tmp_
     st = rewritten.stat()
     rewritten.write_bytes(b"\x01" * st.st_size)  # new data under the old name and size
     os.utime(rewritten, ns=(st.st_atime_ns, st.st_mtime_ns))  # even the mtime is the old one
-    result = world.cli("destroy", "--auto-approve", "--staging")
+    # --deep: a fresh verification that downloads each blob (Content-MD5 alone never proves an import)
+    result = world.cli("destroy", "--auto-approve", "--staging", "--deep")
     assert result.code == 0, result.out + result.err
     assert "full-0002.vhd" in result.out and "differs from what was imported" in result.out, result.out
     assert rewritten.read_bytes() == b"\x01" * st.st_size
