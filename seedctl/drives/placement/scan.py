@@ -6,6 +6,13 @@ drive read with Win32 rules can hold (`winnames`: reserved device names, names e
 MAX_PATH with the drive's mount point, the staging path and the datacenter's root), on every OS. Special files (sockets, FIFOs,
 devices) and symlinks that leave the tree are reported and skipped, never followed; a symlink to a
 file inside the tree is copied as that file; directory symlinks are not followed (no cycles).
+
+The walk stays on the staging folder's filesystem and out of drives (issue 23): a folder on another
+filesystem (a mount point), a folder holding a seedctl drive (its sandbox marker or its journal: a
+drive bind-mounted inside staging would be seeded onto itself) and, on Windows, any entry carrying
+FILE_ATTRIBUTE_REPARSE_POINT (a junction reports as a plain folder) are skipped, each visibly (an
+error under `staging.strict`). Each folder is opened without following a link and must be the
+folder its parent listed (device and inode), so a folder swapped for a link mid-walk is an error.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from seedctl.drives.formats.layout import JOURNAL_NAME, SEEDCTL_DIR, SIM_MARKER
 from seedctl.drives.formats.manifest import MAX_BLOB_LENGTH
 from seedctl.drives.placement.winnames import (
     DEFAULT_LIMITS,
@@ -31,6 +39,7 @@ from seedctl.drives.placement.winnames import (
     utf16_len,
 )
 from seedctl.drives.tables.staged import StagedFile, StagedTable, StagedTableBuilder, listing_digest
+from seedctl.safefs import HOST, Platform, is_reparse_point, kind_of
 
 __all__ = ["ScanProblem", "ScanResult", "StagedFile", "blob_name_problems", "display_path", "listing_digest",
            "scan_staging", "segment_problems"]
@@ -194,6 +203,8 @@ def _reads_everything() -> bool:
 _FMT, _REG = stat.S_IFMT(0o177777), stat.S_IFREG
 _WINERROR_LINK_LOOP = 1921  # ERROR_CANT_RESOLVE_FILENAME
 _DIR_FD_SCANDIR = os.scandir in os.supports_fd
+_O_FOLDER = getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_scandir = os.scandir  # tests pass recorded Windows entries through this
 
 
 def _matches(rel: str, patterns: Iterable[str]) -> bool:
@@ -202,7 +213,7 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
 
 
 def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (), container: str,
-                 prefix: str = "", path_limits: PathLimits = DEFAULT_LIMITS) -> ScanResult:
+                 prefix: str = "", path_limits: PathLimits = DEFAULT_LIMITS, platform: Platform = HOST) -> ScanResult:
     """Walk `root` once; return its files in a stable order (sorted by relative path) and problems.
 
     `include`/`exclude` are glob patterns matched against the relative path and the file name
@@ -215,7 +226,7 @@ def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[s
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix, path_limits)
+        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix, path_limits, platform)
     finally:
         if was_enabled:
             gc.enable()
@@ -228,8 +239,11 @@ class _FolderScanner:
     """Scans one folder at a time (no shared mutable state)."""
 
     def __init__(self, real_root: str, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-                 prefix: str, limits: PathLimits = DEFAULT_LIMITS, *, windows: bool = os.name == "nt") -> None:
+                 prefix: str, limits: PathLimits = DEFAULT_LIMITS, *, windows: bool = os.name == "nt",
+                 root_dev: int = -1, platform: Platform = HOST) -> None:
         self.real_root = real_root
+        self.root_dev = root_dev  # the staging folder's filesystem: the walk never leaves it
+        self.reparse = platform.reparse_points  # Windows: lstat results carry st_file_attributes
         self.include, self.exclude = include, exclude
         self.filtering = bool(include or exclude)
         self.name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
@@ -243,21 +257,29 @@ class _FolderScanner:
         self.check_access = not windows and not _reads_everything()
         self.fresh_stats = windows
 
-    def folder(self, folder: str, rel_folder: str
-               ) -> tuple[list[_Record], list[ScanProblem], list[tuple[str, str, str]]]:
-        """(the folder's files that are seeded, sorted by name; problems; subfolders as (name, path, rel))."""
+    def folder(self, folder: str, rel_folder: str, identity: tuple[int, int] | None = None
+               ) -> tuple[list[_Record], list[ScanProblem], list[tuple[str, str, str, tuple[int, int]]]]:
+        """(the folder's files that are seeded, sorted by name; problems; subfolders as (name, path,
+        rel, (device, inode) as listed)). `identity`: the folder as its parent listed it."""
         files: list[_Record] = []
         problems: list[ScanProblem] = []
-        subfolders: list[tuple[str, str, str]] = []
+        subfolders: list[tuple[str, str, str, tuple[int, int]]] = []
         # Listing through a folder descriptor makes each entry's stat an fstatat() relative to it
         # (as find does), not a walk of the whole path from / for every file.
         folder_fd = None
         try:
             if _DIR_FD_SCANDIR:
-                folder_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-                entries = list(os.scandir(folder_fd))
+                # never through a link: a subfolder swapped for one since its parent was listed is
+                # refused (O_NOFOLLOW), and the folder opened must be the one listed (device, inode)
+                folder_fd = os.open(folder, os.O_RDONLY | (_O_FOLDER if identity else getattr(os, "O_DIRECTORY", 0)))
+                if identity is not None:
+                    st = os.fstat(folder_fd)
+                    if (st.st_dev, st.st_ino) != identity:
+                        raise OSError(0, "it was replaced while the staging folder was scanned (a folder swapped "
+                                         "for a link or a mount?); scan again once staging is stable")
+                entries = list(_scandir(folder_fd))
             else:
-                entries = list(os.scandir(folder))
+                entries = list(_scandir(folder))
         except OSError as exc:
             if folder_fd is not None:
                 os.close(folder_fd)
@@ -265,6 +287,13 @@ class _FolderScanner:
             return files, problems, subfolders
         try:
             rel_prefix = f"{rel_folder}/" if rel_folder else ""
+            drive = self._drive_marker(entries, folder_fd, folder)
+            if drive:
+                # a drive (a bind mount of one, or a sandbox drive folder) inside staging: its content is
+                # the seed's copy, never part of the seed
+                problems.append(ScanProblem(rel_folder or ".", f"holds a seedctl drive ({drive}); not seeded",
+                                            "warning" if rel_folder else "error", bool(rel_folder)))
+                return files, problems, subfolders
             self._entries(entries, folder, rel_prefix, files, problems, subfolders)
         finally:
             if folder_fd is not None:
@@ -276,7 +305,8 @@ class _FolderScanner:
             files = self._one_name_each(files, subfolders, rel_folder, problems)
         return files, problems, subfolders
 
-    def _one_name_each(self, files: list[_Record], subfolders: list[tuple[str, str, str]], rel_folder: str,
+    def _one_name_each(self, files: list[_Record], subfolders: list[tuple[str, str, str, tuple[int, int]]],
+                       rel_folder: str,
                        problems: list[ScanProblem]) -> list[_Record]:
         """The folder's files without those whose name equals another's but for case: NTFS, and the
         datacenter reading it with Win32 rules, would hold the two as one (`winnames.case_keys`)."""
@@ -298,15 +328,38 @@ class _FolderScanner:
             dropped.update((first, second))
         return [r for r in files if r[0] not in dropped]
 
+    @staticmethod
+    def _drive_marker(entries: list[os.DirEntry], folder_fd: int | None, folder: str) -> str | None:
+        """What marks the listed folder as a seedctl drive (None when nothing does): the sandbox
+        marker, or seedctl's journal in `.seedctl/` (a real drive)."""
+        for entry in entries:
+            if entry.name == SIM_MARKER:
+                return f"its {SIM_MARKER}"
+            if entry.name == SEEDCTL_DIR:
+                where = f"{SEEDCTL_DIR}/{JOURNAL_NAME}"
+                try:
+                    if folder_fd is not None:
+                        os.stat(where, dir_fd=folder_fd, follow_symlinks=False)
+                    else:
+                        os.lstat(os.path.join(folder, SEEDCTL_DIR, JOURNAL_NAME))
+                except OSError:
+                    continue
+                return f"its journal {where}"
+        return None
+
     def _entries(self, entries: list[os.DirEntry], folder: str, rel_prefix: str, files: list[_Record],
-                 problems: list[ScanProblem], subfolders: list[tuple[str, str, str]]) -> None:
+                 problems: list[ScanProblem], subfolders: list[tuple[str, str, str, tuple[int, int]]]) -> None:
         """Sort one folder's entries into regular files, subfolders and skipped entries. The per-entry
         work is one stat and one append; every check on names and sizes runs per folder afterwards."""
         fmt, reg, real_root, join = _FMT, _REG, self.real_root, os.path.join
+        reparse = self.reparse
         for entry in entries:
             name = entry.name
             try:
                 st = entry.stat(follow_symlinks=False)
+                if reparse and is_reparse_point(st):  # Windows: a junction's lstat says "folder"
+                    problems.append(ScanProblem(rel_prefix + name, f"is {kind_of(st)}; not followed", "warning", True))
+                    continue
                 mode = st.st_mode
                 if mode & fmt == reg:  # the common case first: a regular file, no further mode tests
                     files.append((name, st.st_size, st.st_mtime_ns))
@@ -333,7 +386,11 @@ class _FolderScanner:
                         problems.append(ScanProblem(rel, "symlink to a folder; not followed", "warning", True))
                         continue
                 if stat.S_ISDIR(mode):
-                    subfolders.append((name, join(folder, name), rel))
+                    if st.st_dev != self.root_dev and self.root_dev != -1:
+                        problems.append(ScanProblem(rel, "is on another filesystem (a mount point); not followed",
+                                                    "warning", True))
+                        continue
+                    subfolders.append((name, join(folder, name), rel, (st.st_dev, st.st_ino)))
                     continue
                 if mode & fmt != reg:
                     problems.append(ScanProblem(rel, "special file (socket, FIFO or device); skipped", "warning", True))
@@ -441,8 +498,13 @@ class _Run(NamedTuple):
 
 
 def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-          prefix: str, limits: PathLimits) -> ScanResult:
-    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix, limits)
+          prefix: str, limits: PathLimits, platform: Platform = HOST) -> ScanResult:
+    try:
+        root_dev = os.stat(root).st_dev if os.path.isdir(root) else -1
+    except OSError:
+        root_dev = -1
+    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix, limits, root_dev=root_dev,
+                            platform=platform)
     builder = StagedTableBuilder(walker.blob_prefix)
     if not os.path.isdir(root):
         return ScanResult(str(root), builder.build(),
@@ -454,7 +516,7 @@ def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], contai
     # (a file name holds no "/", so every path under the subfolder compares alike to each of them).
     # One thread on purpose: threads per folder were measured slower (GIL hand-offs cost more than
     # the overlapped stat calls gain).
-    stack: list[_Run | tuple[str, str]] = [(str(root), "")]
+    stack: list[_Run | tuple[str, str, tuple[int, int] | None]] = [(str(root), "", None)]
     while stack:
         item = stack.pop()
         if isinstance(item, _Run):
@@ -467,13 +529,13 @@ def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], contai
             _add(builder, rel_prefix, found)
             continue
         subfolders.sort(key=lambda s: s[0] + "/")
-        pending: list[_Run | tuple[str, str]] = []
+        pending: list[_Run | tuple[str, str, tuple[int, int] | None]] = []
         taken = 0
-        for name, path, rel in subfolders:
+        for name, path, rel, identity in subfolders:
             upto = bisect.bisect_left(found, (name + "/",), taken)
             if upto > taken:
                 pending.append(_Run(rel_prefix, found[taken:upto]))
-            pending.append((path, rel))
+            pending.append((path, rel, identity))
             taken = upto
         if taken < len(found):
             pending.append(_Run(rel_prefix, found[taken:]))
