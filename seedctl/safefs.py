@@ -23,7 +23,8 @@ anywhere on the machine; a read blocks forever on a FIFO or never ends on `/dev/
   fits the kind, and a `DriveError` naming the file otherwise.
 
 This module sits below the drive engine and the callers outside it alike: it imports only
-`seedctl.errors` (tests/drives/test_layers.py lists it among the modules `seedctl.drives` may use).
+`seedctl.errors` and `seedctl.fsretry` (tests/drives/test_layers.py lists it among the modules
+`seedctl.drives` may use).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from seedctl.errors import DriveError
+from seedctl.fsretry import replace as replace_retrying
 
 # winnt.h: the attribute every symbolic link, junction, mount point (and other reparse point) carries
 FILE_ATTRIBUTE_REPARSE_POINT = 0x400
@@ -153,7 +155,7 @@ class Tree:
         self.lock = threading.RLock()
         self._own_fd = fd is None
         self.fd = -1
-        self._cache: tuple[tuple[str, ...], int] | None = None
+        self._cache: dict[tuple[str, ...], int] = {}  # a few folder descriptors, oldest first
         try:
             if platform.posix:
                 self.fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | _O_CLOEXEC) if fd is None else fd
@@ -184,12 +186,13 @@ class Tree:
 
     def _folder_fd(self, rel: str, folders: tuple[str, ...]) -> int:
         """A descriptor of the folder `folders` beneath the root (POSIX): each step O_NOFOLLOW, on the
-        root's filesystem. The returned descriptor belongs to the cache (do not close it)."""
+        root's filesystem. The returned descriptor belongs to the cache (do not close it); the cache
+        keeps the last few, so a rename from .seedctl/tmp into seed/... needs no reopening."""
         if not folders:
             return self.fd
-        if self._cache is not None and self._cache[0] == folders:
-            return self._cache[1]
-        self._drop_cache()
+        fd = self._cache.get(folders)
+        if fd is not None:
+            return fd
         fd = self.fd
         try:
             for i, part in enumerate(folders):
@@ -215,13 +218,15 @@ class Tree:
             if fd != self.fd:
                 os.close(fd)
             raise
-        self._cache = (folders, fd)
+        if len(self._cache) >= 4:
+            os.close(self._cache.pop(next(iter(self._cache))))
+        self._cache[folders] = fd
         return fd
 
     def _drop_cache(self) -> None:
-        if self._cache is not None:
-            os.close(self._cache[1])
-            self._cache = None
+        for fd in self._cache.values():
+            os.close(fd)
+        self._cache.clear()
 
     def _check_folders(self, parts: list[str]) -> str:
         """Without folder descriptors (Windows): lstat every folder of `parts` from the root; refuse
@@ -414,6 +419,26 @@ class Tree:
             except FileNotFoundError:
                 return False
             return True
+
+    def replace(self, src: str, dst: str) -> None:
+        """Rename the plain file `src` to `dst` (replacing a file, or a link itself, at `dst`), both
+        reached from the root without following a link or crossing a mount point on the way."""
+        sparts, dparts = self._parts(src), self._parts(dst)
+        with self.lock:
+            st = self.lstat(src)
+            if st is None:
+                raise FileNotFoundError(errno.ENOENT, "No such file", self.display(src))
+            self._require_file(src, st)
+            there = self.lstat(dst)
+            if there is not None and stat.S_ISDIR(there.st_mode):
+                raise self.refuse(dst, f"is {kind_of(there)}, not a file")
+            # retried while Windows reports the file in use (an antivirus, the indexer: seedctl.fsretry)
+            if self.platform.posix:
+                sfd = self._folder_fd(src, tuple(sparts[:-1]))
+                dfd = self._folder_fd(dst, tuple(dparts[:-1]))
+                replace_retrying(sparts[-1], dparts[-1], src_dir_fd=sfd, dst_dir_fd=dfd)
+            else:
+                replace_retrying(self._check_path(src, sparts), self._check_path(dst, dparts))
 
     def rmdir(self, rel: str) -> bool:
         """Remove the empty plain folder `rel`; False when it is not empty, absent or not plain."""

@@ -289,3 +289,16 @@ def test_pseudo_filesystems_are_recognised(tmp_path) -> None:
     plain = tmp_path / "plain.key"
     plain.write_text("k")
     assert safefs.pseudo_filesystem(plain) is None
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_rename_into_a_folder_swapped_for_a_link_is_refused(scene, platform) -> None:
+    tmp = scene.drive / ".seedctl" / "tmp"
+    (tmp / "00000000.part").write_bytes(b"copied")
+    (scene.drive / "seed" / "b").symlink_to(scene.victim, target_is_directory=True)
+    with Tree(scene.drive, what="drive D1", platform=platform) as tree:
+        with pytest.raises(UnsafeEntry, match="seed/b is"):
+            tree.replace(".seedctl/tmp/00000000.part", "seed/b/one")
+        tree.replace(".seedctl/tmp/00000000.part", "seed/a/f.bin")
+    assert (scene.drive / "seed" / "a" / "f.bin").read_bytes() == b"copied"
+    assert snapshot(scene.victim) == scene.before

@@ -64,7 +64,6 @@ from seedctl.drives.writing.durability import FilesystemSync
 from seedctl.drives.writing.progress import ProgressCallback, ProgressEvent
 from seedctl.drives.writing.verify import VerifyReport, verify_drive
 from seedctl.errors import DriveError
-from seedctl.fsretry import replace as replace_retrying
 from seedctl.interrupt import INTERRUPT, Cancelled, CancelToken, DriveInterrupted
 from seedctl.safefs import Tree, UnsafeEntry
 
@@ -403,6 +402,8 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, files: Seque
     made_dirs: set[str] = set()
     staging_prefix = str(staging_root) + os.sep
 
+    tree = _drive_tree(mount, dir_fd)  # folders made and files renamed into seed/ never through a link
+
     def make_parents(rel: str) -> str:
         """Create seed/<folders of rel> through the drive's descriptor; return the folder's rel path."""
         parts = rel.split("/")[:-1]
@@ -415,10 +416,7 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, files: Seque
             here = anchor.rel(*path.split("/"))
             if here in made_dirs:
                 continue
-            try:
-                os.mkdir(here, dir_fd=dir_fd)
-            except FileExistsError:
-                pass
+            tree.mkdir(path)
             made_dirs.add(here)
         return folder
 
@@ -447,8 +445,9 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, files: Seque
             parents = set()
             for _, f, tmp, _, _, _ in finished:
                 parent = make_parents(f.rel_path)
-                # retried while an antivirus or the indexer holds the new file (Windows: seedctl.fsretry)
-                replace_retrying(tmp, anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                # through the drive's root folder, never a link (seedctl.safefs); retried while an antivirus
+                # or the indexer holds the new file (Windows: seedctl.fsretry, inside Tree.replace)
+                tree.replace(f"{SEEDCTL_DIR}/{TMP_DIR}/{os.path.basename(tmp)}", f"{DATA_DIR}/{f.rel_path}")
                 parents.add(parent)
             if fs.available:
                 fs.sync()
@@ -519,6 +518,7 @@ def _copy_all(anchor: DriveAnchor, serial: str, staging_root: Path, files: Seque
                 pass
         engine.close()
         fs.close()
+        tree.close()
     return copied, engine.bytes_read
 
 
