@@ -104,19 +104,19 @@ def names(rels: list[str], limit: int = 5) -> str:
     return ", ".join(rels[:limit]) + (f" and {len(rels) - limit:,} more" if len(rels) > limit else "")
 
 
-def shipped_differences(ctx: Context, files: Any) -> list[str]:
+def shipped_differences(ctx: Context, files: Any) -> tuple[int, list[str]]:
     """Once the drives have left (the job is past the phase where its drive list can change),
     warnings naming the staging files that differ from what the shipped manifests carry: that data
     does not reach Azure with this job. Read from the manifest copies kept beside the spec, each
-    trusted only when its MD5 is the job's manifest hash."""
+    trusted only when its MD5 is the job's manifest hash. Returns (how many files, the warnings)."""
     from seedctl.records import md5_hex, read_copy
     from seedctl.resources.jobs import base as phases
 
     if ctx.spec.import_job is None:
-        return []
+        return 0, []
     job = ctx.observations.get(f'import_job["{ctx.spec.import_job.name}"]')
     if not isinstance(job, dict) or job.get("phase") in (None, *phases.DRIVES_EDITABLE, phases.CANCELLED):
-        return []
+        return 0, []
     carried: Carried = {}
     unknown = []
     for d in job.get("drives") or []:
@@ -128,7 +128,7 @@ def shipped_differences(ctx: Context, files: Any) -> list[str]:
         if data is None or md5_hex(data) != want or carried_by_manifest(data, carried, f"drive {serial}"):
             unknown.append(str(serial))
     if unknown:
-        return [f"warning: import job {job.get('name')} has shipped; the shipped manifest of drive(s) "
+        return 0, [f"warning: import job {job.get('name')} has shipped; the shipped manifest of drive(s) "
                 f"{', '.join(unknown)} is not kept beside the spec, so staging cannot be compared with it"]
     missing, changed = differences(files, carried)
     out = []
@@ -137,7 +137,7 @@ def shipped_differences(ctx: Context, files: Any) -> list[str]:
             out.append(f"warning: {len(rels):,} staging file(s) {what} ({names(rels)}): import job "
                        f"{job.get('name')} has shipped without them; they reach Azure with the next incremental "
                        "backup, or with a follow-up seed")
-    return out
+    return len(missing) + len(changed), out
 
 
 def skipped_notes(observed: dict[str, Any]) -> tuple[int, list[str]]:
@@ -189,12 +189,12 @@ class StagingNode(Node):
                 # drives attached here make this the copy computer: the staging folder must be here too
                 "drives_here": len(held) if ctx.local_state != "skip" else 0,
                 # after shipment: staging files that the shipped drives do not carry as they are now
-                "shipped_differences": self._shipped(ctx)}
+                "not_shipped": self._shipped(ctx)}
 
-    def _shipped(self, ctx: Context) -> list[str]:
+    def _shipped(self, ctx: Context) -> tuple[int, list[str]]:
         observed = ctx.observations.get(self.address)
         if not isinstance(observed, dict):
-            return []
+            return 0, []
         return shipped_differences(ctx, staging_scan(ctx).files)
 
     def diff(self, desired: dict[str, Any], observed: Observation) -> Change:
@@ -229,8 +229,10 @@ class StagingNode(Node):
             more = len(observed["errors"]) - len(shown)
             return self.error(*shown, *([f"... and {more} more"] if more else []), summary=summary,
                               notes=skip_notes)
-        return self.change(NOOP, summary=summary, notes=desired.get("shipped_differences", []) + skip_notes
-                           + observed["warnings"][:10])
+        late, late_notes = desired.get("not_shipped", (0, []))
+        if late:  # files this job will not seed: shown like skipped entries (never an error: the drives left)
+            summary["skipped"] = skipped + late
+        return self.change(NOOP, summary=summary, notes=list(late_notes) + skip_notes + observed["warnings"][:10])
 
     def apply(self, change: Change, ctx: Context) -> Observation:
         return self.read(ctx)  # an input: nothing to change

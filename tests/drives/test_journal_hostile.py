@@ -385,3 +385,34 @@ def test_marker_writer_does_not_write_through_a_planted_link(tmp_path):
     assert outside.read_text() == "keep\n"
     assert read_simulated(drive).serial == "S1"
     assert json.loads((drive / SIM_MARKER).read_text())["capacity"] == 1 << 20
+
+
+def test_a_junction_at_seedctl_tmp_is_refused_though_lstat_calls_it_a_folder(tmp_path, monkeypatch):
+    """Issue 26 item 3, with the facts Windows gives: os.lstat reports a junction as a folder
+    (st_mode S_IFDIR) and only FILE_ATTRIBUTE_REPARSE_POINT tells. Recorded values, as CPython fills
+    them in on Windows; here a symbolic link plays the junction."""
+    import stat as stat_module
+    from types import SimpleNamespace
+
+    from seedctl.drives.formats.layout import check_own_folder
+    from seedctl.errors import DriveError
+
+    drive, victim = tmp_path / "drive", tmp_path / "victim"
+    (drive / ".seedctl").mkdir(parents=True)
+    victim.mkdir()
+    (victim / "precious.txt").write_bytes(b"precious")
+    (drive / ".seedctl" / "tmp").symlink_to(victim, target_is_directory=True)
+    real_lstat = os.lstat
+
+    def windows_lstat(path, *args, **kwargs):
+        st = real_lstat(path, *args, **kwargs)
+        if stat_module.S_ISLNK(st.st_mode):  # what Windows says of a junction made by `mklink /J`
+            return SimpleNamespace(st_mode=0o40777, st_file_attributes=0x410, st_reparse_tag=0xA0000003,
+                                   st_dev=st.st_dev, st_ino=st.st_ino, st_size=0, st_mtime_ns=0)
+        return st
+
+    monkeypatch.setattr(os, "lstat", windows_lstat)
+    with pytest.raises(DriveError, match=r"tmp is not a folder \(a junction or mount point"):
+        check_own_folder(drive, ".seedctl/tmp")
+    monkeypatch.undo()
+    assert (victim / "precious.txt").read_bytes() == b"precious"

@@ -163,3 +163,94 @@ def test_a_loop_windows_reports_as_winerror_1921_is_a_loop(tmp_path: Path, monke
     assert [f.rel_path for f in result.files] == ["ok.bin"] and result.errors == ()
     assert {p.path: p.message for p in result.skipped} == {"loop-a": "symlink in a loop; skipped",
                                                            "loop-b": "symlink in a loop; skipped"}
+
+
+# -- issue 23 and issue 26 item 3: mount points, drives inside staging, Windows junctions -----------
+
+def test_a_folder_holding_a_drive_is_skipped_visibly(tmp_path: Path) -> None:
+    from seedctl.drives import create_simulated_drive
+
+    root = write_tree(tmp_path / "staging", {"ok.bin": b"1", "real/.seedctl/journal.jsonl": b"{}",
+                                             "real/seed/x.bin": b"on a drive"})
+    create_simulated_drive(root / "sim", "SIM-1", 1 << 20)
+    write_tree(root / "sim", {"seed/y.bin": b"on a sandbox drive"})
+    scan = scan_staging(root, container="seed")
+    assert [f.rel_path for f in scan.files] == ["ok.bin"]
+    skipped = {p.path: p.message for p in scan.skipped}
+    assert "holds a seedctl drive (its journal .seedctl/journal.jsonl)" in skipped["real"]
+    assert "holds a seedctl drive (its .seedctl-sandbox-drive.json)" in skipped["sim"]
+
+
+def test_staging_that_is_a_drive_is_an_error(tmp_path: Path) -> None:
+    from seedctl.drives import create_simulated_drive
+
+    create_simulated_drive(tmp_path / "d", "SIM-1", 1 << 20)
+    scan = scan_staging(tmp_path / "d", container="seed")
+    assert not scan.files and scan.errors and "holds a seedctl drive" in scan.errors[0].message
+
+
+def test_a_folder_swapped_for_a_link_during_the_walk_is_an_error(tmp_path: Path, monkeypatch) -> None:
+    """The walk lists a folder, then opens each subfolder: one swapped for a link in between is
+    never entered (O_NOFOLLOW), and the scan says so."""
+    import seedctl.drives.placement.scan as scan_module
+
+    root = write_tree(tmp_path / "staging", {"a/in.bin": b"1", "z.bin": b"2"})
+    outside = write_tree(tmp_path / "outside", {"secret.bin": b"s"})
+    real_scandir = scan_module._scandir
+
+    class SwapAfterStat:
+        """The entry for `a` is swapped for a link right after the walk has looked at it."""
+
+        def __init__(self, entry: os.DirEntry) -> None:
+            self.name, self.path, self._entry = entry.name, entry.path, entry
+
+        def stat(self, *, follow_symlinks: bool = True):
+            st = self._entry.stat(follow_symlinks=follow_symlinks)
+            if self.name == "a":
+                os.rename(root / "a", tmp_path / "a-moved")
+                (root / "a").symlink_to(outside, target_is_directory=True)
+            return st
+
+    def swap_after_listing(target):
+        return [SwapAfterStat(e) for e in real_scandir(target)]
+
+    monkeypatch.setattr(scan_module, "_scandir", swap_after_listing)
+    scan = scan_staging(root, container="seed")
+    assert [f.rel_path for f in scan.files] == ["z.bin"]
+    assert any(p.path == "a" and p.severity == "error" for p in scan.problems), scan.problems
+
+
+def test_windows_junctions_in_staging_are_skipped_by_their_reparse_attribute(tmp_path: Path, monkeypatch) -> None:
+    """The scan on Windows: a junction's lstat says "folder" (st_mode S_IFDIR); the recorded
+    st_file_attributes carry FILE_ATTRIBUTE_REPARSE_POINT, and that is what the scan judges by."""
+    from types import SimpleNamespace
+
+    import seedctl.drives.placement.scan as scan_module
+    from seedctl.safefs import Platform
+
+    root = write_tree(tmp_path / "staging", {"ok.bin": b"1", "inside/in.bin": b"2"})
+    outside = write_tree(tmp_path / "outside", {"secret.bin": b"s"})
+    (root / "junction").symlink_to(outside, target_is_directory=True)
+
+    class WindowsEntry:
+        def __init__(self, entry: os.DirEntry) -> None:
+            self.name, self.path, self._entry = entry.name, entry.path, entry
+
+        def stat(self, *, follow_symlinks: bool = True):
+            st = self._entry.stat(follow_symlinks=False)
+            if self._entry.is_symlink():  # recorded: `mklink /J junction ..\outside`
+                return SimpleNamespace(st_mode=0o40777, st_file_attributes=0x410, st_reparse_tag=0xA0000003,
+                                       st_dev=st.st_dev, st_ino=st.st_ino, st_size=0, st_mtime_ns=0)
+            return SimpleNamespace(st_mode=st.st_mode, st_dev=st.st_dev, st_ino=st.st_ino, st_size=st.st_size,
+                                   st_mtime_ns=st.st_mtime_ns, st_reparse_tag=0,
+                                   st_file_attributes=0x10 if self._entry.is_dir() else 0x20)
+
+    real_scandir = scan_module._scandir
+    monkeypatch.setattr(scan_module, "_scandir", lambda target: [WindowsEntry(e) for e in real_scandir(target)])
+    windows = Platform(dir_fds=False, nofollow=0, reparse_points=True)
+    scan = scan_staging(root, container="seed", platform=windows)
+    assert [f.rel_path for f in scan.files] == ["inside/in.bin", "ok.bin"]
+    assert [(p.path, p.message) for p in scan.skipped] == [
+        ("junction", "is a junction or mount point (reparse point); not followed")]
+    monkeypatch.undo()  # this machine's facts: the same entry is a symbolic link, skipped as such
+    assert scan_staging(root, container="seed").skipped[0].message.startswith("symlink leaves the staging folder")

@@ -303,3 +303,18 @@ def test_a_key_file_under_proc_fails_validate_check_secrets(tmp_path, sandbox):
     world.edit_spec(lambda d: d["drives"][0]["bitlocker"].__setitem__("key", {"file": "/proc/self/environ"}))
     result = world.cli("validate", "--check-secrets")
     assert result.code != 0 and "/proc" in result.out + result.err and "pseudo-filesystem" in result.out + result.err
+
+
+# -- after shipment: staging that differs from the shipped manifests is a warning naming the files ---
+
+def test_a_plan_after_shipment_warns_about_staging_that_was_not_shipped(tmp_path, sandbox):
+    world = make_world(tmp_path, sandbox, shipment=True)
+    assert world.cli("apply", "--auto-approve").code == 0
+    assert world.cli("plan", "--detailed-exitcode").code == 0  # shipped, staging as written: nothing to say
+    (world.staging() / "zz-after.bin").write_bytes(b"written after the drives left")
+    with open(world.staging() / "readme.txt", "ab") as fh:
+        fh.write(b"and grown\n")
+    plan = world.cli("plan")
+    assert plan.code == 0, plan.out
+    assert "warning: 1 staging file(s) are on no shipped drive (zz-after.bin)" in plan.out, plan.out
+    assert "warning: 1 staging file(s) differ from the copy that was shipped (readme.txt)" in plan.out, plan.out
