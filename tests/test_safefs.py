@@ -12,7 +12,6 @@ FILE_ATTRIBUTE_REPARSE_POINT, st_reparse_tag), and os.open follows it as Windows
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from pathlib import Path
@@ -31,6 +30,8 @@ from seedctl.safefs import (
     Tree,
     UnsafeEntry,
 )
+
+from worlds import snapshot
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="plants POSIX symlinks and FIFOs; the Windows branch "
                                                          "is tested here through recorded lstat results")
@@ -91,22 +92,6 @@ def _windows_fstat(fd: int) -> SimpleNamespace:
 
 WINDOWS = Platform(dir_fds=False, nofollow=0, reparse_points=True, lstat=_windows_lstat, fstat=_windows_fstat)
 PLATFORMS = [pytest.param(safefs.HOST, id="posix"), pytest.param(WINDOWS, id="windows-recorded")]
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every entry under `folder`: files by SHA-256, links by target, folders and FIFOs by kind."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        if path.is_symlink():
-            out[rel] = "link:" + os.readlink(path)
-        elif path.is_fifo():
-            out[rel] = "fifo"
-        elif path.is_dir():
-            out[rel] = "dir"
-        else:
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 @pytest.fixture

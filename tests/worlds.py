@@ -7,6 +7,7 @@ Also `run_cli`, which runs the real CLI in-process with its own streams, cwd and
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import uuid
@@ -37,6 +38,24 @@ def run_cli(args: list[str], *, cwd: Path, environ: dict[str, str], stdin: str =
     env = Env(stdout=out, stderr=err, stdin=_TextIO(stdin), environ=environ, cwd=str(cwd))
     code = main(args, env=env)
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def snapshot(folder: Path, *, inodes: bool = False) -> dict[str, str]:
+    """Every entry under `folder`, to compare before and after: files by SHA-256 (and inode, when a
+    file renamed over one with the same bytes must count as a change), links by target, FIFOs and
+    folders by kind."""
+    out = {}
+    for path in sorted(Path(folder).rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_symlink():
+            out[rel] = "link:" + os.readlink(path)
+        elif path.is_fifo():
+            out[rel] = "fifo"
+        elif path.is_dir():
+            out[rel] = "dir"
+        else:
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() + (f" inode {path.stat().st_ino}" if inodes else "")
+    return out
 
 
 def default_files() -> dict[str, bytes]:

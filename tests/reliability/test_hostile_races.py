@@ -17,7 +17,6 @@ they are enabled with SEEDCTL_RACE_TMP_NAMES=1.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -32,29 +31,12 @@ import pytest
 from seedctl.drives import read_manifest
 from seedctl.records import md5_hex
 
-from worlds import make_world
+from worlds import make_world, snapshot
 
 TIMEOUT = 90
 TMP_NAMES = os.environ.get("SEEDCTL_RACE_TMP_NAMES") == "1"
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="plants POSIX symlinks and FIFOs")
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every entry: files by SHA-256 and inode (a file renamed over one with the same bytes is a
-    change too), links by target, FIFOs and folders by kind."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        if path.is_symlink():
-            out[rel] = "link:" + os.readlink(path)
-        elif path.is_fifo():
-            out[rel] = "fifo"
-        elif path.is_dir():
-            out[rel] = "dir"
-        else:
-            out[rel] = f"{hashlib.sha256(path.read_bytes()).hexdigest()} inode {path.stat().st_ino}"
-    return out
 
 
 class Planter(threading.Thread):
@@ -209,7 +191,7 @@ def race(tmp_path: Path, sandbox, seed: int, rounds: int) -> None:
                       **{f"{n:08d}.part": b"victim part" for n in range(8)}}.items():
         (victim / rel).parent.mkdir(parents=True, exist_ok=True)
         (victim / rel).write_bytes(data)
-    before = snapshot(victim)
+    before = snapshot(victim, inodes=True)
     staged = {rel: len(data) for rel, data in files.items()}
     planter = Planter(random.Random(seed), [world.drive_path(s) for s in world.serials], world.staging(), victim)
     planter.start()
@@ -230,7 +212,7 @@ def race(tmp_path: Path, sandbox, seed: int, rounds: int) -> None:
     finally:
         planter.clean()
     assert planter.actions > 20, "the planter barely ran"
-    assert snapshot(victim) == before
+    assert snapshot(victim, inodes=True) == before
     if job_shipped(world):
         shipped_invariant(world, staged)
 

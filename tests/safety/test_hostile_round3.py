@@ -7,7 +7,6 @@ job is shipped without the late data, and that every command ends within seconds
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,28 +20,12 @@ import pytest
 import seedctl.drives
 from seedctl.drives import verify_drive
 
-from worlds import make_world
+from worlds import make_world, snapshot
 
 APIS = ["importexport", "databox"]
 TIMEOUT = 60  # seconds a command may take here (a loaded 2-core machine); a hang is caught long before forever
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="plants POSIX symlinks and FIFOs")
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Every entry under `folder`: files by SHA-256, links by target, FIFOs and folders by kind."""
-    out = {}
-    for path in sorted(folder.rglob("*")):
-        rel = str(path.relative_to(folder))
-        if path.is_symlink():
-            out[rel] = "link:" + os.readlink(path)
-        elif path.is_fifo():
-            out[rel] = "fifo"
-        elif path.is_dir():
-            out[rel] = "dir"
-        else:
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out
 
 
 def victim_folder(root: Path, files: dict[str, bytes]) -> Path:
