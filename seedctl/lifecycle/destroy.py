@@ -173,9 +173,8 @@ class Proof:
 def manifest_digest_of(blob: Any) -> str | None:
     """The whole-file digest the manifest records for a blob: the CRC-64 seedctl records
     (`seedctl:crc64=`), or the MD5 of drives written by an earlier seedctl (`seedctl:content-md5=`)."""
-    crc = getattr(blob, "content_crc64", None)
-    if crc is not None:
-        return f"crc64:{int(crc)}"
+    if blob.content_crc64 is not None:
+        return f"crc64:{blob.content_crc64}"
     if blob.content_md5_hex:
         return f"md5:{blob.content_md5_hex.upper()}"
     return None
@@ -251,7 +250,7 @@ def evidence_problem(result: Any, blob: Any) -> str | None:
         return None  # read back from the service now and hashed: the strongest evidence there is
     if blob.length == 0 and "empty" in words:
         return None  # nothing to lose
-    page = getattr(blob, "blob_type", "BlockBlob") == "PageBlob"
+    page = blob.blob_type == "PageBlob"
     shown = ", ".join(sorted(words)) or "nothing"
     if not words & LISTING_EVIDENCE:
         return (f"its fresh verification rests on {shown}, not on the service's listing of its blocks or "

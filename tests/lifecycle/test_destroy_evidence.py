@@ -52,8 +52,8 @@ def test_evidence_words_accept_a_word_a_joined_word_or_a_collection() -> None:
 
 def test_the_manifest_digest_is_the_crc64_or_the_older_md5() -> None:
     assert manifest_digest_of(SimpleNamespace(content_crc64=123, content_md5_hex="AB" * 16)) == "crc64:123"
-    assert manifest_digest_of(SimpleNamespace(content_md5_hex="ab" * 16)) == "md5:" + "AB" * 16
-    assert manifest_digest_of(SimpleNamespace(content_md5_hex=None)) is None
+    assert manifest_digest_of(SimpleNamespace(content_crc64=None, content_md5_hex="ab" * 16)) == "md5:" + "AB" * 16
+    assert manifest_digest_of(SimpleNamespace(content_crc64=None, content_md5_hex=None)) is None
 
 
 def test_staging_files_are_hashed_through_the_tree_with_the_manifests_kind_of_digest(tmp_path) -> None:
