@@ -32,9 +32,10 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -122,6 +123,11 @@ def is_plain_file(st: Any) -> bool:
 
 def is_plain_folder(st: Any) -> bool:
     return stat.S_ISDIR(st.st_mode) and not is_reparse_point(st)
+
+
+# a tree-relative path made of plain segments (the common case, checked in one match): no empty,
+# '.' or '..' segment, no separator, drive letter, stream or NUL
+_PLAIN = re.compile(r"(?!\.\.?(?:/|$))[^/\\:\x00]+(?:/(?!\.\.?(?:/|$))[^/\\:\x00]+)*")
 
 
 def segments(rel: str) -> list[str]:
@@ -266,6 +272,36 @@ class Tree:
                 return None
             except NotADirectoryError:
                 return None
+
+    def lstat_each(self, rels: Iterable[str], prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """(rel, lstat of `prefix + rel` or None when absent, or the UnsafeEntry or OSError met) for
+        each rel, in the given order: `lstat` for many files at once, each folder opened once while
+        its files come in a row (a damage check of a million journaled files)."""
+        folder_key: str | None = None
+        folder_fd = -1
+        with self.lock:
+            for rel in rels:
+                path = prefix + rel
+                folder, _, name = path.rpartition("/")
+                if not self.platform.posix or not _PLAIN.fullmatch(path):
+                    try:
+                        found = self.lstat(path)
+                    except OSError as exc:
+                        found = exc
+                    except UnsafeEntry as exc:
+                        found = exc
+                    yield rel, found
+                    continue
+                try:
+                    if folder != folder_key:
+                        folder_key = None
+                        folder_fd = self._folder_fd(path, tuple(folder.split("/"))) if folder else self.fd
+                        folder_key = folder
+                    yield rel, os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+                except (FileNotFoundError, NotADirectoryError):
+                    yield rel, None
+                except (UnsafeEntry, OSError) as exc:  # a link or mount on the way; unreadable
+                    yield rel, exc
 
     def file_stat(self, rel: str) -> Any | None:
         """`lstat`, and an UnsafeEntry unless it is a plain regular file on the tree's filesystem."""

@@ -287,3 +287,15 @@ def test_a_rename_into_a_folder_swapped_for_a_link_is_refused(scene, platform) -
         tree.replace(".seedctl/tmp/00000000.part", "seed/a/f.bin")
     assert (scene.drive / "seed" / "a" / "f.bin").read_bytes() == b"copied"
     assert snapshot(scene.victim) == scene.before
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_lstat_each_reports_every_file_and_what_refused_it(scene, platform) -> None:
+    (scene.drive / "seed" / "b").symlink_to(scene.victim, target_is_directory=True)
+    (scene.drive / "seed" / "a" / "lnk").symlink_to(scene.victim / "one")
+    with Tree(scene.drive, what="drive D1", platform=platform) as tree:
+        got = dict(tree.lstat_each(["a/f.bin", "a/none", "a/lnk", "b/one", "../x", "c/none"], prefix="seed/"))
+    assert got["a/f.bin"].st_size == len(b"on the drive")
+    assert got["a/none"] is None and got["c/none"] is None
+    assert not safefs.is_plain_file(got["a/lnk"])
+    assert isinstance(got["b/one"], UnsafeEntry) and isinstance(got["../x"], UnsafeEntry)

@@ -109,16 +109,14 @@ def damaged_files(mount: Path, records: Mapping[str, Any]) -> list[str]:
     except DriveError:
         return sorted(records)  # the drive's root cannot be opened: nothing on it can be vouched for
     bad = []
-    prefix = DATA_DIR + "/"
     with tree:
         dev = tree.dev
-        for rel, record in records.items():
-            try:
-                st = tree.lstat(prefix + rel)
-            except (DriveError, OSError, ValueError):
-                bad.append(rel)  # a link or another filesystem on the way, or unreadable
+        for rel, st in tree.lstat_each(records, prefix=DATA_DIR + "/"):
+            if st is None or isinstance(st, Exception):  # absent, or a link or mount point on the way
+                bad.append(rel)
                 continue
-            if st is None or not is_plain_file(st) or st.st_dev != dev or st.st_size != record.size \
+            record = records[rel]
+            if not is_plain_file(st) or st.st_dev != dev or st.st_size != record.size \
                     or st.st_mtime_ns != record.dst_mtime_ns:
                 bad.append(rel)
     return sorted(bad)
