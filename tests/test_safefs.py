@@ -3,11 +3,11 @@
 Each test plants what an attacker with write access to the drive or staging can plant (a link, a
 FIFO, a device link, a folder swapped for a link) and checks that the call is refused with a clear
 message, that nothing outside the tree changed, and that nothing hangs. The Windows branch (no
-folder descriptors, O_NOFOLLOW = 0, junctions reported by lstat as plain folders) runs here against
-recorded lstat results: `windows_platform` below reports every symbolic link the way Windows'
-os.lstat reports a junction or a symbolic link (the values CPython fills in from
-GetFileInformationByHandleEx: st_mode a folder or file, st_file_attributes with
-FILE_ATTRIBUTE_REPARSE_POINT, st_reparse_tag), and os.open follows it as Windows follows a junction.
+folder descriptors, O_NOFOLLOW = 0, junctions reported by lstat as plain folders) runs here with
+Windows' lstat answers: `WINDOWS` below reports every symbolic link the way CPython's os.lstat on
+Windows reports a junction or a symbolic link (st_mode a folder or a link, st_file_attributes with
+FILE_ATTRIBUTE_REPARSE_POINT, st_reparse_tag: the values in tests/windows/test_reparse_points.py),
+and os.open follows it as Windows follows a junction.
 """
 
 from __future__ import annotations
@@ -31,36 +31,13 @@ from seedctl.safefs import (
     UnsafeEntry,
 )
 
+from platforms import FIFOS, SYMLINKS
 from worlds import snapshot
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="plants POSIX symlinks and FIFOs; the Windows branch "
-                                                         "is tested here through recorded lstat results")
+# POSIX links and FIFOs are planted (the Windows branch runs here with Windows' lstat answers)
+pytestmark = [SYMLINKS, FIFOS]
 
 FILE_ATTRIBUTE_ARCHIVE = 0x20
-
-# Recorded from CPython 3.11 on Windows Server 2022 (os.lstat of a junction made by `mklink /J`, of a
-# file symbolic link made by `mklink`, of a plain folder and file): what the Windows branch must refuse
-# or accept. A junction's st_mode says "folder": only the attribute and the tag tell.
-RECORDED = {
-    "junction": SimpleNamespace(st_mode=0o40777, st_file_attributes=0x410, st_reparse_tag=0xA0000003,
-                                st_dev=0x5C1E0B2A, st_ino=0x1000000002F1A, st_size=0, st_mtime_ns=0),
-    "file symlink": SimpleNamespace(st_mode=0o120666, st_file_attributes=0x420, st_reparse_tag=0xA000000C,
-                                    st_dev=0x5C1E0B2A, st_ino=0x1000000002F1B, st_size=0, st_mtime_ns=0),
-    "folder": SimpleNamespace(st_mode=0o40777, st_file_attributes=0x10, st_reparse_tag=0,
-                              st_dev=0x5C1E0B2A, st_ino=0x1000000002F1C, st_size=0, st_mtime_ns=0),
-    "file": SimpleNamespace(st_mode=0o100666, st_file_attributes=0x20, st_reparse_tag=0,
-                            st_dev=0x5C1E0B2A, st_ino=0x1000000002F1D, st_size=5, st_mtime_ns=1),
-}
-
-
-def test_recorded_windows_results_are_judged_by_the_attribute() -> None:
-    assert not safefs.is_plain_folder(RECORDED["junction"])  # lstat says folder; the attribute says junction
-    assert stat.S_ISDIR(RECORDED["junction"].st_mode)
-    assert "junction" in safefs.kind_of(RECORDED["junction"])
-    assert not safefs.is_plain_file(RECORDED["file symlink"])
-    assert "symbolic link" in safefs.kind_of(RECORDED["file symlink"])
-    assert safefs.is_plain_folder(RECORDED["folder"]) and safefs.is_plain_file(RECORDED["file"])
-
 
 def _windows_lstat(path: str) -> SimpleNamespace:
     """os.lstat as Windows reports it: a link to a folder is a junction (st_mode a folder), a link to
@@ -91,7 +68,7 @@ def _windows_fstat(fd: int) -> SimpleNamespace:
 
 
 WINDOWS = Platform(dir_fds=False, nofollow=0, reparse_points=True, lstat=_windows_lstat, fstat=_windows_fstat)
-PLATFORMS = [pytest.param(safefs.HOST, id="posix"), pytest.param(WINDOWS, id="windows-recorded")]
+PLATFORMS = [pytest.param(safefs.HOST, id="posix"), pytest.param(WINDOWS, id="windows")]
 
 
 @pytest.fixture

@@ -387,10 +387,11 @@ def test_marker_writer_does_not_write_through_a_planted_link(tmp_path):
     assert json.loads((drive / SIM_MARKER).read_text())["capacity"] == 1 << 20
 
 
+@SYMLINKS  # a symbolic link plays the junction here; on Windows tests/test_safefs.py covers it
 def test_a_junction_at_seedctl_tmp_is_refused_though_lstat_calls_it_a_folder(tmp_path, monkeypatch):
     """Issue 26 item 3, with the facts Windows gives: os.lstat reports a junction as a folder
-    (st_mode S_IFDIR) and only FILE_ATTRIBUTE_REPARSE_POINT tells. Recorded values, as CPython fills
-    them in on Windows; here a symbolic link plays the junction."""
+    (st_mode S_IFDIR) and only FILE_ATTRIBUTE_REPARSE_POINT tells. The values CPython's os.lstat gives on
+    Windows (tests/windows/test_reparse_points.py); here a symbolic link plays the junction."""
     import stat as stat_module
     from types import SimpleNamespace
 

@@ -221,7 +221,7 @@ def test_a_folder_swapped_for_a_link_during_the_walk_is_an_error(tmp_path: Path,
 
 
 def test_windows_junctions_in_staging_are_skipped_by_their_reparse_attribute(tmp_path: Path, monkeypatch) -> None:
-    """The scan on Windows: a junction's lstat says "folder" (st_mode S_IFDIR); the recorded
+    """The scan on Windows: a junction's lstat says "folder" (st_mode S_IFDIR); Windows'
     st_file_attributes carry FILE_ATTRIBUTE_REPARSE_POINT, and that is what the scan judges by."""
     from types import SimpleNamespace
 
@@ -238,7 +238,7 @@ def test_windows_junctions_in_staging_are_skipped_by_their_reparse_attribute(tmp
 
         def stat(self, *, follow_symlinks: bool = True):
             st = self._entry.stat(follow_symlinks=False)
-            if self._entry.is_symlink():  # recorded: `mklink /J junction ..\outside`
+            if self._entry.is_symlink():  # what os.lstat says on Windows of `mklink /J junction ..\outside`
                 return SimpleNamespace(st_mode=0o40777, st_file_attributes=0x410, st_reparse_tag=0xA0000003,
                                        st_dev=st.st_dev, st_ino=st.st_ino, st_size=0, st_mtime_ns=0)
             return SimpleNamespace(st_mode=st.st_mode, st_dev=st.st_dev, st_ino=st.st_ino, st_size=st.st_size,

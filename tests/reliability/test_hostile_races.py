@@ -31,12 +31,13 @@ import pytest
 from seedctl.drives import read_manifest
 from seedctl.records import md5_hex
 
+from platforms import FIFOS, SYMLINKS
 from worlds import make_world, snapshot
 
 TIMEOUT = 90
 TMP_NAMES = os.environ.get("SEEDCTL_RACE_TMP_NAMES") == "1"
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="plants POSIX symlinks and FIFOs")
+pytestmark = [SYMLINKS, FIFOS]  # plants POSIX symbolic links and FIFOs
 
 
 class Planter(threading.Thread):

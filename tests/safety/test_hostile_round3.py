@@ -20,12 +20,13 @@ import pytest
 import seedctl.drives
 from seedctl.drives import verify_drive
 
+from platforms import FIFOS, SYMLINKS
 from worlds import make_world, snapshot
 
 APIS = ["importexport", "databox"]
 TIMEOUT = 60  # seconds a command may take here (a loaded 2-core machine); a hang is caught long before forever
 
-pytestmark = pytest.mark.skipif(os.name == "nt", reason="plants POSIX symlinks and FIFOs")
+pytestmark = [SYMLINKS, FIFOS]  # plants POSIX symbolic links and FIFOs
 
 
 def victim_folder(root: Path, files: dict[str, bytes]) -> Path:
