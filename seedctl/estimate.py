@@ -42,7 +42,6 @@ import errno
 import math
 import os
 import random
-import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -77,33 +76,21 @@ DEFAULT_DRIVE_SIZES = (2 * 10**12, 4 * 10**12, 8 * 10**12, 10 * 10**12)  # decim
 
 # -- opening staged files -------------------------------------------------------------------------
 
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_BINARY = getattr(os, "O_BINARY", 0)
-_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 
 
 def open_staged(root: Path, rel_path: str) -> int:
-    """A read-only descriptor of `root/rel_path`, every folder opened through its parent's descriptor
-    with O_NOFOLLOW (a symlink swapped in after the scan is refused, not followed), and the file
-    checked to be a regular file. Where the OS has no folder descriptors (Windows), the path with
-    O_NOFOLLOW on the last part."""
-    parts = rel_path.split("/")
-    if os.open not in os.supports_dir_fd or not _DIRECTORY:
-        fd = os.open(os.path.join(root, *parts), os.O_RDONLY | _NOFOLLOW | _BINARY)
-    else:
-        folder = os.open(root, os.O_RDONLY | _DIRECTORY)
-        try:
-            for part in parts[:-1]:
-                inner = os.open(part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=folder)
-                os.close(folder)
-                folder = inner
-            fd = os.open(parts[-1], os.O_RDONLY | _NOFOLLOW, dir_fd=folder)
-        finally:
-            os.close(folder)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"{rel_path} is no longer a regular file")
-    return fd
+    """A read-only descriptor of `root/rel_path` through seedctl.safefs: every folder opened through
+    its parent's descriptor with O_NOFOLLOW (a symlink swapped in after the scan is refused, not
+    followed), never waiting on a FIFO swapped in (O_NONBLOCK), and the file checked to be a regular
+    file; on Windows, reparse points refused. OSError when it cannot be opened so."""
+    from seedctl.errors import DriveError
+    from seedctl.safefs import Tree
+
+    try:
+        with Tree(root, what=f"staging folder {root}") as tree:
+            return tree.open(rel_path)
+    except DriveError as exc:
+        raise OSError(str(exc)) from None
 
 
 # -- zeros ---------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from seedctl.estimate import (
     parse_rate,
 )
 
-from platforms import SYMLINKS
+from platforms import FIFOS, SYMLINKS
 
 TB = 10**12
 MiB = 1024 * 1024
@@ -202,3 +202,11 @@ def test_with_a_spec_the_spec_drives_are_sized_as_plan_would(tmp_path: Path) -> 
     (tmp_path / "nowhere").mkdir()
     code, _, err = _run(["estimate"], tmp_path / "nowhere")
     assert code == 1 and "seed.yaml" in err  # no spec and no --staging: says which spec it looked for
+
+
+@FIFOS
+def test_a_staged_file_swapped_for_a_fifo_is_refused_without_waiting(tmp_path: Path) -> None:
+    """Issue 23: the estimate reads staging files through seedctl.safefs, never waiting on a FIFO."""
+    os.mkfifo(tmp_path / "f")
+    with pytest.raises(OSError, match="FIFO"):
+        open_staged(tmp_path, "f")
