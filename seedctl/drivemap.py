@@ -50,6 +50,7 @@ def _from_manifest(serial: str, source: str, manifest: Any) -> DriveFiles:
 def drive_map(spec: Any) -> list[DriveFiles]:
     """Every drive of the spec with the files it holds or will hold, in the spec's order."""
     from seedctl.drives import MANIFEST_NAME, ManifestError, parse_manifest, read_manifest
+    from seedctl.errors import DriveError
     from seedctl.records import copy_path, read_copy
 
     out: list[DriveFiles] = []
@@ -65,7 +66,7 @@ def drive_map(spec: Any) -> list[DriveFiles]:
                 out.append(_from_manifest(drive.serial, WRITTEN_COPY,
                                           parse_manifest(kept, copy_path(spec.base_dir, drive.serial))))
                 continue
-        except ManifestError as exc:
+        except (ManifestError, DriveError) as exc:  # DriveError: a kept copy that is a FIFO, link or device
             out.append(DriveFiles(drive.serial, UNKNOWN, note=f"its manifest cannot be read: {exc}"))
             continue
         out.append(DriveFiles(drive.serial, UNKNOWN))
