@@ -14,8 +14,6 @@ where, and the checks on each blob, are those of the format (`manifest.blob_prob
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +31,8 @@ from seedctl.drives.formats.manifest import (
     PageRanges,
     blob_problems,
 )
+from seedctl.errors import DriveError
+from seedctl.safefs import CAP_MANIFEST, open_stream
 
 READ_CHUNK = 1 << 20  # bytes handed to the parser at a time
 MAX_TEXT = 64 * 1024  # a text field longer than this is refused (a blob name is at most 1,024 characters)
@@ -42,26 +42,17 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def open_manifest(path: Path) -> BinaryIO:
-    """The manifest file opened for reading: a regular file only (a FIFO or device under the
-    manifest's name is refused, never waited on or read without end).
-
-    The one place a manifest file is opened, so that the capped safe reader for files from drives
-    and records can take its place."""
+    """The manifest file opened for reading through the one safe reader (seedctl.safefs): a regular
+    file only (a link, FIFO or device under the manifest's name is refused, never followed, waited
+    on or read without end), at most CAP_MANIFEST bytes as it is read."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-                     | getattr(os, "O_NOFOLLOW", 0))
+        return open_stream(path, what="manifest", cap=CAP_MANIFEST)
     except FileNotFoundError:
         raise ManifestError(f"manifest {path} not found") from None
-    except OSError as exc:
-        raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
-    fh = open(fd, "rb")  # noqa: SIM115 (handed to the caller, who closes it)
-    try:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise ManifestError(f"manifest {path} is not a regular file (a FIFO, device or folder)")
-    except BaseException:
-        fh.close()
+    except ManifestError:
         raise
-    return fh
+    except DriveError as exc:
+        raise ManifestError(str(exc)) from None
 
 
 def read_manifest(path: Path) -> DriveManifest:
@@ -72,6 +63,10 @@ def read_manifest(path: Path) -> DriveManifest:
             return _parse(iter(lambda: fh.read(READ_CHUNK), b""), path)
         except OSError as exc:
             raise ManifestError(f"cannot read manifest {path}: {exc.strerror or exc}") from exc
+        except ManifestError:
+            raise
+        except DriveError as exc:  # the safe reader's cap, met while streaming
+            raise ManifestError(str(exc)) from None
 
 
 def parse_manifest(data: bytes, path: Path | str) -> DriveManifest:
