@@ -161,7 +161,7 @@ def job_shipped(world) -> bool:
         if is_not_found(exc):
             return False  # not created yet: every apply so far failed on a planted entry
         raise
-    return job.properties.state not in ("Creating",)
+    return job["properties"]["state"] not in ("Creating",)
 
 
 def shipped_invariant(world, staged: dict[str, int]) -> None:
@@ -169,9 +169,9 @@ def shipped_invariant(world, staged: dict[str, int]) -> None:
     cover every staging file as written (blob path and size)."""
     job = world.clients().importexport.jobs.get(world.job_name, world.resource_group)
     carried: dict[str, int] = {}
-    for d in job.properties.drive_list:
-        copy = world.root / ".seedctl" / "manifests" / f"{d.drive_id}.xml"
-        assert md5_hex(copy.read_bytes()) == d.manifest_hash.upper(), d.drive_id
+    for d in job["properties"]["driveList"]:
+        copy = world.root / ".seedctl" / "manifests" / f"{d['driveId']}.xml"
+        assert md5_hex(copy.read_bytes()) == d["manifestHash"].upper(), d["driveId"]
         carried.update({b.blob_path: b.length for b in read_manifest(copy).blobs})
     for rel, size in staged.items():
         assert carried.get(f"seed/{rel}") == size, f"{rel} shipped without its data"
