@@ -87,6 +87,23 @@ def wait_any(futures: Collection[Future[Any]], *, slice_seconds: float = WAIT_SL
             return set(done)
 
 
+def results_in_turn(futures: Collection[Future[Any]]) -> Iterator[Any]:
+    """Each future's result as it finishes (its exception raised), waiting through `wait_any`, so a
+    stop lands within one slice on every platform. If the caller stops early (an exception, Ctrl-C,
+    or leaving the loop), the futures not yet started are cancelled: the pool's shutdown then waits
+    only for those already running, not for every one submitted."""
+    pending = set(futures)
+    try:
+        while pending:
+            done = wait_any(pending)
+            pending -= done
+            for future in done:
+                yield future.result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
 def stop_signals() -> tuple[signal.Signals, ...]:
     """The signals that ask seedctl to stop here: SIGINT; SIGTERM where it is delivered (POSIX);
     SIGBREAK (Ctrl-Break) where it exists (Windows)."""

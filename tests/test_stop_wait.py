@@ -84,3 +84,48 @@ def test_the_stop_signals_here() -> None:
     assert found[0] == signal.SIGINT
     assert (signal.SIGTERM in found) == hasattr(signal, "SIGTERM")
     assert (getattr(signal, "SIGBREAK", None) in found) == hasattr(signal, "SIGBREAK")
+
+
+def test_results_in_turn_yields_each_and_cancels_what_has_not_started_on_a_stop() -> None:
+    """verify's blob checks and destroy's hashing and deletes wait through results_in_turn: results
+    come as they finish, and a stop (here the first failure) cancels what has not started, so the
+    pool's shutdown waits only for the checks already running."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from seedctl.interrupt import results_in_turn
+
+    started: list[int] = []
+
+    def work(n: int) -> int:
+        started.append(n)
+        if n == 1:
+            raise ValueError("blob 1 failed")
+        time.sleep(0.05)
+        return n
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        futures = [pool.submit(work, n) for n in range(50)]
+        seen = []
+        with pytest.raises(ValueError, match="blob 1 failed"):
+            for value in results_in_turn(futures):
+                seen.append(value)
+    assert seen == [0]
+    assert len(started) <= 3, started  # the other 47 were cancelled, never run
+    assert sum(f.cancelled() for f in futures) >= 47
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sorted(results_in_turn([pool.submit(lambda n=n: n * n) for n in range(6)])) == [0, 1, 4, 9, 16, 25]
+
+
+def test_results_in_turn_lands_a_ctrl_c_within_a_slice() -> None:
+    from seedctl.interrupt import results_in_turn
+
+    token = CancelToken()
+    slow = finished_in(6.0)
+    with pytest.raises(KeyboardInterrupt), stop_on_signals(token, console=False):
+        sigint_in(0.3)
+        started = time.monotonic()
+        try:
+            list(results_in_turn([slow]))
+        finally:
+            stopped_after = time.monotonic() - started
+    assert stopped_after < 2.0, stopped_after

@@ -39,6 +39,7 @@ from typing import Any
 
 from seedctl.azure.errors import is_not_found
 from seedctl.errors import DriveError, SeedctlError
+from seedctl.interrupt import results_in_turn
 from seedctl.lifecycle.manifests import ShippedManifest, load_manifests
 from seedctl.lifecycle.storage import (
     container_client,
@@ -319,7 +320,10 @@ def _hashed_candidates(tree: Tree, plan: DestroyPlan, blobs: list[Any]) -> list[
 
     found = []
     with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="destroy-hash") as pool:
-        for (path, proof, problem), blob in zip(pool.map(prove, blobs), blobs, strict=True):
+        proved = [pool.submit(prove, blob) for blob in blobs]
+        for _ in results_in_turn(proved):  # waits in slices: Ctrl-C lands on every platform
+            pass
+        for (path, proof, problem), blob in zip((f.result() for f in proved), blobs, strict=True):
             if problem:
                 plan.kept.append(f"staging file {path}: {problem}")
             elif proof is not None:
@@ -386,7 +390,8 @@ def execute(spec: Any, ctx: Any, plan: DestroyPlan) -> list[str]:
             failures.append(str(exc))
 
     with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="destroy") as pool:
-        list(pool.map(delete, plan.blobs))
+        for _ in results_in_turn([pool.submit(delete, name) for name in plan.blobs]):
+            pass
     if plan.delete_container and not failures:
         # re-read right before: someone may have put something in it since the plan
         left = retry(ctx, lambda: [b.name for b in cc.list_blobs()], f"list container {plan.container}")

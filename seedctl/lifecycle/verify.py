@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 from seedctl.crc64 import crc64
 from seedctl.drives import DATA_DIR, ManifestBlob, ManifestBlock
 from seedctl.errors import SeedctlError
+from seedctl.interrupt import results_in_turn
 from seedctl.lifecycle import JSON_VERSION, pageblobs
 from seedctl.lifecycle.manifests import ShippedManifest, load_manifests
 from seedctl.lifecycle.status import DRIVE_FAILURES
@@ -504,10 +505,11 @@ def check_files(spec: Any, ctx: Any, cc: Any, checks: list[tuple[ManifestBlob, F
         remote.append((blob, listed, result))
     if remote:
         with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="verify") as pool:
-            for f in [pool.submit(check_blob, spec, ctx, cc, blob, listed, result.reset(), deep,
-                                  service.crc64.get(blob.blob_path), service.per_blob.get(blob.blob_path))
-                      for blob, listed, result in remote]:
-                f.result()
+            for _ in results_in_turn([
+                    pool.submit(check_blob, spec, ctx, cc, blob, listed, result.reset(), deep,
+                                service.crc64.get(blob.blob_path), service.per_blob.get(blob.blob_path))
+                    for blob, listed, result in remote]):
+                pass  # waits in slices (seedctl.interrupt): Ctrl-C lands within one on every platform
     return len(remote)
 
 
