@@ -34,7 +34,17 @@ shipment:
 
 
 def banner(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
+    print(f"\n\033[1m== {text}\033[0m" if _bold() else f"\n== {text}", flush=True)
+
+
+def _bold() -> bool:
+    """Bold headings only where the terminal shows escape codes (a classic Windows console without
+    VT mode would print them raw) and colour is not switched off."""
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
+        return False
+    from seedctl.win32.console import escape_codes_work
+
+    return escape_codes_work(sys.stdout)
 
 
 def seedctl(*args: str, cwd: Path, env: dict[str, str], allow: tuple[int, ...] = (0,)) -> int:

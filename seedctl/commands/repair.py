@@ -5,12 +5,12 @@ that sends again only the missing or damaged files. Exit 0 (file written, or not
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from seedctl.commands.common import add_spec_arguments, load_spec_from_args, resolve_path
 from seedctl.env import Env
 from seedctl.errors import SeedctlError
+from seedctl.fsretry import replace as replace_retrying
 from seedctl.lifecycle import LifecycleExit
 
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, env: Env) -> int:
     try:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(repair.text, encoding="utf-8")
-        os.replace(tmp, out)  # never a half-written spec under the real name
+        replace_retrying(tmp, out)  # never a half-written spec under the real name (retried on Windows sharing errors)
     except OSError as exc:
         raise SeedctlError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     env.stdout.write(f"\nWrote {args.out}: import job {repair.job_name} for {len(repair.files)} file(s), "

@@ -176,9 +176,8 @@ def _drives_of_spec(args: argparse.Namespace, env: Env) -> list[tuple[str, Path,
         if key is None or not key.file:
             raise SeedctlError(f"drive {drive.serial}: the sandbox writes each drive's key to a file; give it "
                                "`bitlocker: {key: {file: keys/<serial>.key}}` in the spec")
-        mount = Path(drive.mount_point).expanduser()
         key_file = Path(key.file).expanduser()
-        wanted.append((drive.serial, mount if mount.is_absolute() else base / mount,
+        wanted.append((drive.serial, spec.mount_path(drive),
                        drive.capacity or 1024**4, key_file if key_file.is_absolute() else base / key_file))
     return wanted
 

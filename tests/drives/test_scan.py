@@ -148,3 +148,15 @@ def test_listing_digest_streams_and_tells_listings_apart() -> None:
     assert len({base, *(listing_digest(c) for c in changed)}) == 5
     # field boundaries cannot be shifted: ("a1", 2) and ("a", 12) differ
     assert listing_digest([StagedFile("a1", 2, 3, "c/a1")]) != listing_digest([StagedFile("a", 12, 3, "c/a")])
+
+
+def test_a_link_to_another_windows_drive_letter_is_outside_staging() -> None:
+    """ntpath.commonpath raises ValueError for paths on different drives ("C:\\" and "D:\\"): the
+    scan must read that as "leaves the staging folder", not crash the plan."""
+    import ntpath
+
+    from seedctl.drives.placement.scan import _inside
+
+    assert _inside("C:\\staging", "C:\\staging\\a\\b", ntpath.commonpath) is True
+    assert _inside("C:\\staging", "C:\\elsewhere", ntpath.commonpath) is False
+    assert _inside("C:\\staging", "D:\\staging\\a", ntpath.commonpath) is False

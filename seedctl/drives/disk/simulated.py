@@ -17,6 +17,7 @@ from pathlib import Path
 
 from seedctl.drives.formats.layout import SIM_MARKER, clusters
 from seedctl.errors import DriveError
+from seedctl.fsretry import replace as replace_retrying
 from seedctl.safefs import CAP_MARKER, read_regular
 
 MARKER_KIND = "seedctl-sandbox-drive"
@@ -48,10 +49,11 @@ def create_simulated_drive(path: Path, serial: str, capacity: int) -> None:
         # never written through
         if tmp.is_symlink() or tmp.is_file():
             tmp.unlink()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_BINARY", 0), 0o644)
         with open(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, marker)
+        replace_retrying(tmp, marker)  # Windows: an indexer or antivirus may hold the file a moment
     except OSError as exc:
         raise DriveError(f"simulated drive {path}: cannot write its marker: {exc.strerror or exc}") from None
 

@@ -24,7 +24,7 @@ import gc
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -207,6 +207,15 @@ _O_FOLDER = getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getat
 _scandir = os.scandir  # tests pass recorded Windows entries through this
 
 
+def _inside(root: str, target: str, commonpath: Callable[[list[str]], str] = os.path.commonpath) -> bool:
+    """`target` lies in the tree at `root` (both resolved). On Windows a link to another drive letter
+    has no common path with the root at all: commonpath raises ValueError there, which means outside."""
+    try:
+        return commonpath([root, target]) == root
+    except ValueError:
+        return False
+
+
 def _matches(rel: str, patterns: Iterable[str]) -> bool:
     name = rel.rsplit("/", 1)[-1]
     return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
@@ -367,7 +376,7 @@ class _FolderScanner:
                 rel = rel_prefix + name
                 if stat.S_ISLNK(mode):
                     target = os.path.realpath(join(folder, name))
-                    if os.path.commonpath([real_root, target]) != real_root:
+                    if not _inside(real_root, target):
                         problems.append(ScanProblem(rel, f"symlink leaves the staging folder (to {display_path(target)}); "
                                                          "not followed", "warning", True))
                         continue
