@@ -194,3 +194,22 @@ def test_a_resolved_spec_secret_is_redacted_even_without_a_recognisable_shape(tm
     (tmp_path / "k.key").chmod(0o600)
     assert SecretRef(file="k.key", base_dir=str(tmp_path)).resolve() == value
     assert value not in redact(f"the service said: {value} is wrong")
+
+
+def test_seedctl_clients_never_register_a_provider_on_a_read(sandbox) -> None:
+    """The generated clients' own pipeline registers a provider when a call meets 409
+    MissingSubscriptionRegistration (and polls for 10 s): in a read-only plan that is a write.
+    seedctl's clients are built without that policy: the 409 comes back and nothing is registered."""
+    from azure.core.exceptions import HttpResponseError
+
+    from seedctl.azure.clients import build_clients
+
+    sub = str(uuid.uuid4())
+    clients = build_clients("sandbox", sub, sandbox.environ)
+    clients.resource.resource_groups.create_or_update("rg-unreg", {"location": "westus"})
+    sandbox.control.clear_request_log()
+    with pytest.raises(HttpResponseError) as err:
+        clients.databox.jobs.get("rg-unreg", "job-unreg")
+    assert err.value.status_code == 409 and err.value.error.code == "MissingSubscriptionRegistration"
+    assert not [p for m, p, s in sandbox.control.request_log() if m == "POST" and p.endswith("/register")]
+    assert clients.resource.providers.get("Microsoft.DataBox").registration_state == "NotRegistered"

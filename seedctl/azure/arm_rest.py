@@ -4,7 +4,8 @@ generated SDK client: classic Import/Export (2016-11-01) and management locks (2
 The pipeline is the one the generated track-2 clients build, less one policy: the client never
 registers a resource provider on its own (`ARMAutoResourceProviderRegistrationPolicy` is left
 out, so it is not in `policies`, and ARMPipelineClient adds it only when `policies` is missing).
-seedctl registers providers only as a planned change.
+seedctl registers providers only as a planned change. The generated clients (resource, storage,
+Data Box) get the same list (`arm_policies`) for the same reason.
 
 Errors surface as azure-core's: `ResourceNotFoundError` for 404, `ClientAuthenticationError`
 for 401, `ResourceExistsError` for 409, `HttpResponseError` otherwise, each with ARM's error
@@ -33,26 +34,37 @@ ERROR_MAP = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: Re
 MAX_PAGES = 1000  # a nextLink chain longer than this is the service's bug, not a list to follow
 
 
+def arm_policies(credential: Any, scope: str, *, retry_total: int = 0, retry_backoff_factor: float = 0.8,
+                 retry_backoff_max: float = 120.0, hooks: dict[str, Any] | None = None) -> list[Any]:
+    """The policies of a generated track-2 ARM client's pipeline, in its order, without
+    `ARMAutoResourceProviderRegistrationPolicy`: given to the generated clients too (their
+    `policies=` argument), so no client of seedctl's registers a provider as a side effect of a read
+    that met 409 MissingSubscriptionRegistration. A fresh list per client."""
+    return [
+        policies.RequestIdPolicy(),
+        policies.HeadersPolicy(),
+        policies.UserAgentPolicy(sdk_moniker="seedctl"),
+        policies.ProxyPolicy(),
+        policies.ContentDecodePolicy(),
+        policies.RedirectPolicy(),
+        policies.RetryPolicy(retry_total=retry_total, retry_backoff_factor=retry_backoff_factor,
+                             retry_backoff_max=retry_backoff_max),
+        ARMChallengeAuthenticationPolicy(credential, scope),
+        policies.CustomHookPolicy(**(hooks or {})),  # seedctl.logs: each request at DEBUG (-v)
+        policies.DistributedTracingPolicy(),
+        policies.SensitiveHeaderCleanupPolicy(),
+        ARMHttpLoggingPolicy(),
+    ]
+
+
 class ArmRestClient:
     """GET/PUT/PATCH/POST/DELETE on ARM paths, JSON in and out."""
 
     def __init__(self, endpoint: str, credential: Any, scope: str, *, transport: Any = None,
                  retry_total: int = 0, retry_backoff_factor: float = 0.8, hooks: dict[str, Any] | None = None,
                  **connection: Any) -> None:
-        pipeline_policies = [
-            policies.RequestIdPolicy(),
-            policies.HeadersPolicy(),
-            policies.UserAgentPolicy(sdk_moniker="seedctl"),
-            policies.ProxyPolicy(),
-            policies.ContentDecodePolicy(),
-            policies.RedirectPolicy(),
-            policies.RetryPolicy(retry_total=retry_total, retry_backoff_factor=retry_backoff_factor),
-            ARMChallengeAuthenticationPolicy(credential, scope),
-            policies.CustomHookPolicy(**(hooks or {})),  # seedctl.logs: each request at DEBUG (-v)
-            policies.DistributedTracingPolicy(),
-            policies.SensitiveHeaderCleanupPolicy(),
-            ARMHttpLoggingPolicy(),
-        ]
+        pipeline_policies = arm_policies(credential, scope, retry_total=retry_total,
+                                         retry_backoff_factor=retry_backoff_factor, hooks=hooks)
         kwargs: dict[str, Any] = {"policies": pipeline_policies}
         if transport is not None:
             kwargs["transport"] = transport

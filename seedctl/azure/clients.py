@@ -54,6 +54,21 @@ class AzureClients:
             kwargs["polling_interval"] = 0.05
         return {**kwargs, **http_hooks()}  # each request at DEBUG (-v), redacted: seedctl.logs
 
+    def _generated_kwargs(self) -> dict[str, Any]:
+        """`_track2_kwargs` for a generated ARM client, with seedctl's policy list: the generated
+        clients' own list would register a resource provider on a read that met 409
+        MissingSubscriptionRegistration (a write in a read-only plan; seedctl registers providers
+        only as a planned change)."""
+        from seedctl.azure.arm_rest import arm_policies
+
+        kwargs = self._track2_kwargs()
+        hooks = {k: kwargs.pop(k) for k in ("raw_request_hook", "raw_response_hook") if k in kwargs}
+        kwargs["policies"] = arm_policies(self.credential, self.cloud.scope,
+                                          retry_total=self.policy.sdk_retry_total,
+                                          retry_backoff_factor=self.policy.sdk_backoff_factor,
+                                          retry_backoff_max=self.policy.sdk_backoff_max, hooks=hooks)
+        return kwargs
+
     def _get(self, name: str, build: Any) -> Any:
         with self._lock:
             if name not in self._cache:
@@ -65,21 +80,21 @@ class AzureClients:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
         return self._get("resource", lambda: ResourceManagementClient(
-            self.credential, self.subscription_id, **self._track2_kwargs()))
+            self.credential, self.subscription_id, **self._generated_kwargs()))
 
     @property
     def storage(self) -> Any:
         from azure.mgmt.storage import StorageManagementClient
 
         return self._get("storage", lambda: StorageManagementClient(
-            self.credential, self.subscription_id, **self._track2_kwargs()))
+            self.credential, self.subscription_id, **self._generated_kwargs()))
 
     @property
     def databox(self) -> Any:
         from azure.mgmt.databox import DataBoxManagementClient
 
         return self._get("databox", lambda: DataBoxManagementClient(
-            self.credential, self.subscription_id, **self._track2_kwargs()))
+            self.credential, self.subscription_id, **self._generated_kwargs()))
 
     @property
     def arm(self) -> Any:
