@@ -116,6 +116,11 @@ def address_lines(addr: dict[str, Any] | None) -> list[str]:
     phone = get("phone")
     if phone:
         lines.append(f"Phone: {phone}")
+    # a Data Box datacenter may answer with an instruction instead of (or beside) a street address
+    # (regionConfiguration's DatacenterAddressInstruction: "contact ... for the address")
+    instruction = get("instruction")
+    if instruction:
+        lines.append(instruction)
     return [clean(line) for line in lines if line]
 
 

@@ -141,3 +141,15 @@ def test_drives_not_attached_are_planned_from_their_capacity(world):
     result = world.cli("plan")
     assert result.code == 1
     assert "at least 64 MiB" in result.out and "seedctl estimate" in result.out
+
+
+def test_an_instruction_only_datacenter_address_is_still_shown() -> None:
+    """regionConfiguration may answer a datacenter with a communication instruction and no street
+    address: status, the reporter and Next steps must print it rather than nothing."""
+    from seedctl.render.ending import address_lines
+
+    assert address_lines({"instruction": "Contact azure-dc@example.com for the shipping address"}) == [
+        "Contact azure-dc@example.com for the shipping address"]
+    lines = address_lines({"recipient_name": "Microsoft", "street_address1": "1 DC Way", "city": "Quincy",
+                           "country_or_region": "US", "instruction": "Dock 3"})
+    assert lines[0] == "Microsoft" and lines[-1] == "Dock 3"
