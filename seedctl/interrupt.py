@@ -92,12 +92,15 @@ def results_in_turn(futures: Collection[Future[Any]]) -> Iterator[Any]:
     stop lands within one slice on every platform. If the caller stops early (an exception, Ctrl-C,
     or leaving the loop), the futures not yet started are cancelled: the pool's shutdown then waits
     only for those already running, not for every one submitted."""
+    # Futures finished in the same slice come in submission order, not a set's arbitrary one, so a
+    # failure never jumps ahead of results that finished before it.
+    order = {future: index for index, future in enumerate(futures)}
     pending = set(futures)
     try:
         while pending:
             done = wait_any(pending)
             pending -= done
-            for future in done:
+            for future in sorted(done, key=order.__getitem__):
                 yield future.result()
     finally:
         for future in pending:

@@ -36,7 +36,9 @@ def sigint_in(seconds: float) -> None:
 
 
 def finished_in(seconds: float) -> Future[None]:
+    """A job already running (as a pool's would be: it cannot be cancelled) that ends in `seconds`."""
     future: Future[None] = Future()
+    future.set_running_or_notify_cancel()
     threading.Timer(seconds, future.set_result, (None,)).start()
     return future
 
