@@ -90,6 +90,7 @@ def workspace(request: pytest.FixtureRequest, sandbox: Any, tmp_path: Path) -> W
         job["api"] = "databox"
         job.pop("diagnostics_path", None)
         job["log_collection_level"] = job.pop("log_level", "Verbose")
+    data["staging"]["blob_type"] = "block"  # the files below are arbitrary data, not an agent's seed
     data["azure"]["subscription_id"] = str(uuid.uuid4())
     data["storage_account"]["name"] = f"seed{tag}"
     # serials are global in the sandbox's simulated datacenter: make them this test's own
