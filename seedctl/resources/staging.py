@@ -37,9 +37,11 @@ def staging_scan(ctx: Context) -> Any:
             from seedctl.drives import scan_staging
 
             spec = ctx.spec
+            # page blobs have their own size limit (drives/placement/pagecheck.py), not a block list's
+            limit = {} if spec.staging.blob_type == "block" else {"max_size": None}
             ctx.cache[SCAN_KEY] = scan_staging(spec.staging_root(), include=spec.staging.include,
                                                exclude=spec.staging.exclude, container=spec.container.name,
-                                               prefix=spec.container.prefix)
+                                               prefix=spec.container.prefix, **limit)
         return ctx.cache[SCAN_KEY]
 
 
@@ -72,13 +74,20 @@ class StagingNode(Node):
         if not root.is_dir():
             return Unobservable(f"staging folder {root} is not present here")
         scan = staging_scan(ctx)
+        errors, warnings = [str(p) for p in scan.errors], []
+        if ctx.spec.staging.blob_type != "block":  # page blobs: sizes, limit, the agent's layout
+            from seedctl.drives import check_page_files
+
+            pages = check_page_files(scan.files)
+            errors += pages.errors
+            warnings += pages.warnings
         return {
             "root": str(root),
             "files": len(scan.files),
             "bytes": scan.total_bytes,
             "listing": _listing_digest(scan.files),
-            "errors": [str(p) for p in scan.errors],
-            "warnings": [str(p) for p in scan.problems if p.severity != "error" and not p.skipped],
+            "errors": errors,
+            "warnings": warnings + [str(p) for p in scan.problems if p.severity != "error" and not p.skipped],
             # entries left out of the seed: the count, and the first ones with their reason
             "skipped_count": len(scan.skipped),
             "skipped": [f"{p.path}: {p.message}" for p in scan.skipped[:SKIPPED_KEPT]],

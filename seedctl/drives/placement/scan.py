@@ -195,18 +195,20 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
 
 
 def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (), container: str,
-                 prefix: str = "") -> ScanResult:
+                 prefix: str = "", max_size: int | None = MAX_BLOB_LENGTH) -> ScanResult:
     """Walk `root` once; return its files in a stable order (sorted by relative path) and problems.
 
     `include`/`exclude` are glob patterns matched against the relative path and the file name
     (an empty include list means everything). An unreadable staging root is one error, not an exception.
+    `max_size`: a larger file is an error (a block blob's limit); None: no limit here (page blobs are
+    checked by placement/pagecheck.py).
     """
     # A scan allocates one object per file and no reference cycles; the cyclic collector would
     # otherwise re-walk the growing list again and again (about a third of a 1M-file scan).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix)
+        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix, max_size)
     finally:
         if was_enabled:
             gc.enable()
@@ -219,13 +221,14 @@ class _FolderScanner:
     """Scans one folder at a time (no shared mutable state)."""
 
     def __init__(self, real_root: str, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-                 prefix: str) -> None:
+                 prefix: str, max_size: int | None = MAX_BLOB_LENGTH) -> None:
         self.real_root = real_root
         self.include, self.exclude = include, exclude
         self.filtering = bool(include or exclude)
         self.name_prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
         self.blob_prefix = f"{container}/{self.name_prefix}"
         self.check_access = not _reads_everything()
+        self.max_size = max_size
 
     def folder(self, folder: str, rel_folder: str
                ) -> tuple[list[_Record], list[ScanProblem], list[tuple[str, str, str]]]:
@@ -334,7 +337,7 @@ class _FolderScanner:
         longest = max(map(len, names))
         names_fine = (not folder_problems and longest <= name_room and _SAFE_NAMES.fullmatch(joined) is not None
                       and ".\0" not in joined and " \0" not in joined and _RESERVED_NAME.search(joined) is None)
-        sizes_fine = max(sizes) <= MAX_BLOB_LENGTH
+        sizes_fine = self.max_size is None or max(sizes) <= self.max_size
         if names_fine and sizes_fine and len(rel_prefix) + longest <= WINDOWS_PATH_WARN - 6:
             return files
         kept = []
@@ -347,7 +350,7 @@ class _FolderScanner:
             if naming:
                 problems.append(ScanProblem(rel, "cannot become a blob name: " + "; ".join(naming)))
                 continue
-            if size > MAX_BLOB_LENGTH:
+            if self.max_size is not None and size > self.max_size:
                 problems.append(ScanProblem(rel, f"{size:,} bytes is more than a 2014-11-01 manifest block "
                                                  f"list can describe ({MAX_BLOB_LENGTH:,} bytes)"))
                 continue
@@ -373,8 +376,8 @@ class _Run(NamedTuple):
 
 
 def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-          prefix: str) -> ScanResult:
-    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix)
+          prefix: str, max_size: int | None = MAX_BLOB_LENGTH) -> ScanResult:
+    walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix, max_size)
     builder = StagedTableBuilder(walker.blob_prefix)
     if not os.path.isdir(root):
         return ScanResult(str(root), builder.build(),
