@@ -82,7 +82,7 @@ def append_records(drive: Path, *records: dict) -> int:
 
 
 def good_file_record(rel: str = "a/one.bin") -> dict:
-    return FileRecord(rel, f"backup/seed1/{rel}", "\\seed\\" + rel.replace("/", "\\"), 10, 5, "A" * 32,
+    return FileRecord.legacy(rel, f"backup/seed1/{rel}", "\\seed\\" + rel.replace("/", "\\"), 10, 5, "A" * 32,
                       4 << 20, ("A" * 32,), 7).to_json()
 
 
@@ -137,7 +137,7 @@ def test_stale_file_through_a_symlinked_folder_is_not_deleted(world, staging, tm
     # the journal says a file the plan no longer wants lives under seed/evil: its folder leads outside
     (drive / "seed" / "evil").symlink_to(victim, target_is_directory=True)
     st = os.stat(victim / "precious.txt")
-    rec = FileRecord("evil/precious.txt", "backup/seed1/evil/precious.txt", "\\seed\\evil\\precious.txt",
+    rec = FileRecord.legacy("evil/precious.txt", "backup/seed1/evil/precious.txt", "\\seed\\evil\\precious.txt",
                      st.st_size, 1, "A" * 32, 4 << 20, ("A" * 32,), st.st_mtime_ns)
     append_records(drive, rec.to_json())
     before = snapshot(tmp_path, skip=drive)
@@ -151,7 +151,7 @@ def test_stale_file_that_is_a_link_is_not_followed(world, staging, tmp_path):
     link = drive / "seed" / "gone.bin"
     link.symlink_to(victim / "precious.txt")
     st = os.stat(victim / "precious.txt")
-    rec = FileRecord("gone.bin", "backup/seed1/gone.bin", "\\seed\\gone.bin", st.st_size, 1, "A" * 32, 4 << 20,
+    rec = FileRecord.legacy("gone.bin", "backup/seed1/gone.bin", "\\seed\\gone.bin", st.st_size, 1, "A" * 32, 4 << 20,
                      ("A" * 32,), st.st_mtime_ns)
     append_records(drive, rec.to_json())
     before = snapshot(tmp_path, skip=drive)
@@ -273,7 +273,7 @@ def test_wrongly_shaped_record_is_a_clear_error(world, staging, tmp_path, name, 
     ({"t": "begin", "v": 1, "serial": SERIAL}, "'owner'"),
     ({"t": "begin", "v": 1, "owner": OWNER, "serial": 7}, "'serial'"),
     ({"t": "begin", "v": 1, "owner": OWNER, "serial": "A B"}, "'serial'"),
-    ({"t": "begin", "v": 2, "owner": OWNER, "serial": SERIAL}, "version"),
+    ({"t": "begin", "v": 3, "owner": OWNER, "serial": SERIAL}, "version"),  # a newer seedctl's
     ({"t": "begin", "v": True, "owner": OWNER, "serial": SERIAL}, "version"),
     ({"t": "file"}, "begin record"),
 ])
