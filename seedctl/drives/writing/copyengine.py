@@ -91,12 +91,14 @@ class SourceError(Exception):
 
 
 class TargetError(Exception):
-    """Writing to the drive failed (full, read-only, I/O error); carries the OSError."""
+    """Writing to the drive failed (full, read-only, I/O error); carries the OSError. `replaced`:
+    the file being written was swapped for something else on the drive (a link, another file)."""
 
-    def __init__(self, path: str, error: OSError) -> None:
+    def __init__(self, path: str, error: OSError, *, replaced: bool = False) -> None:
         super().__init__(str(error))
         self.path = path
         self.error = error
+        self.replaced = replaced
         self.rel_path = ""  # the staging file being written, set by whoever knows it
 
     @property
@@ -307,7 +309,7 @@ class _FileHash:
 class PendingCopy:
     """A file whose bytes are all read and written; its chunks may still be hashing."""
 
-    __slots__ = ("rel_path", "dst", "error", "size", "mtime_ns", "dst_mtime_ns", "hash")
+    __slots__ = ("rel_path", "dst", "error", "size", "mtime_ns", "dst_mtime_ns", "identity", "hash")
 
     def __init__(self, rel_path: str, dst: str, mtime_ns: int, page: bool) -> None:
         self.rel_path = rel_path
@@ -316,6 +318,7 @@ class PendingCopy:
         self.size = 0
         self.mtime_ns = mtime_ns
         self.dst_mtime_ns = 0
+        self.identity = (0, 0)  # (device, inode) of the file written: what the rename must move
         self.hash = _FileHash(page)
 
     def result(self) -> CopyResult:
@@ -329,6 +332,54 @@ class PendingCopy:
             raise self.error
         self.hash.merge(wait=True)
         return self.hash.crc, bytes(self.hash.parts)
+
+
+class _Syncer:
+    """Makes a checkpoint durable off the copying thread: fdatasync the files, then report it. One
+    at a time: `start` waits for the one before (and raises its error), `finish` for the last."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def _run(self, fds: tuple[int, ...], report: tuple[Callable, tuple] | None) -> None:
+        try:
+            for fd in fds:
+                _DATASYNC(fd)
+            if report is not None:
+                report[0](*report[1])
+        except OSError as exc:
+            self._error = TargetError(self.shown, exc)
+        except BaseException as exc:  # noqa: BLE001 - raised on the copying thread
+            self._error = exc
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def start(self, fds: tuple[int, ...], report: tuple[Callable, tuple] | None, *, wait: bool) -> None:
+        self._join()
+        if wait:
+            self._run(fds, report)
+            self._join()
+            return
+        self._thread = threading.Thread(target=self._run, args=(fds, report), name="seedctl-checkpoint", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> None:
+        """Wait for the checkpoint in flight; its error is raised unless another is on its way."""
+        if sys.exc_info()[1] is not None:
+            try:
+                self._join()
+            except BaseException:  # noqa: BLE001 - the error already raised is the one to report
+                pass
+            return
+        self._join()
 
 
 @dataclass(frozen=True)
@@ -454,6 +505,10 @@ class CopyEngine:
             self._reserve(0, n, shown)
             if zero:
                 self._hole(fd, n, shown)
+                try:
+                    os.ftruncate(fd, n)  # all zeros: the file is one hole of its length
+                except OSError as exc:
+                    raise TargetError(shown, exc) from None
             else:
                 self._write(fd, mv[:n], shown)
         pending.size = n
@@ -475,7 +530,8 @@ class CopyEngine:
             os.close(fd)
         except OSError as exc:
             raise TargetError(self.folder.shown(name), exc) from None
-        pending.dst_mtime_ns = set_time(self.folder, name, pending.mtime_ns, (seen.st_dev, seen.st_ino))
+        pending.identity = (seen.st_dev, seen.st_ino)
+        pending.dst_mtime_ns = set_time(self.folder, name, pending.mtime_ns, pending.identity)
 
     # -- large files: resumable, with checkpoints ----------------------------------------------
     def copy_resumable(self, src: str, rel_path: str, *, expected_size: int, expected_mtime_ns: int, out_fd: int,
@@ -493,22 +549,27 @@ class CopyEngine:
         fd_in = self._open_source(src, rel_path)
         fh = _FileHash(self.page, crc_so_far)
         state = [parts, parts_crc]
+        syncing = _Syncer(out_shown)
 
         def checkpoint(position: int) -> None:
+            """Parts up to `position` into the range file, the file's length to `position` (a
+            trailing hole), then, on the syncer, both made durable and only then reported; the copy
+            goes on meanwhile (the syncer waits for the previous checkpoint first)."""
             fh.merge(wait=True)
             new = fh.take_parts()
             try:
                 if new:
                     _write_all(ranges_fd, memoryview(new))
-                os.ftruncate(out_fd, position)  # a trailing hole is part of the file too
-                _DATASYNC(out_fd)
-                _DATASYNC(ranges_fd)
+                if os.fstat(out_fd).st_size < position:
+                    os.ftruncate(out_fd, position)  # the copy never wrote past `position`: only extends
             except OSError as exc:
                 raise TargetError(out_shown, exc) from None
             state[0] += len(new) // RANGE_PART.size
             state[1] = crc.crc64(new, state[1]) if new else state[1]
+            report = None
             if on_checkpoint is not None and position < expected_size:
-                on_checkpoint(position, fh.crc, state[0], state[1])
+                report = (on_checkpoint, (position, fh.crc, state[0], state[1]))
+            syncing.start((out_fd, ranges_fd), report, wait=position >= expected_size)
 
         try:
             st = os.fstat(fd_in)
@@ -524,6 +585,7 @@ class CopyEngine:
             _check_unchanged(os.fstat(fd_in), rel_path, expected_size, expected_mtime_ns, "during the copy")
             _check_path(src, st, rel_path, expected_size, expected_mtime_ns)
         finally:
+            syncing.finish()  # nothing is journaled after this returns or raises
             os.close(fd_in)
         return ResumableResult(fh.crc, state[0], state[1])
 
@@ -569,9 +631,12 @@ class CopyEngine:
                     on_bytes(n)
                 if fh.results:
                     fh.merge(wait=False)  # keeps the results in flight few, whatever the file size
+                # a checkpoint starts every half interval and completes while the copy goes on; the
+                # one before it has completed when the next starts, so a crash re-reads at most one
+                # interval (checkpoint_bytes) of the file
                 if checkpoint is not None and position < end and (
-                        position - last >= self.checkpoint_bytes
-                        or time.monotonic() - last_time >= self.checkpoint_seconds):
+                        position - last >= self.checkpoint_bytes // 2
+                        or time.monotonic() - last_time >= self.checkpoint_seconds / 2):
                     checkpoint(position)
                     last, last_time = position, time.monotonic()
         except BaseException:
@@ -643,9 +708,13 @@ def set_time(folder: Folder, name: str, mtime_ns: int, identity: tuple[int, int]
     except OSError as exc:
         raise TargetError(folder.shown(name), exc) from None
     if not stat.S_ISREG(st.st_mode) or (identity is not None and (st.st_dev, st.st_ino) != identity):
-        raise TargetError(folder.shown(name), OSError(errno.EEXIST, "was replaced by something else while it was "
-                                                                    "written (a link or another file)"))
+        raise replaced_error(folder.shown(name))
     return st.st_mtime_ns
+
+
+def replaced_error(shown: str) -> TargetError:
+    return TargetError(shown, OSError(errno.EEXIST, "was replaced by something else while it was written (a link "
+                                                    "or another file)"), replaced=True)
 
 
 def _mark_sparse(fd: int) -> None:  # pragma: no cover - Windows

@@ -83,6 +83,7 @@ from seedctl.drives.writing.copyengine import (
     PendingCopy,
     SourceError,
     TargetError,
+    replaced_error,
     set_time,
 )
 from seedctl.drives.writing.durability import FilesystemSync
@@ -190,6 +191,10 @@ def _drive_error(serial: str, mount: Path, rel: str, exc: TargetError, done: int
     """A failed write names the drive and the errno (the staging file only says what was being written)."""
     err = exc.error
     kept = f"{done:,} completed file(s) are kept and journaled; re-run to resume"
+    if exc.replaced:
+        return DriveError(f"drive {serial} at {mount}: the copy of {rel} ({exc.path}) was replaced by a link or "
+                          "another file while seedctl wrote it: something else is writing to this drive. Nothing "
+                          f"was written through it and it was not recorded. Stop whatever writes there; {kept}")
     if exc.disk_full:
         try:
             free = f"{shutil.disk_usage(mount).free:,} bytes free"
@@ -659,6 +664,19 @@ def _copy_all(anchor: DriveAnchor, side: _SideFolders, serial: str, staging_root
             for p in parents:
                 fsync_dir(Path(mount, p) if dir_fd is not None else Path(p))
 
+    def place(folder: Folder, name: str, rel: str, identity: tuple[int, int]) -> None:
+        """Rename a copy into seed/<rel> and check that what landed there is the file written: a
+        writer on the drive that swapped the name for a link between the copy's last check and the
+        rename has its link removed (never followed) and the commit stops."""
+        target = anchor.rel(DATA_DIR, *rel.split("/"))
+        os.replace(folder.name(name), target, src_dir_fd=folder.fd, dst_dir_fd=dir_fd)
+        st = os.stat(target, dir_fd=dir_fd, follow_symlinks=False)
+        if (st.st_dev, st.st_ino) != identity or not stat.S_ISREG(st.st_mode):
+            os.unlink(target, dir_fd=dir_fd)
+            error = replaced_error(f"{mount}/{DATA_DIR}/{rel}")
+            error.rel_path = rel
+            raise error
+
     def commit() -> None:
         """Wait for the group's files, make them durable and journal them (the successful prefix
         when one failed; the failure is raised after the files before it are committed)."""
@@ -682,10 +700,9 @@ def _copy_all(anchor: DriveAnchor, side: _SideFolders, serial: str, staging_root
             fs.sync()
             journal.add_pending([f.rel_path for _, f, _, _, _, _ in finished])
             parents = set()
-            for _, f, name, _, _, _ in finished:
+            for _, f, name, pending, _, _ in finished:
                 parent = make_parents(f.rel_path)
-                os.replace(tmp.name(name), anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=tmp.fd,
-                           dst_dir_fd=dir_fd)
+                place(tmp, name, f.rel_path, pending.identity)
                 parents.add(parent)
             sync_names(parents)
             # the copy's mtime as the drive stored it was read when it was closed: no stat per file here
@@ -749,8 +766,7 @@ def _copy_all(anchor: DriveAnchor, side: _SideFolders, serial: str, staging_root
                                     result.crc64, result.parts, result.parts_crc, dst_mtime))
         anchor.check("committing a copied file")
         parent = make_parents(f.rel_path)
-        os.replace(partial.name(base.token), anchor.rel(DATA_DIR, *f.rel_path.split("/")), src_dir_fd=partial.fd,
-                   dst_dir_fd=dir_fd)
+        place(partial, base.token, f.rel_path, (seen.st_dev, seen.st_ino))
         sync_names({parent})
         journal.add_copied([(f.rel_path, f.blob_path, f.size, f.mtime_ns, dst_mtime, table.page, result.crc64, ref)])
         table.set_copied(i, page=table.page, crc=result.crc64, dst_mtime_ns=dst_mtime, parts=ref)
