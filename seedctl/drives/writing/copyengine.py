@@ -69,6 +69,9 @@ MAX_POOL_BUFFERS = 16
 CHECKPOINT_BYTES = 256 * 1024 * 1024  # a resumed copy re-reads at most this much of a large file ...
 CHECKPOINT_SECONDS = 5.0  # ... or what a slow drive wrote in this long
 _SUBBLOCK = 64 * 1024  # zero pages are looked for 64 KiB at a time first, then a page at a time
+# Zero chunks are left out (page ranges) and left as holes. False treats them as data: only
+# benchmarks/bench_large.py sets it, to measure what leaving them out saves.
+SKIP_ZEROS = True
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _READV = hasattr(os, "readv")
@@ -246,7 +249,7 @@ def chunk_digests(buf: bytearray, n: int, offset: int, zero: bool, page: bool) -
     try:
         value = crc.crc64(mv[:n])
         if page:
-            lo, hi = nonzero_span(buf, n)
+            lo, hi = nonzero_span(buf, n) if not _is_zero(buf, 0, n) else (0, n)  # zeros as data: SKIP_ZEROS
             return value, RANGE_PART.pack(offset + lo, hi - lo, hashlib.md5(mv[lo:hi]).digest())
         return value, RANGE_PART.pack(offset, n, hashlib.md5(mv[:n]).digest())
     finally:
@@ -497,7 +500,7 @@ class CopyEngine:
             raise SourceError(pending.rel_path, f"read {n:,} bytes but the file has {size:,}; it changed "
                                                 "during the copy")
         if n:
-            zero = _is_zero(buf, 0, n)
+            zero = SKIP_ZEROS and _is_zero(buf, 0, n)
             value, part = chunk_digests(buf, n, 0, zero, self.page)
             fh = pending.hash
             fh.crc, fh.parts = value, bytearray(part)
@@ -612,7 +615,7 @@ class CopyEngine:
                     if n != want:
                         raise SourceError(rel_path, f"read {position + n:,} bytes but the file has {end:,}; it "
                                                     "changed during the copy")
-                    zero = _is_zero(buf, 0, n)
+                    zero = SKIP_ZEROS and _is_zero(buf, 0, n)
                     self._reserve(position, n, dst)
                     if zero:
                         self._hole(fd_out, n, dst)
