@@ -24,6 +24,10 @@ Peak RSS of each seedctl process comes from GNU time (%M). With resume on (the d
 round also kills an apply (SIGKILL) once it has copied 65 % of the file and times the apply that
 resumes it: `resume / apply` is that second apply over a full one.
 
+With `--drives N`, the same total in N files of one data source each, written by one apply to N
+drives at once (N images), against N `cp` running at once then `sync`, and md5sum of every file over
+the cores: how the process-wide hash and buffer pools share the cores and the memory between drives.
+
 Goals (issue 22): seedctl apply <= 1.3 x max(cp+sync, md5sum/cores); peak RSS <= 100 MiB.
 Needs root (losetup, mount). Prints tables and `GOAL:` lines that run_all.py collects.
 """
@@ -77,7 +81,7 @@ print(json.dumps({"files": r.files, "bytes": r.bytes, "read": r.bytes_read, "all
 
 def build_file(path: Path, size: int, seed: int = 22) -> dict:
     """The agent-shaped file (cached: a marker beside it records it is complete)."""
-    marker = path.parents[1].with_name(path.parents[1].name + ".complete")  # beside the staging folder
+    marker = path.parents[1].parent / f"{path.parents[1].name}.{path.parent.name}.complete"  # beside staging
     if marker.exists() and path.exists() and path.stat().st_size == size:
         return json.loads(marker.read_text())
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +91,7 @@ def build_file(path: Path, size: int, seed: int = 22) -> dict:
     zero_bytes = position = 0
     with open(path, "wb") as fh:
         while position < size:
-            if rng.random() < 0.25:
+            if rng.random() < 0.45:  # zero runs of 40 MiB on average, data runs of 96: a quarter zeros
                 n = min(size - position, rng.randrange(16 * MiB, 64 * MiB, 512))
                 for i in range(0, n, len(zeros)):  # real zeros on disk, as the agent writes them
                     fh.write(zeros[:min(len(zeros), n - i)])
@@ -119,17 +123,21 @@ class Sandbox:
 
         lifecycle.down(self.dir)
 
-    def spec(self, work: Path, staging: Path, drive: FreshDrive) -> Path:
+    def spec(self, work: Path, staging: Path, drive: FreshDrive | list[FreshDrive]) -> Path:
         from seedctl.sandbox.connection import load_connection
         from seedctl.sandbox.control import SandboxControl
         from seedctl.sandbox.simdrive import recovery_password, write_secret
 
-        key = work / "keys" / f"{drive.serial}.key"
-        key.parent.mkdir(exist_ok=True)
-        key.unlink(missing_ok=True)
-        password = recovery_password()
-        write_secret(key, password)
-        SandboxControl(load_connection(self.dir)).register_drive(drive.serial, str(drive.mount), password)
+        drives = drive if isinstance(drive, list) else [drive]
+        entries = []
+        for d in drives:
+            key = work / "keys" / f"{d.serial}.key"
+            key.parent.mkdir(exist_ok=True)
+            key.unlink(missing_ok=True)
+            password = recovery_password()
+            write_secret(key, password)
+            SandboxControl(load_connection(self.dir)).register_drive(d.serial, str(d.mount), password)
+            entries.append({"serial": d.serial, "mount_point": str(d.mount), "bitlocker": {"key": {"file": str(key)}}})
         tag = uuid.uuid4().hex[:8]
         spec = {
             "version": 1, "name": f"bench-{tag}",
@@ -138,8 +146,7 @@ class Sandbox:
             "storage_account": {"name": f"bench{tag}", "create": True},
             "container": {"name": "seed"},
             "staging": {"path": str(staging), "blob_type": "page"},
-            "drives": [{"serial": drive.serial, "mount_point": str(drive.mount),
-                        "bitlocker": {"key": {"file": str(key)}}}],
+            "drives": entries,
             "import_job": {"name": f"job-{tag}", "api": "databox",
                            "return_address": {"recipient": "Bench", "street1": "1 Way", "city": "Redmond",
                                               "postal_code": "98052", "country_or_region": "US",
@@ -204,6 +211,65 @@ def killed_then_resumed(sandbox: Sandbox, work: Path, staging: Path, drive: Fres
     return to_kill, seconds, peak
 
 
+def several_drives(args: argparse.Namespace, size: int, work: Path) -> int:
+    """--drives N: one apply writing N drives at once, against N cp at once and md5sum / cores."""
+    n = args.drives
+    each = size // n // 512 * 512
+    staging = args.workdir / f"large-agent-{args.gib:g}GiB-{n}files"
+    for i in range(n):
+        build_file(staging / f"DS-{i:04d}" / "volume1.BaseBlob", each, seed=22 + i)
+    sandbox = Sandbox(work)
+    environ_apply = dict(sandbox.environ, PYTHONPATH=str(args.code.resolve()))
+    image = int(each * 1.15) + 256 * MiB
+    runs: dict[str, list[float]] = {"seedctl apply": [], "cp+sync (all at once)": [], "md5sum": []}
+    rss: list[float] = []
+    try:
+        for r in range(args.rounds):
+            for who in list(runs)[r % 3:] + list(runs)[:r % 3]:
+                drives = []
+                for i in range(n):
+                    folder = work / f"d{i}"
+                    folder.mkdir(exist_ok=True)
+                    drive = FreshDrive(folder, image, 10_000)
+                    drive.serial = f"BENCHLOOP{i}"
+                    drives.append(drive.__enter__())
+                try:
+                    prepare_caches(staging, cold=False)
+                    if who == "seedctl apply":
+                        seconds, peak, _ = timed(apply_argv(sandbox.spec(work, staging, drives)), work, environ_apply,
+                                                 drives[0], who)
+                        for d in drives[1:]:
+                            subprocess.run(["sync", "-f", str(d.mount)], check=True)
+                        rss.append(peak)
+                    elif who == "md5sum":
+                        seconds, _, _ = timed(["sh", "-c", f"md5sum '{staging}'/*/* >/dev/null"], work, {}, drives[0],
+                                              who)
+                    else:
+                        cps = " & ".join(f"cp '{staging}/DS-{i:04d}/volume1.BaseBlob' '{d.mount}/'"
+                                         for i, d in enumerate(drives))
+                        seconds, _, _ = timed(["sh", "-c", f"{cps} & wait; sync"], work, {}, drives[0], who)
+                finally:
+                    for d in drives:
+                        d.__exit__(None, None, None)
+                runs[who].append(seconds)
+    finally:
+        sandbox.close()
+    rows = range(args.rounds)
+    bound = [max(runs["cp+sync (all at once)"][i], runs["md5sum"][i] / CORES) for i in rows]
+    print(f"\n#### {n} drives at once: {n} agent-shaped files of {each / 2**30:.2f} GiB, one a drive, "
+          f"{args.rounds} round(s), {CORES} cores")
+    print("| contender | seconds min / median / max |\n|---|---|")
+    for who, times in runs.items():
+        print(f"| {who} | {spread(times)} |")
+    print(f"| seedctl apply / max(cp+sync, md5sum/cores) | "
+          f"{spread([runs['seedctl apply'][i] / bound[i] for i in rows])} |")
+    print("\n| process CPU (user + system) | seconds min / median / max | per GiB at median |\n|---|---|---|")
+    for who, times in CPU.items():
+        print(f"| {who} | {spread(times)} | {statistics.median(times) / (n * each / 2**30):.2f} |")
+    print(f"\npeak RSS, seedctl apply with {n} drives (whole process): {spread(rss)} MiB")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gib", type=float, default=8.0)
@@ -215,6 +281,7 @@ def main() -> int:
                     help="skip the prepare that writes, hashes and lists zero chunks like data")
     ap.add_argument("--quick", action="store_true", help="a 1 GiB file, one round (a check that it runs)")
     ap.add_argument("--code", type=Path, default=ROOT, help="seedctl source tree to measure")
+    ap.add_argument("--drives", type=int, default=1, help="write N drives at once (N files of gib/N each)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_large.py needs root (losetup, mount): skipped")
@@ -223,6 +290,11 @@ def main() -> int:
         args.gib, args.rounds = 1.0, 1
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     size = int(args.gib * 1024 * MiB) // 512 * 512
+    if args.drives > 1:
+        work = args.workdir / "run-large-drives"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        return several_drives(args, size, work)
     staging = args.workdir / f"large-agent-{args.gib:g}GiB"
     facts = build_file(staging / "DS-0001" / "volume1.BaseBlob", size)
     work = args.workdir / "run-large"

@@ -328,6 +328,12 @@ class FileRecord:
             return cls.legacy(rec["rel"], rec["blob"], rec["fp"], rec["size"], rec["mtime_ns"], rec["md5"], rec["bs"],
                               rec["blocks"], rec["dst_mtime_ns"])
         page = rec["type"] == PAGE
+        parts = rec.get("parts")
+        if parts is not None and len(parts) == 1 and parts[0][0] == 0 and parts[0][1] == rec["size"]:
+            # checked by _file_problem already: packed directly (a million of these on a full drive)
+            return cls._view(rec["rel"], _pack(rec["rel"], rec["blob"], rec["size"], rec["mtime_ns"],
+                                               rec["dst_mtime_ns"], rec["crc"], _PAGE if page else 0,
+                                               bytes.fromhex(parts[0][2]), b""))
         if "ranges" in rec:
             ref = rec["ranges"]
             return cls(rec["rel"], rec["blob"], rec["size"], rec["mtime_ns"], rec["dst_mtime_ns"], page=page,
@@ -610,6 +616,8 @@ def _file_problem(rec: dict) -> str | None:
     parts = rec["parts"]
     if not isinstance(parts, list) or len(parts) > MAX_INLINE_PARTS:
         return f"field 'parts' is not a list of at most {MAX_INLINE_PARTS} parts"
+    if len(parts) == 1 and _whole_part(rec, parts[0]):
+        return None  # the common small file: one part covering it, checked without packing it
     for part in parts:
         if not (isinstance(part, list) and len(part) == 3 and all(type(v) is int and 0 <= v <= _INT64[1]
                                                                   for v in part[:2])
@@ -618,6 +626,14 @@ def _file_problem(rec: dict) -> str | None:
     packed = b"".join(RANGE_PART.pack(o, n, bytes.fromhex(m)) for o, n, m in parts)
     problem = parts_problem(rec["type"] == PAGE, rec["size"], packed)
     return f"field 'parts': {problem}" if problem else None
+
+
+def _whole_part(rec: dict, part: object) -> bool:
+    """`part` is [0, size, MD5] and one part may cover the whole file (the common small file)."""
+    size = rec["size"]
+    return (type(part) is list and len(part) == 3 and part[0] == 0 and type(part[0]) is int and part[1] == size
+            and type(part[1]) is int and 0 < size <= MAX_BLOCK_SIZE and (rec["type"] == BLOCK or size % 512 == 0)
+            and isinstance(part[2], str) and _HEX32.fullmatch(part[2]) is not None)
 
 
 def _part_problem(rec: dict) -> str | None:
