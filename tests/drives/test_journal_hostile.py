@@ -223,6 +223,9 @@ def _without(rec: dict, key: str) -> dict:
     return {k: v for k, v in rec.items() if k != key}
 
 
+V2 = {"t": "file", "rel": "a/one.bin", "blob": "backup/seed1/a/one.bin", "fp": "\\seed\\a\\one.bin", "size": 10,
+      "mtime_ns": 5, "dst_mtime_ns": 7, "type": "block", "crc": 1, "parts": [[0, 10, "A" * 32]]}
+
 BAD_RECORDS = [
     ("no type", {"rel": "a"}, "unknown record type"),
     ("type not a string", {"t": ["file"]}, "unknown record type"),
@@ -252,6 +255,27 @@ BAD_RECORDS = [
     ("manifest files a string", {"t": "manifest", "hash": "A" * 32, "files": "1", "bytes": 1, "set": "0" * 8,
                                  "size": 1, "mtime_ns": 1}, "'files'"),
     ("second begin", {"t": "begin", "v": 1, "owner": OWNER, "serial": SERIAL}, "second begin"),
+    # version 2 file records (issue 22): blob type, CRC-64, parts inline or in a range file
+    ("v2 type unknown", {**V2, "type": "vhd"}, "'type'"),
+    ("v2 page size unaligned", {**V2, "type": "page", "size": 1000, "parts": [[0, 1000, "A" * 32]]},
+     "multiple of 512"),
+    ("v2 crc negative", {**V2, "crc": -1}, "'crc'"),
+    ("v2 crc over 64 bits", {**V2, "crc": 1 << 64}, "'crc'"),
+    ("v2 crc a string", {**V2, "crc": "1"}, "'crc'"),
+    ("v2 parts and ranges", {**V2, "ranges": {"f": "ab" * 16, "n": 1, "c": 0}}, "either 'parts' or 'ranges'"),
+    ("v2 neither", _without(V2, "parts"), "either 'parts' or 'ranges'"),
+    ("v2 part not a triple", {**V2, "parts": [[0, 10]]}, "'parts'"),
+    ("v2 part md5 not hex", {**V2, "parts": [[0, 10, "Z" * 32]]}, "'parts'"),
+    ("v2 blocks leave a gap", {**V2, "size": 20, "parts": [[0, 10, "A" * 32], [11, 9, "A" * 32]]}, "'parts'"),
+    ("v2 page ranges overlap", {**V2, "type": "page", "size": 2048,
+                                "parts": [[0, 1024, "A" * 32], [512, 512, "A" * 32]]}, "'parts'"),
+    ("v2 page range past the end", {**V2, "type": "page", "size": 1024, "parts": [[512, 1024, "A" * 32]]},
+     "'parts'"),
+    ("v2 too many inline parts", {**V2, "size": 100, "parts": [[i, 1, "A" * 32] for i in range(100)]}, "'parts'"),
+    ("v2 range file leaves the folder", _without({**V2, "ranges": {"f": "../../journal.jsonl", "n": 1, "c": 0}},
+                                                 "parts"), "'ranges.f'"),
+    ("v2 range file count huge", _without({**V2, "ranges": {"f": "ab" * 16, "n": 1 << 40, "c": 0}}, "parts"),
+     "'ranges.n'"),
 ]
 
 

@@ -51,9 +51,9 @@ def progress(e):
         print(json.dumps({"position": e.bytes_done, "read": e.bytes_done - e.skipped_bytes}), flush=True)
         time.sleep(60)  # the parent kills us here, inside the file
 prepare_drive(drive, "SIM-R1", files, staging, owner_id="resume", allow_simulated=True, progress=progress,
-              blob_type=blob_type, checkpoint_bytes=INTERVAL)
+              blob_type=blob_type, checkpoint_bytes=CHECKPOINT_BYTES)
 print(json.dumps({"finished": True}), flush=True)
-""".replace("INTERVAL", str(INTERVAL))
+""".replace("CHECKPOINT_BYTES", str(INTERVAL))
 
 
 def big_file(blob_type: str) -> bytes:
