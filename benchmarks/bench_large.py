@@ -180,16 +180,23 @@ def timed(argv: list[str], cwd: Path, environ: dict[str, str], drive: FreshDrive
     return seconds, peak, done.stdout
 
 
+# `seedctl apply` from the tree in SEEDCTL_CODE (a snapshot), not from the editable install (whose
+# import hook would win over PYTHONPATH)
+CLI = ("import os, sys; sys.meta_path = [f for f in sys.meta_path if 'editable' not in str(getattr(f, '__module__', ''))]; "
+       "sys.path.insert(0, os.environ['SEEDCTL_CODE']); from seedctl.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
 def apply_argv(spec: Path) -> list[str]:
-    return [sys.executable, "-m", "seedctl.cli", "apply", "--auto-approve", "-f", str(spec)]
+    return [sys.executable, "-c", CLI, "apply", "--auto-approve", "-f", str(spec)]
 
 
-def killed_then_resumed(sandbox: Sandbox, work: Path, staging: Path, drive: FreshDrive) -> tuple[float, float, float]:
+def killed_then_resumed(sandbox: Sandbox, work: Path, staging: Path, drive: FreshDrive,
+                        environ: dict[str, str]) -> tuple[float, float, float]:
     """Apply, SIGKILL it once 65 % of the file is copied, apply again: (seconds to the kill, seconds
     of the resuming apply with its sync, its peak RSS)."""
     spec = sandbox.spec(work, staging, drive)
     start = time.perf_counter()
-    proc = subprocess.Popen([*apply_argv(spec), "--json"], cwd=work, env=sandbox.environ, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*apply_argv(spec), "--json"], cwd=work, env=environ, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
@@ -207,7 +214,7 @@ def killed_then_resumed(sandbox: Sandbox, work: Path, staging: Path, drive: Fres
         proc.stdout.close()
         proc.stderr.close()
     to_kill = time.perf_counter() - start
-    seconds, peak, _ = timed(apply_argv(spec), work, sandbox.environ, drive)
+    seconds, peak, _ = timed(apply_argv(spec), work, environ, drive)
     return to_kill, seconds, peak
 
 
@@ -219,7 +226,7 @@ def several_drives(args: argparse.Namespace, size: int, work: Path) -> int:
     for i in range(n):
         build_file(staging / f"DS-{i:04d}" / "volume1.BaseBlob", each, seed=22 + i)
     sandbox = Sandbox(work)
-    environ_apply = dict(sandbox.environ, PYTHONPATH=str(args.code.resolve()))
+    environ_apply = dict(sandbox.environ, SEEDCTL_CODE=str(args.code.resolve()))
     image = int(each * 1.15) + 256 * MiB
     runs: dict[str, list[float]] = {"seedctl apply": [], "cp+sync (all at once)": [], "md5sum": []}
     rss: list[float] = []
@@ -302,7 +309,7 @@ def main() -> int:
     work.mkdir(parents=True)
     environ = dict(os.environ, SEEDCTL_CODE=str(args.code.resolve()))
     sandbox = Sandbox(work)
-    environ_apply = dict(sandbox.environ, PYTHONPATH=str(args.code.resolve()))
+    environ_apply = dict(sandbox.environ, SEEDCTL_CODE=str(args.code.resolve()))
     image = int(size * 1.15) + 256 * MiB
     names = ["seedctl apply", "seedctl prepare", "reference", "cp+sync", "md5sum"]
     if not args.no_zero_effect:
@@ -341,7 +348,7 @@ def main() -> int:
             if not args.no_resume:
                 with FreshDrive(work, image, 10_000) as drive:
                     prepare_caches(staging, cold=False)
-                    _, seconds, peak = killed_then_resumed(sandbox, work, staging, drive)
+                    _, seconds, peak = killed_then_resumed(sandbox, work, staging, drive, environ_apply)
                 resumes.append(seconds)
                 rss["resume"].append(peak)
             loads.append(os.getloadavg()[0])
