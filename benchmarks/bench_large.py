@@ -65,6 +65,8 @@ CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (o
 PREPARE = r"""
 import json, os, sys
 from pathlib import Path
+# measure the tree in SEEDCTL_CODE (a snapshot), not the editable install's
+sys.meta_path = [f for f in sys.meta_path if "editable" not in str(getattr(f, "__module__", ""))]
 sys.path.insert(0, os.environ["SEEDCTL_CODE"])
 import seedctl.drives.writing.copyengine as engine
 from seedctl.drives import prepare_drive, scan_staging
