@@ -11,9 +11,14 @@ A file of one chunk is copied entirely on the calling thread: read into a reusab
 written, closed. No thread hand-off at all: for small files the hand-offs cost more than they could
 overlap. A larger file is pumped: the calling thread reads each chunk into a buffer from a
 process-wide pool (`cores + 2` buffers of 4 MiB, shared by every drive: memory is flat whatever the
-file sizes and the number of drives), writes it, and hands it to the process-wide hash pool (one
-thread per core; hashlib and anycrc work on the buffer without copying it, and MD5 releases the
-GIL). The buffer returns to the pool once hashed. Results are merged in file order.
+file sizes and the number of drives) and hands it at once to the process-wide hash pool (one thread
+per core; hashlib and anycrc work on the buffer without copying it, and MD5 releases the GIL) and to
+the engine's writer thread, which writes the chunks in order. So reading the next chunk, hashing
+and writing overlap: when the drive is the slow side (the kernel throttles a writer to the disk's
+speed once enough is dirty), the read and the hashes go on meanwhile, where the calling thread
+doing both read and write would have added the two (8 GiB to a loop-mounted ext4: 36 s before,
+21.6 s after, `cp` + `sync` 18.4 s). The buffer returns to the pool once both are done with it.
+Results are merged in file order.
 
 Zero chunks are detected at memory speed (one `memcmp` of the buffer against a zero buffer; a data
 chunk fails it at its first byte), and are not written: the copy gets a hole (`lseek` past it, the
@@ -22,8 +27,8 @@ where the filesystem keeps them sparse (ext4, ntfs-3g, ntfs3; NTFS on Windows on
 marked sparse, which is tried; where it is not, NTFS writes the zeros itself). Space is still
 reserved for them on a simulated drive, as on a filesystem without sparse files.
 
-Writes happen on the calling thread, so an error writing the drive (ENOSPC, EIO, EROFS) surfaces at
-once as a TargetError carrying the errno, never as a short read of the source.
+An error writing the drive (ENOSPC, EIO, EROFS) surfaces on the calling thread within a chunk, as a
+TargetError carrying the errno, never as a short read of the source.
 
 The source's size and mtime are checked before and after reading on the open descriptor (and, for a
 file of more than one chunk, on the path too), so a file that changed or was replaced during the
@@ -256,6 +261,73 @@ def chunk_digests(buf: bytearray, n: int, offset: int, zero: bool, page: bool) -
         mv.release()
 
 
+class _Lease:
+    """A buffer a hash thread and the writer thread use at the same time: whichever lets go of it
+    last gives it back to the pool."""
+
+    __slots__ = ("holders", "lock")
+
+    def __init__(self) -> None:
+        self.holders = 2
+        self.lock = threading.Lock()
+
+    def release(self, pool: _BufferPool, buf: bytearray) -> None:
+        with self.lock:
+            self.holders -= 1
+            last = self.holders == 0
+        if last:
+            pool.give(buf)
+
+
+class _Writer:
+    """One engine's writer thread: writes (or leaves as holes) the chunks the copying thread read,
+    in order, so that reading the next chunk overlaps writing this one (when the drive is the slow
+    side, the write of a chunk waits for the disk while the read goes on). The first write error is
+    kept and raised on the copying thread by `check` or `drain`; later chunks are then only let go."""
+
+    def __init__(self, engine: CopyEngine) -> None:
+        self.engine = engine
+        self.jobs: queue.Queue = queue.Queue()
+        self.error: TargetError | None = None
+        self.thread = threading.Thread(target=self._run, name="seedctl-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        jobs, pool = self.jobs, _pools()[0]
+        while True:
+            job = jobs.get()
+            try:
+                if job is None:
+                    return
+                fd, buf, n, zero, dst, lease = job
+                try:
+                    if self.error is None:
+                        if zero:
+                            self.engine._hole(fd, n, dst)
+                        else:
+                            self.engine._write(fd, memoryview(buf)[:n], dst)
+                except TargetError as exc:
+                    self.error = exc
+                finally:
+                    lease.release(pool, buf)
+            finally:
+                jobs.task_done()
+
+    def check(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def drain(self) -> None:
+        """Wait until every chunk handed over is written; raise the first write error."""
+        self.jobs.join()
+        self.check()
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+
+
 class _FileHash:
     """The chunks of one file in flight: submitted in order, hashed in any order, merged in order."""
 
@@ -271,15 +343,16 @@ class _FileHash:
         self.error: BaseException | None = None
         self.cond = threading.Condition(threading.Lock())
 
-    def hash_chunk(self, pool: _BufferPool, index: int, buf: bytearray, n: int, offset: int, zero: bool) -> None:
-        """Run by a hash thread; gives the buffer back to the pool whatever happens."""
+    def hash_chunk(self, pool: _BufferPool, index: int, buf: bytearray, n: int, offset: int, zero: bool,
+                   lease: _Lease) -> None:
+        """Run by a hash thread; lets go of the buffer whatever happens (see _Lease)."""
         try:
             value, part = chunk_digests(buf, n, offset, zero, self.page)
             result: tuple[int, int, bytes] | BaseException = (value, n, part)
         except BaseException as exc:  # noqa: BLE001 - handed to the copying thread, which raises it
             result = exc
         finally:
-            pool.give(buf)
+            lease.release(pool, buf)
         with self.cond:
             if isinstance(result, BaseException):
                 self.error = self.error or result
@@ -414,10 +487,14 @@ class CopyEngine:
         # needs none of the pool's 4 MiB buffers)
         self._small = bytearray(0)
         self._sparse_marked: set[int] = set()
+        self._writer: _Writer | None = None  # started by the first file of more than one chunk
         self.last_name = ""  # the temporary file `start` created last (to discard it after a failure)
 
     def close(self) -> None:
-        """Nothing to release: the pools are the process's (kept for the `with` form)."""
+        """Stop the writer thread (the buffer and hash pools are the process's)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def __enter__(self) -> CopyEngine:
         return self
@@ -600,6 +677,9 @@ class CopyEngine:
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(fd_in, start, 0, os.POSIX_FADV_SEQUENTIAL)
         buffers, hashers = _pools()
+        if self._writer is None:
+            self._writer = _Writer(self)
+        writer = self._writer
         cancel, on_bytes = self.cancel, self.on_bytes
         position = start
         last = start
@@ -608,6 +688,7 @@ class CopyEngine:
             while position < end:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
+                writer.check()  # a write error surfaces within a chunk, with its errno
                 buf = buffers.take()
                 want = min(CHUNK, end - position)
                 try:
@@ -617,17 +698,16 @@ class CopyEngine:
                                                     "changed during the copy")
                     zero = SKIP_ZEROS and _is_zero(buf, 0, n)
                     self._reserve(position, n, dst)
-                    if zero:
-                        self._hole(fd_out, n, dst)
-                    else:
-                        self._write(fd_out, memoryview(buf)[:n], dst)
                 except BaseException:
                     buffers.give(buf)
                     raise
-                # this thread is done with the buffer; the hash thread gives it back to the pool
+                # hashed and written at the same time (the writer thread, in order); the buffer goes
+                # back to the pool once both are done with it
+                lease = _Lease()
                 index = fh.submitted
                 fh.submitted += 1
-                hashers.submit(fh.hash_chunk, buffers, index, buf, n, position, zero)
+                hashers.submit(fh.hash_chunk, buffers, index, buf, n, position, zero, lease)
+                writer.jobs.put((fd_out, buf, n, zero, dst, lease))
                 position += n
                 self.bytes_read += n
                 if on_bytes is not None:
@@ -640,9 +720,15 @@ class CopyEngine:
                 if checkpoint is not None and position < end and (
                         position - last >= self.checkpoint_bytes // 2
                         or time.monotonic() - last_time >= self.checkpoint_seconds / 2):
+                    writer.drain()  # everything before `position` is written
                     checkpoint(position)
                     last, last_time = position, time.monotonic()
+            writer.drain()
         except BaseException:
+            try:
+                writer.drain()  # nothing is written to the file after this returns
+            except TargetError:
+                pass  # the first error is the one to report
             try:
                 fh.merge(wait=True)  # the hash threads are done with this file's buffers
             except BaseException:  # noqa: BLE001 - the first error is the one to report
