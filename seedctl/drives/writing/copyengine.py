@@ -486,7 +486,7 @@ class CopyEngine:
         # the calling thread's own buffer for one-chunk files, grown as needed (a run of small files
         # needs none of the pool's 4 MiB buffers)
         self._small = bytearray(0)
-        self._sparse_marked: set[int] = set()
+        self._sparse_marked: set[tuple[int, int]] = set()
         self._writer: _Writer | None = None  # started by the first file of more than one chunk
         self.last_name = ""  # the temporary file `start` created last (to discard it after a failure)
 
@@ -758,9 +758,11 @@ class CopyEngine:
     def _hole(self, fd: int, n: int, dst: str) -> None:
         """Skip `n` zero bytes: the file gets a hole there (see the module doc)."""
         try:
-            if sys.platform == "win32" and fd not in self._sparse_marked:  # pragma: no cover - Windows
-                self._sparse_marked.add(fd)
-                _mark_sparse(fd)
+            if sys.platform == "win32":  # pragma: no cover - Windows
+                key = (fd, os.fstat(fd).st_ino)  # a descriptor number is reused by the next file
+                if key not in self._sparse_marked:
+                    self._sparse_marked.add(key)
+                    _mark_sparse(fd)
             os.lseek(fd, n, os.SEEK_CUR)
         except OSError as exc:
             raise TargetError(dst, exc) from None
