@@ -6,7 +6,7 @@
 Contenders, each a whole process timed from spawn to exit, followed by `sync -f` on the drive
 (inside the timing), each onto a freshly made ext4 filesystem (a loop-mounted image with direct I/O,
 so a flush reaches the disk):
-  seedctl      scan_staging + prepare_drive (copy, per-block and whole-file MD5, journal, manifest)
+  seedctl      scan_staging + prepare_drive (block blobs: copy, an MD5 per block, the CRC-64, journal, manifest)
   reference    benchmarks/reference_copier.py: the same hashing and durability work in one thread
   cp -r+sync   cp -r of the staging folder
   md5sum       md5sum of every staging file (reads only)

@@ -4,7 +4,7 @@
 
 Builds a mixed staging set (many small files and a few large ones), then times, in the same run and
 from a warm page cache for every contender: `cp -r` of the set, `md5sum` over its files, the two in
-sequence, and seedctl's prepare_drive (copy + per-block and whole-file MD5 + journal + manifest) onto a
+sequence, and seedctl's prepare_drive (copy + an MD5 per block + the CRC-64 + journal + manifest) onto a
 simulated drive in the same filesystem. Peak RSS of prepare is measured in a child process (ru_maxrss),
 for the mixed set and for a single large file. Finally a prepare is killed (SIGKILL) at about 50 % and
 resumed; the resumed run's source bytes read are printed next to the size of the file in flight.

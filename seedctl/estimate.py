@@ -22,10 +22,12 @@ answer, the estimate counts only the non-zero part:
   the datacenter uploads) is the non-zero part.
 - *Copy time* is not: the copy reads every byte of staging (reading is how the zero runs are found,
   and every non-zero page is hashed).
-- *Drive fill* is not, today: the copy engine (drives/writing/copyengine.py) writes every byte of
-  a file to the drive, zero runs included; a drive file whose zero runs were holes would need an
-  NTFS sparse file, which the writer does not make. `ZERO_RUNS_FILL_DRIVES` is that one decision:
-  if the writer learns to write holes, the fill becomes the non-zero bytes.
+- *Drive fill* is not: the copy engine (drives/writing/copyengine.py) leaves a page blob's zero
+  runs as holes, but a hole saves space only where the drive's filesystem keeps sparse files (NTFS
+  on Windows once the file is marked sparse, which is tried and may be refused), so allocation
+  (drives/placement/allocate.py `cost_on_drive`) budgets every byte, and so does this estimate.
+  `ZERO_RUNS_FILL_DRIVES` is that one decision, kept equal to allocation's: a drive is never
+  bought or planned short because its holes turned out to be written as zeros.
 
 How the zeros are counted, cheaply: first `SEEK_DATA`/`SEEK_HOLE`, which is exact and reads nothing
 where the staging filesystem keeps the files sparse (ext4, XFS, Btrfs, ZFS, APFS, NTFS through

@@ -70,6 +70,28 @@ def default_files() -> dict[str, bytes]:
     }
 
 
+def agent_files(seed: int = 22, *, scale: int = 1) -> dict[str, bytes]:
+    """A small staging tree shaped like the backup agent's (for `staging.blob_type: page`): per
+    data-source folders of `*.BaseBlob` / `*.AIBBlob` files whose sizes are multiples of 512, with
+    long zero runs (one 4 MiB-aligned, others not: both the omitted ranges and the trimmed ends
+    are exercised), one file of more than one 4 MiB range, one all zeros."""
+    rng = __import__("random").Random(seed)
+    mib = 1024 * 1024
+
+    def shaped(size: int, zero_runs: list[tuple[int, int]]) -> bytes:
+        data = bytearray(rng.randbytes(size))
+        for start, length in zero_runs:
+            data[start:start + length] = bytes(length)
+        return bytes(data)
+
+    return {
+        "DS-0001/volume1.BaseBlob": shaped(scale * 9 * mib, [(4 * mib, 4 * mib), (8 * mib + 1536, 100_352)]),
+        "DS-0001/volume1.AIBBlob": shaped(scale * 1536 * 1024, [(3584, 700 * 1024)]),
+        "DS-0002/volume1.BaseBlob": shaped(scale * 700 * 1024, [(0, 65536), (600 * 1024, 100 * 1024)]),
+        "DS-0002/volume1.AIBBlob": bytes(scale * 8192),
+    }
+
+
 @dataclass
 class World:
     root: Path
@@ -111,13 +133,17 @@ class World:
 
 def make_world(root: Path, sandbox: Any, *, api: str = "importexport", drives: int = 2,
                capacity: int = 64 * 1024 * 1024 * 4, files: dict[str, bytes] | None = None,
-               shipment: bool = False) -> World:
+               shipment: bool = False, blob_type: str = "block") -> World:
+    """`blob_type` is the spec's `staging.blob_type`: "block" (the default here: most tests seed
+    arbitrary files) or "page" (the backup agent's seed; `files` then defaults to `agent_files()`)."""
     from seedctl.sandbox.simdrive import make_drive
 
     sub = str(uuid.uuid4())
     suffix = sub[:8]
     serials = [f"SIM-{suffix.upper()}-{i + 1:02d}" for i in range(drives)]
-    for rel, data in (files if files is not None else default_files()).items():
+    if files is None:
+        files = agent_files() if blob_type == "page" else default_files()
+    for rel, data in files.items():
         path = root / "staging" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -143,7 +169,7 @@ def make_world(root: Path, sandbox: Any, *, api: str = "importexport", drives: i
         "vault": {"name": f"vault-{suffix}", "create": True},
         "storage_account": {"name": f"sa{suffix}", "kind": "StorageV2", "create": True},
         "container": {"name": "seed"},
-        "staging": {"path": "./staging"},
+        "staging": {"path": "./staging", "blob_type": blob_type},
         "drives": [{"serial": s, "mount_point": f"./drives/{s}", "capacity": capacity,
                     "bitlocker": {"key": {"file": f"./keys/{s}.key"}}} for s in serials],
         "import_job": job,

@@ -13,15 +13,16 @@ Five groups, each importing only the groups listed before it (tests/drives/test_
 Code outside this package imports only the names below, from `seedctl.drives` itself (see
 docs/architecture.md):
 
-    scan_staging(root, *, include=(), exclude=(), container, prefix="", path_limits=...) -> ScanResult
+    scan_staging(root, *, include=(), exclude=(), container, prefix="", path_limits=..., max_size=...) -> ScanResult
     path_limits(mount_points=[(serial, path)], staging=path) -> PathLimits;  windows_form(path)
+    check_page_files(files) -> PageCheck(errors, warnings)       (staging.blob_type: page)
     allocate(files, drives=[(serial, usable_bytes)], *, pinned=None) -> Allocation
     usable_bytes(capacity) -> int;  cost_on_drive(size) -> int
     inspect_drive(mount, expected_serial, *, allow_simulated) -> DriveObservation   (never raises)
     check_safe_to_write(mount, serial, *, owner_id, needed_bytes, staging_root, allow_simulated)
     read_drive_state(mount) -> DriveState | None;  drive_state(mount, journal_state)  (read-only)
     prepare_drive(mount, serial, files, staging_root, *, owner_id, progress=None, verify=False,
-                  allow_simulated=False) -> PreparedDrive
+                  allow_simulated=False, blob_type="block") -> PreparedDrive
     verify_drive(mount) -> VerifyReport;  read_journal(mount, ...)
     create_simulated_drive(path, serial, capacity)
     ProgressEvent, ProgressCallback, LineProgress(stream, interval=...)
@@ -56,7 +57,7 @@ _LAZY = {
     "create_simulated_drive": "disk.simulated",
     # placement: what goes where
     "ScanProblem": "placement.scan", "ScanResult": "placement.scan", "blob_name_problems": "placement.scan",
-    "scan_staging": "placement.scan",
+    "scan_staging": "placement.scan", "PageCheck": "placement.pagecheck", "check_page_files": "placement.pagecheck",
     "path_limits": "placement.winnames", "windows_form": "placement.winnames",
     "Allocation": "placement.allocate", "AllocationError": "placement.allocate",
     "DriveAllocation": "placement.allocate", "allocate": "placement.allocate",

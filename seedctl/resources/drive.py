@@ -215,6 +215,7 @@ def drive_work(ctx: Context, drive: DriveSpec) -> dict[str, Any]:
         "listed_hash": entry.get("manifest_hash") if entry else None,
         "job": job["name"] if entry else None,
         "api": job.get("api") if entry else None,
+        "blob_type": ctx.spec.staging.blob_type,
     }
 
 
@@ -258,7 +259,8 @@ class DriveNode(Node):
         if obs.content == "ours":
             try:
                 journal = read_journal(mount)  # once: state and records come from the same parse
-                state = drive_state(mount, journal)
+                # files written as the other blob type are not complete: copied again (staging.blob_type)
+                state = drive_state(mount, journal, blob_type=ctx.spec.staging.blob_type)
                 records = journal.files if journal else {}
             except DriveError as exc:
                 problems.append(str(exc))
@@ -283,6 +285,7 @@ class DriveNode(Node):
             "written_bytes": sum(size for size, _ in written.values()),
             "written": written_digest(written),
             "in_flight": list(state.in_flight) if state else [],
+            "other_type": state.other_type if state else 0,
             "complete": complete,
             "manifest_hash": state.manifest_hash if complete else None,
             "drive_header_hash": "",
@@ -350,6 +353,11 @@ class DriveNode(Node):
         action = CREATE if observed["content"] == "empty" else UPDATE
         if action == UPDATE and desired["to_write_files"]:
             notes.insert(0, f"resume: {desired['to_write_files']:,} of {desired['files']:,} files still to write")
+        if observed.get("other_type"):
+            wanted = desired["blob_type"]
+            notes.insert(0, f"{observed['other_type']:,} file(s) on the drive were written as "
+                            f"{'block' if wanted == 'page' else 'page'} blobs (staging.blob_type changed, or an "
+                            f"earlier seedctl wrote them): they are written again as {wanted} blobs")
         return self.change(action, attributes=attrs, summary=summary, notes=notes)
 
     def _planned_unattached(self, desired: dict[str, Any], observed: Unobservable) -> Change:
@@ -416,7 +424,7 @@ class DriveNode(Node):
 
         prepare_drive(mount, self.name, mine.files, ctx.spec.staging_root(), owner_id=owner_id(ctx),
                       progress=progress, verify=bool(ctx.apply_options.get("verify")),
-                      allow_simulated=allow_simulated(ctx), repair=repair)
+                      allow_simulated=allow_simulated(ctx), repair=repair, blob_type=ctx.spec.staging.blob_type)
         from seedctl.records import save_copy
 
         save_copy(ctx.spec.base_dir, self.name, mount)  # verify needs it after the drive has shipped

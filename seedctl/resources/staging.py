@@ -48,7 +48,9 @@ def fresh_scan(ctx: Context) -> Any:
     spec = ctx.spec
     return scan_staging(spec.staging_root(), include=spec.staging.include, exclude=spec.staging.exclude,
                         container=spec.container.name, prefix=spec.container.prefix,
-                        path_limits=windows_path_limits(spec))
+                        path_limits=windows_path_limits(spec),
+                        # page blobs have their own size limit (drives/placement/pagecheck.py), not a block list's
+                        **({} if spec.staging.blob_type == "block" else {"max_size": None}))
 
 
 def windows_path_limits(spec: Any) -> Any:
@@ -169,13 +171,20 @@ class StagingNode(Node):
         if not root.is_dir():
             return Unobservable(f"staging folder {root} is not present here")
         scan = staging_scan(ctx)
+        errors, warnings = [str(p) for p in scan.errors], []
+        if ctx.spec.staging.blob_type != "block":  # page blobs: sizes, limit, the agent's layout
+            from seedctl.drives import check_page_files
+
+            pages = check_page_files(scan.files)
+            errors += pages.errors
+            warnings += pages.warnings
         return {
             "root": str(root),
             "files": len(scan.files),
             "bytes": scan.total_bytes,
             "listing": _listing_digest(scan.files),
-            "errors": [str(p) for p in scan.errors],
-            "warnings": [str(p) for p in scan.problems if p.severity != "error" and not p.skipped],
+            "errors": errors,
+            "warnings": warnings + [str(p) for p in scan.problems if p.severity != "error" and not p.skipped],
             # entries left out of the seed: the count, and the first ones with their reason
             "skipped_count": len(scan.skipped),
             "skipped": [f"{p.path}: {p.message}" for p in scan.skipped[:SKIPPED_KEPT]],

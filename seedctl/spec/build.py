@@ -98,7 +98,8 @@ def build_spec(data: dict[str, Any], *, base_dir: str, source_path: str | None) 
         container=ContainerSpec(name=container["name"], prefix=container.get("prefix", ""),
                                 create=bool(container.get("create", True))),
         staging=StagingSpec(path=staging["path"], include=tuple(staging.get("include", ())),
-                            exclude=tuple(staging.get("exclude", ())), strict=staging.get("strict") is True),
+                            exclude=tuple(staging.get("exclude", ())), strict=staging.get("strict") is True,
+                            blob_type=staging.get("blob_type", "page")),
         drives=tuple(_drive(d, base_dir) for d in data["drives"]),
         import_job=job,
         shipment=ShipmentSpec(

@@ -184,6 +184,20 @@ def _check_drives(ctx: _Ctx, data: dict[str, Any]) -> None:
                                 "of a drive it does not encrypt; add key: {env: VARIABLE} or {file: PATH}")
 
 
+# --- blob type -------------------------------------------------------------------------------
+
+def _check_blob_type(ctx: _Ctx, data: dict[str, Any]) -> None:
+    """Page blobs are the backup agent's seed, which it reads at <container>/<path relative to
+    staging>: a prefix would put every blob where the agent does not look."""
+    blob_type = _dict(data.get("staging")).get("blob_type", "page")
+    prefix = _dict(data.get("container")).get("prefix")
+    if blob_type == "page" and isinstance(prefix, str) and prefix.strip("/"):
+        ctx.error(("container", "prefix"), f"{prefix!r} with staging.blob_type page: the backup agent reads its "
+                                           "seed at <container>/<path relative to the staging folder>, so a prefix "
+                                           "hides every blob from it. Remove container.prefix, or set "
+                                           "staging.blob_type: block if this is not a backup agent's seed")
+
+
 # --- job, shipment, providers ----------------------------------------------------------------
 
 def _check_job(ctx: _Ctx, data: dict[str, Any]) -> None:
@@ -263,6 +277,7 @@ def run_checks(doc: Document, name: str, base_dir: str | None = None) -> Finding
     _check_drives(ctx, doc.data)
     _check_paths(ctx, doc.data, base_dir)
     _check_job(ctx, doc.data)
+    _check_blob_type(ctx, doc.data)
     return findings
 
 

@@ -119,6 +119,7 @@ class StagingSpec:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     strict: bool = False  # entries the scan would skip are errors instead (staging.strict)
+    blob_type: str = "page"  # "page" (the backup agent's seed) or "block" (general data sets)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import create_simulated_drive, prepare_drive, read_drive_state, scan_staging, verify_drive
+from seedctl.drives.formats.journal import read_journal
 
 from .conftest import loop_drive, pseudo, write_tree
 from platforms import SIGNALS
@@ -29,7 +30,8 @@ def progress(e):
     if e.phase == "copying" and e.current_file == "big.bin" and e.bytes_done >= e.bytes_total // 2:
         print(json.dumps({"done": e.bytes_done}), flush=True)
         time.sleep(30)  # the parent kills us here, mid-file
-prepare_drive(drive, "SIM-0001", files, staging, owner_id="crash", allow_simulated=True, progress=progress)
+prepare_drive(drive, "SIM-0001", files, staging, owner_id="crash", allow_simulated=True, progress=progress,
+              checkpoint_bytes=8 << 20)
 """
 
 
@@ -50,12 +52,17 @@ def test_kill_9_mid_file_then_resume_rereads_only_the_file_in_flight(tmp_path: P
     assert proc.returncode == -signal.SIGKILL and json.loads(line)["done"] > 3 << 20
     state = read_drive_state(drive)
     assert state is not None and set(state.completed) == set(small)  # the small files were committed first
-    assert list((drive / ".seedctl/tmp").iterdir())  # the partial big file is still there ...
+    assert state.in_flight == ("big.bin",) and len(list((drive / ".seedctl/partial").iterdir())) == 1
+    checkpoint = read_journal(drive).partials["big.bin"].done
+    killed_at = json.loads(line)["done"] - sum(len(d) for d in small.values())
+    assert 0 < checkpoint <= killed_at and killed_at - checkpoint <= 8 << 20  # one interval at most
     files = scan_staging(staging, container="backup").files
     result = prepare_drive(drive, "SIM-0001", files, staging, owner_id="crash", allow_simulated=True)
-    # ... and is redone: the resumed run read exactly the file in flight and the one after it
-    assert result.bytes_read == (40 << 20) + 1000 and result.files_copied == 2 and result.files == 12
-    assert not list((drive / ".seedctl/tmp").iterdir()) and verify_drive(drive).ok
+    # ... and is resumed from its last checkpoint: the resumed run read the rest of the file in
+    # flight and the one after it, nothing before the checkpoint (issue 22)
+    assert result.bytes_read == (40 << 20) - checkpoint + 1000 and result.files_copied == 2 and result.files == 12
+    assert not list((drive / ".seedctl/tmp").iterdir()) and not list((drive / ".seedctl/partial").iterdir())
+    assert verify_drive(drive).ok
 
 
 # -- well-filled drives (issue 12 acceptance): >= 85 % full, the largest file >= 40 % of the drive,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seedctl.drives import create_simulated_drive, prepare_drive, read_manifest, scan_staging, verify_drive
-from seedctl.drives.formats.journal import FileRecord
+from seedctl.drives.formats.journal import RANGE_PART, FileRecord
 from seedctl.drives.placement.scan import StagedFile
 from seedctl.drives.tables.drivetable import DriveTable, DuplicateFile
 from seedctl.errors import DriveError
@@ -23,7 +23,7 @@ def staged(rel: str, size: int = 10, mtime: int = 5) -> StagedFile:
 
 
 def record(f: StagedFile, md5: bytes = b"\x11" * 16, dst: int = 7, blob: str | None = None) -> FileRecord:
-    return FileRecord(f.rel_path, blob or f.blob_path, "\\seed\\" + f.rel_path.replace("/", "\\"), f.size,
+    return FileRecord.legacy(f.rel_path, blob or f.blob_path, "\\seed\\" + f.rel_path.replace("/", "\\"), f.size,
                       f.mtime_ns, md5.hex(), 4 << 20, [md5.hex()] if f.size else [], dst)
 
 
@@ -69,18 +69,38 @@ def test_journal_records_are_filed_by_position_and_judged_against_the_source() -
     table["a"] = record(files[0], dst=99)
     table["b"] = record(files[1]._replace(mtime_ns=4))  # the staging file changed since: not complete
     big = [hashlib.md5(bytes([i])).digest() for i in range(2)]
-    table["c"] = FileRecord("c", files[2].blob_path, "\\seed\\c", files[2].size, 5, "22" * 16, 4 << 20,
+    table["c"] = FileRecord.legacy("c", files[2].blob_path, "\\seed\\c", files[2].size, 5, "22" * 16, 4 << 20,
                             [b.hex() for b in big], 8)
     table["e"] = record(files[3])
     table["gone"] = record(staged("gone"))  # not allocated here any more: stale
     assert [table.is_done(i) for i in range(4)] == [True, False, True, True]
-    assert table.dst_mtime_ns(0) == 99 and table.md5(0) == b"\x11" * 16
-    assert table.blocks(0) is None and table.blocks(2) == (4 << 20, b"".join(big))
+    assert table.dst_mtime_ns(0) == 99 and table.md5(0) == b"\x11" * 16 and table.crc64(0) is None  # legacy: MD5
+    assert table.parts(0) == RANGE_PART.pack(0, 10, b"\x11" * 16) and table.parts(3) == b""
+    assert table.parts(2) == RANGE_PART.pack(0, 4 << 20, big[0]) + RANGE_PART.pack(4 << 20, 1, big[1])
     assert list(table.stale) == ["gone"] and len(table) == 4 and "gone" in table and "b" not in table
     assert table.pop("a") is True and not table.is_done(0)  # a later pending record: in flight again
     assert table.pop("gone") is not None and not table.stale
     table["a"] = record(files[0], blob="other/a")  # another blob path: copied again
     assert not table.is_done(0)
+
+
+def test_a_record_of_the_other_blob_type_is_not_complete() -> None:
+    """After staging.blob_type changes (or on a drive an earlier seedctl wrote as block blobs), every
+    file is copied again as the wanted type."""
+    files = [staged("p", size=1024), staged("q", size=1024)]
+    page_rec = FileRecord("p", files[0].blob_path, 1024, 5, 9, page=True, crc64=1 << 63,
+                          parts=RANGE_PART.pack(512, 512, b"\x22" * 16))
+    block_rec = FileRecord("q", files[1].blob_path, 1024, 5, 9, page=False, crc64=7,
+                           parts=RANGE_PART.pack(0, 1024, b"\x33" * 16))
+    pages = DriveTable(files, page=True)
+    pages["p"], pages["q"] = page_rec, block_rec
+    assert [pages.is_done(i) for i in range(2)] == [True, False]
+    assert pages.crc64(0) == 1 << 63 and pages.parts(0) == RANGE_PART.pack(512, 512, b"\x22" * 16)
+    blocks = DriveTable(files, page=False)
+    blocks["p"], blocks["q"] = page_rec, block_rec
+    blocks["legacy"] = record(staged("legacy"))
+    assert [blocks.is_done(i) for i in range(2)] == [False, True] and blocks.md5(1) == b"\x33" * 16
+    assert blocks.digest_text(1) == "0000000000000007B" and pages.digest_text(0) == "8000000000000000P"
 
 
 def test_prepare_takes_any_sequence_and_resumes_through_the_table(tmp_path: Path) -> None:

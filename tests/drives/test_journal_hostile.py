@@ -84,7 +84,7 @@ def append_records(drive: Path, *records: dict) -> int:
 
 
 def good_file_record(rel: str = "a/one.bin") -> dict:
-    return FileRecord(rel, f"backup/seed1/{rel}", "\\seed\\" + rel.replace("/", "\\"), 10, 5, "A" * 32,
+    return FileRecord.legacy(rel, f"backup/seed1/{rel}", "\\seed\\" + rel.replace("/", "\\"), 10, 5, "A" * 32,
                       4 << 20, ("A" * 32,), 7).to_json()
 
 
@@ -141,7 +141,7 @@ def test_stale_file_through_a_symlinked_folder_is_not_deleted(world, staging, tm
     # the journal says a file the plan no longer wants lives under seed/evil: its folder leads outside
     (drive / "seed" / "evil").symlink_to(victim, target_is_directory=True)
     st = os.stat(victim / "precious.txt")
-    rec = FileRecord("evil/precious.txt", "backup/seed1/evil/precious.txt", "\\seed\\evil\\precious.txt",
+    rec = FileRecord.legacy("evil/precious.txt", "backup/seed1/evil/precious.txt", "\\seed\\evil\\precious.txt",
                      st.st_size, 1, "A" * 32, 4 << 20, ("A" * 32,), st.st_mtime_ns)
     append_records(drive, rec.to_json())
     before = snapshot(tmp_path, skip=drive)
@@ -156,7 +156,7 @@ def test_stale_file_that_is_a_link_is_not_followed(world, staging, tmp_path):
     link = drive / "seed" / "gone.bin"
     link.symlink_to(victim / "precious.txt")
     st = os.stat(victim / "precious.txt")
-    rec = FileRecord("gone.bin", "backup/seed1/gone.bin", "\\seed\\gone.bin", st.st_size, 1, "A" * 32, 4 << 20,
+    rec = FileRecord.legacy("gone.bin", "backup/seed1/gone.bin", "\\seed\\gone.bin", st.st_size, 1, "A" * 32, 4 << 20,
                      ("A" * 32,), st.st_mtime_ns)
     append_records(drive, rec.to_json())
     before = snapshot(tmp_path, skip=drive)
@@ -232,6 +232,9 @@ def _without(rec: dict, key: str) -> dict:
     return {k: v for k, v in rec.items() if k != key}
 
 
+V2 = {"t": "file", "rel": "a/one.bin", "blob": "backup/seed1/a/one.bin", "fp": "\\seed\\a\\one.bin", "size": 10,
+      "mtime_ns": 5, "dst_mtime_ns": 7, "type": "block", "crc": 1, "parts": [[0, 10, "A" * 32]]}
+
 BAD_RECORDS = [
     ("no type", {"rel": "a"}, "unknown record type"),
     ("type not a string", {"t": ["file"]}, "unknown record type"),
@@ -261,6 +264,27 @@ BAD_RECORDS = [
     ("manifest files a string", {"t": "manifest", "hash": "A" * 32, "files": "1", "bytes": 1, "set": "0" * 8,
                                  "size": 1, "mtime_ns": 1}, "'files'"),
     ("second begin", {"t": "begin", "v": 1, "owner": OWNER, "serial": SERIAL}, "second begin"),
+    # version 2 file records (issue 22): blob type, CRC-64, parts inline or in a range file
+    ("v2 type unknown", {**V2, "type": "vhd"}, "'type'"),
+    ("v2 page size unaligned", {**V2, "type": "page", "size": 1000, "parts": [[0, 1000, "A" * 32]]},
+     "multiple of 512"),
+    ("v2 crc negative", {**V2, "crc": -1}, "'crc'"),
+    ("v2 crc over 64 bits", {**V2, "crc": 1 << 64}, "'crc'"),
+    ("v2 crc a string", {**V2, "crc": "1"}, "'crc'"),
+    ("v2 parts and ranges", {**V2, "ranges": {"f": "ab" * 16, "n": 1, "c": 0}}, "either 'parts' or 'ranges'"),
+    ("v2 neither", _without(V2, "parts"), "either 'parts' or 'ranges'"),
+    ("v2 part not a triple", {**V2, "parts": [[0, 10]]}, "'parts'"),
+    ("v2 part md5 not hex", {**V2, "parts": [[0, 10, "Z" * 32]]}, "'parts'"),
+    ("v2 blocks leave a gap", {**V2, "size": 20, "parts": [[0, 10, "A" * 32], [11, 9, "A" * 32]]}, "'parts'"),
+    ("v2 page ranges overlap", {**V2, "type": "page", "size": 2048,
+                                "parts": [[0, 1024, "A" * 32], [512, 512, "A" * 32]]}, "'parts'"),
+    ("v2 page range past the end", {**V2, "type": "page", "size": 1024, "parts": [[512, 1024, "A" * 32]]},
+     "'parts'"),
+    ("v2 too many inline parts", {**V2, "size": 100, "parts": [[i, 1, "A" * 32] for i in range(100)]}, "'parts'"),
+    ("v2 range file leaves the folder", _without({**V2, "ranges": {"f": "../../journal.jsonl", "n": 1, "c": 0}},
+                                                 "parts"), "'ranges.f'"),
+    ("v2 range file count huge", _without({**V2, "ranges": {"f": "ab" * 16, "n": 1 << 40, "c": 0}}, "parts"),
+     "'ranges.n'"),
 ]
 
 
@@ -282,7 +306,7 @@ def test_wrongly_shaped_record_is_a_clear_error(world, staging, tmp_path, name, 
     ({"t": "begin", "v": 1, "serial": SERIAL}, "'owner'"),
     ({"t": "begin", "v": 1, "owner": OWNER, "serial": 7}, "'serial'"),
     ({"t": "begin", "v": 1, "owner": OWNER, "serial": "A B"}, "'serial'"),
-    ({"t": "begin", "v": 2, "owner": OWNER, "serial": SERIAL}, "version"),
+    ({"t": "begin", "v": 3, "owner": OWNER, "serial": SERIAL}, "version"),  # a newer seedctl's
     ({"t": "begin", "v": True, "owner": OWNER, "serial": SERIAL}, "version"),
     ({"t": "file"}, "begin record"),
 ])

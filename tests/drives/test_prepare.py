@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import seedctl.drives.writing.prepare as prepare_mod
+from seedctl.crc64 import crc64
 from seedctl.drives import (
     MANIFEST_NAME,
     JournalError,
@@ -44,7 +45,7 @@ def test_prepare_writes_files_manifest_and_journal(sim_drive: Path, staging: Pat
     assert two.file_path == "\\seed\\a\\two.bin" and two.length == len(data)
     assert [(b.offset, b.length) for b in two.blocks] == [(0, 4 << 20), (4 << 20, len(data) - (4 << 20))]
     assert two.blocks[0].md5_hex == hashlib.md5(data[:4 << 20]).hexdigest().upper()
-    assert two.content_md5_hex == hashlib.md5(data).hexdigest().upper()
+    assert two.content_crc64 == crc64(data) and two.content_md5_hex is None  # the CRC-64, not an MD5 (issue 22)
     assert (sim_drive / "seed/a/two.bin").read_bytes() == data
     assert os.stat(sim_drive / "seed/a/two.bin").st_mtime_ns == os.stat(staging / "a/two.bin").st_mtime_ns
     assert result.manifest_hash == hashlib.md5((sim_drive / MANIFEST_NAME).read_bytes()).hexdigest().upper()

@@ -29,7 +29,7 @@ name: t
 azure: {{cloud: sandbox, subscription_id: 00000000-0000-0000-0000-000000000000, resource_group: rg, location: westus}}
 storage_account: {{name: seedstore}}
 container: {{name: seed}}
-staging: {{path: {staging}{strict}}}
+staging: {{path: {staging}, blob_type: block{strict}}}
 drives:
   - {{serial: D1, mount_point: {mount}, bitlocker: {{manage: true}}}}
 """

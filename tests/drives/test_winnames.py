@@ -227,7 +227,7 @@ def test_a_windows_spec_planned_on_linux_gets_the_path_errors_on_its_plan(tmp_pa
     staging = write_tree(tmp_path / "staging", {rel: b"x", "ok.bin": b"y"})
     text = (f"version: 1\nname: t\nazure: {{cloud: sandbox, subscription_id: 00000000-0000-0000-0000-000000000000, "
             f"resource_group: rg, location: westus}}\nstorage_account: {{name: seedstore}}\ncontainer: {{name: seed}}\n"
-            f"staging: {{path: {staging}}}\ndrives:\n"
+            f"staging: {{path: {staging}, blob_type: block}}\ndrives:\n"
             f"  - {{serial: WD-1, mount_point: 'C:\\SeedDrives\\Drive1', bitlocker: {{manage: true}}}}\n")
     spec = load_spec_text(text, "t.yaml", base_dir=tmp_path)
     ctx = Context(spec=spec, env=Env(environ={}), clients_factory=lambda: None)

@@ -8,6 +8,7 @@ import os
 
 import pytest
 import yaml
+from manifest_reference import check_drive
 
 from seedctl.drives import manifest_hash, verify_drive
 
@@ -61,6 +62,23 @@ def test_apply_reaches_the_spec_and_a_second_apply_changes_nothing(world):
     assert second.code == 0
     assert "nothing to do" in second.out
     assert "No changes" in second.out
+
+
+@pytest.mark.parametrize("api", ["importexport", "databox"])
+def test_an_agent_staging_tree_becomes_page_blob_drives_and_a_second_plan_changes_nothing(tmp_path, sandbox, api):
+    """The default blob type (issue 22): the agent's *.BaseBlob / *.AIBBlob files on drives whose
+    manifests list page ranges, checked by an independent reader against staging and the drives."""
+    world = make_world(tmp_path, sandbox, api=api, blob_type="page")
+    first = world.cli("apply", "--auto-approve")
+    assert first.code == 0, first.out + first.err
+    for serial in world.serials:
+        mount = world.drive_path(serial)
+        assert verify_drive(mount).ok
+        found = check_drive(mount, world.staging(), blob_type="page")
+        assert found and all(problems == [] for problems in found.values()), found
+    if api == "importexport":
+        assert_converged(world)
+    assert world.cli("plan", "--detailed-exitcode").code == 0
 
 
 def test_apply_without_terminal_or_auto_approve_refuses(world):
@@ -216,6 +234,9 @@ KILL_POINTS = {
 }
 
 
+PAGE_KILL_POINTS = ["mid-file-drive-1-early", "mid-file-drive-1-late", "mid-file-drive-2", "drive-2-writing-manifest"]
+
+
 @pytest.fixture(scope="module")
 def crash_files():
     rng = __import__("random").Random(11)
@@ -224,12 +245,30 @@ def crash_files():
     return files
 
 
+@pytest.fixture(scope="module")
+def page_crash_files():
+    """The same shape as the agent's: sizes a multiple of 512, zero runs, one aligned to 4 MiB."""
+    rng = __import__("random").Random(12)
+    files = {}
+    for i in range(3):
+        data = bytearray(rng.randbytes(64 * 1024 * 1024 + 512 * i))
+        data[8 << 20:12 << 20] = bytes(4 << 20)
+        data[(20 << 20) + 1536:30 << 20] = bytes((10 << 20) - 1536)
+        files[f"DS-{i}/volume.BaseBlob"] = bytes(data)
+    files.update({f"DS-{i % 3}/inc-{i:03d}.AIBBlob": rng.randbytes(512 * rng.randint(0, 400)) for i in range(40)})
+    return files
+
+
 @pytest.mark.reliability
-@pytest.mark.parametrize("point", sorted(KILL_POINTS))
-def test_sigkill_at_any_point_then_apply_converges(point, tmp_path, sandbox, crash_files):
+@pytest.mark.parametrize("point, blob_type", [(p, "block") for p in sorted(KILL_POINTS)]
+                         + [(p, "page") for p in PAGE_KILL_POINTS])
+def test_sigkill_at_any_point_then_apply_converges(point, blob_type, tmp_path, sandbox, crash_files,
+                                                   page_crash_files):
     """SIGKILL an apply of a two-drive spec at one point of its run; a fresh apply converges:
     exactly one import job, both drives verify byte for byte, manifests match the job."""
-    world = make_world(tmp_path, sandbox, files=crash_files, capacity=256 * 1024 * 1024, shipment=True)
+    files = page_crash_files if blob_type == "page" else crash_files
+    world = make_world(tmp_path, sandbox, files=files, capacity=256 * 1024 * 1024, shipment=True,
+                       blob_type=blob_type)
     control = sandbox.control
     sub = world.subscription_id
     # Azure-side steps take a moment (as in Azure), so a kill lands while each is in flight; the

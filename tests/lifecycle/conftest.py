@@ -80,21 +80,9 @@ class Workspace:
         return self.dir / "demo-work" / "staging"
 
 
-def _page_writer() -> bool:
-    """Whether drive preparation writes page blobs yet (`staging.blob_type`, issue 22's writing side)."""
-    import dataclasses
-
-    from seedctl.spec.model import StagingSpec
-
-    return "blob_type" in {f.name for f in dataclasses.fields(StagingSpec)}
-
-
-PAGE_WRITER = _page_writer()
-
-
 def new_workspace(api: str, sandbox: Any, tmp_path: Path, blob_type: str | None = None) -> Workspace:
     """The demo spec with this test's own subscription, account, serials and drives, for `api`;
-    `blob_type` sets `staging.blob_type` when the spec has the field."""
+    `blob_type` sets `staging.blob_type` (None: the spec's default, page)."""
     tag = uuid.uuid4().hex[:8]
     data = yaml.safe_load(EXAMPLE.read_text())
     if api == "databox":
@@ -102,7 +90,7 @@ def new_workspace(api: str, sandbox: Any, tmp_path: Path, blob_type: str | None 
         job["api"] = "databox"
         job.pop("diagnostics_path", None)
         job["log_collection_level"] = job.pop("log_level", "Verbose")
-    if blob_type is not None and PAGE_WRITER:
+    if blob_type is not None:
         data["staging"]["blob_type"] = blob_type
     data["azure"]["subscription_id"] = str(uuid.uuid4())
     data["storage_account"]["name"] = f"seed{tag}"

@@ -28,14 +28,11 @@ from pagedrive import (
     read_manifest_xml,
 )
 
-from lifecycle.conftest import PAGE_WRITER, Workspace, new_workspace
+from lifecycle.conftest import Workspace, new_workspace
 from lifecycle.test_e2e import container, ship_and_import
 from seedctl.agentdata import write_agent_file
 
 from crc64_reference import crc64
-
-pytestmark = pytest.mark.skipif(not PAGE_WRITER, reason="needs drive preparation that writes page blobs "
-                                                        "(staging.blob_type, issue 22's writing side)")
 
 DS1, DS2 = "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 

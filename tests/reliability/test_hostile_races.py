@@ -10,9 +10,9 @@ the job lists carries, by its kept manifest, the manifest hash the job lists, an
 cover the staging tree as it was written.
 
 The fast variant (one seed, a few rounds) runs in the default suite; `pytest -m reliability` runs
-more seeds (SEEDCTL_RACE_SEEDS, default 4). Plantings at the copy engine's predictable temporary names
-wait for issue 23 item 1's temporary-file open (helper W: O_EXCL | O_NOFOLLOW, unpredictable names):
-they are enabled with SEEDCTL_RACE_TMP_NAMES=1.
+more seeds (SEEDCTL_RACE_SEEDS, default 4). Plantings in .seedctl/tmp (the folder swapped for a
+link, or links at the names an earlier seedctl used, 00000005.part) meet the copy engine's
+temporary-file open: O_EXCL | O_NOFOLLOW under unpredictable names, in a folder held open.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from platforms import FIFOS, SYMLINKS
 from worlds import make_world, snapshot
 
 TIMEOUT = 90
-TMP_NAMES = os.environ.get("SEEDCTL_RACE_TMP_NAMES") == "1"
 
 pytestmark = [SYMLINKS, FIFOS]  # plants POSIX symbolic links and FIFOs
 
@@ -100,7 +99,7 @@ class Planter(threading.Thread):
         while not self.stop.is_set():
             self.actions += 1
             drive = self.rng.choice(self.drives)
-            choice = self.rng.randrange(9 if TMP_NAMES else 8)
+            choice = self.rng.randrange(9)
             swapping = self.swaps if choice == 4 else self.staging_swaps
             if choice in (4, 7) and not (swapping.is_set() and self.rng.random() < 0.6):
                 choice = self.rng.choice((0, 1, 2, 3, 5, 6))

@@ -82,17 +82,18 @@ def assert_invariant(world, listed, staging=None):
         assert {rel: data for rel, (data, _) in staging.items()} == carried
 
 
-def edit_staging(world, rng, n):
+def edit_staging(world, rng, n, page=False):
     root = world.staging()
     files = sorted(p for p in root.rglob("*") if p.is_file())
     kind = rng.choice(["add", "add", "modify", "delete"] if files else ["add"])
     if kind == "add":
         path = root / f"late/{n:03d}-{rng.randrange(1000)}.bin"
         path.parent.mkdir(exist_ok=True)
-        path.write_bytes(rng.randbytes(rng.choice([0, 100, 70_000, 1_300_000])))
+        size = rng.choice([0, 100, 70_000, 1_300_000])
+        path.write_bytes(rng.randbytes(size // 512 * 512 if page else size))  # page blobs: 512-byte multiples
     elif kind == "modify":
         path = rng.choice(files)
-        path.write_bytes(rng.randbytes(rng.choice([10, 90_000])))
+        path.write_bytes(rng.randbytes(rng.choice([512, 90_112] if page else [10, 90_000])))
     elif len(files) > 1:
         rng.choice(files).unlink()
     return f"staging {kind}"
@@ -126,11 +127,14 @@ def apply(world, rng, log):
 
 @pytest.mark.reliability
 @pytest.mark.slow
-@pytest.mark.parametrize("api,seed", [("importexport", 1), ("importexport", 2), ("importexport", 3),
-                                      ("databox", 4), ("databox", 5)])
-def test_random_interleaving_never_ships_a_drive_the_job_does_not_describe(tmp_path, sandbox, api, seed):
+@pytest.mark.parametrize("api,seed,blob_type", [("importexport", 1, "block"), ("importexport", 2, "block"),
+                                                ("importexport", 3, "block"), ("databox", 4, "block"),
+                                                ("databox", 5, "block"), ("importexport", 6, "page"),
+                                                ("databox", 7, "page")])
+def test_random_interleaving_never_ships_a_drive_the_job_does_not_describe(tmp_path, sandbox, api, seed, blob_type):
     rng = random.Random(seed)
-    world = make_world(tmp_path, sandbox, api=api)
+    world = make_world(tmp_path, sandbox, api=api, blob_type=blob_type)
+    page = blob_type == "page"
     log: list[str] = []
     shipped_listing = None
     job_snapshot = None  # staging as the drives held it when the job was created (Data Box: frozen)
@@ -138,7 +142,7 @@ def test_random_interleaving_never_ships_a_drive_the_job_does_not_describe(tmp_p
         # independent edits, so that several land before one apply (a late file and a new shipment
         # block in the same apply is the classic way to ship a drive the job does not describe)
         if rng.random() < 0.45:
-            log.append(edit_staging(world, rng, n))
+            log.append(edit_staging(world, rng, n, page))
         if rng.random() < 0.2 and shipped_listing is None:
             log.append(edit_drive(world, rng))
         if rng.random() < 0.2 and "shipment" not in world.spec_data:

@@ -16,6 +16,11 @@ from seedctl.drives import manifest_hash, read_manifest, verify_drive
 from worlds import make_world
 
 APIS = ["importexport", "databox"]
+BLOB_TYPES = ["block", "page"]  # the invariant holds for both (issue 22: the agent's seed is page blobs)
+# a file of the default tree of each blob type (tests/worlds.py), and one more to add late
+FIRST = {"block": "backup/full-0001.vhd", "page": "DS-0001/volume1.BaseBlob"}
+SECOND = {"block": "backup/full-0002.vhd", "page": "DS-0001/volume1.AIBBlob"}
+LATE = b"late data" * 1024  # 9,216 bytes: a multiple of 512, so a page blob too
 
 
 def job_drives(world, api):
@@ -49,11 +54,12 @@ def not_shipped(state):
 
 # -- 1. job and drive disagree --------------------------------------------------------------------
 
-def test_late_staging_file_updates_the_classic_job_before_shipping(tmp_path, sandbox):
-    world = make_world(tmp_path, sandbox)
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
+def test_late_staging_file_updates_the_classic_job_before_shipping(tmp_path, sandbox, blob_type):
+    world = make_world(tmp_path, sandbox, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
     (world.staging() / "late" / "added.bin").parent.mkdir()
-    (world.staging() / "late" / "added.bin").write_bytes(b"late data" * 1000)
+    (world.staging() / "late" / "added.bin").write_bytes(LATE)
     ship(world)
     plan = world.cli("plan", "--json")
     changes = {c["address"]: c for c in json.loads(plan.out)["changes"]}
@@ -75,10 +81,11 @@ def test_late_staging_file_updates_the_classic_job_before_shipping(tmp_path, san
     assert world.cli("plan", "--detailed-exitcode").code == 0
 
 
-def test_late_staging_file_without_shipment_converges_in_one_apply(tmp_path, sandbox):
-    world = make_world(tmp_path, sandbox)
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
+def test_late_staging_file_without_shipment_converges_in_one_apply(tmp_path, sandbox, blob_type):
+    world = make_world(tmp_path, sandbox, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
-    (world.staging() / "zz-late.bin").write_bytes(b"z" * 5000)
+    (world.staging() / "zz-late.bin").write_bytes(b"z" * 5120)
     result = world.cli("apply", "--auto-approve")
     assert result.code == 0, result.out + result.err
     again = world.cli("plan", "--detailed-exitcode")
@@ -101,11 +108,12 @@ def test_late_staging_file_is_a_plan_error_for_a_data_box_job(tmp_path, sandbox)
     assert {s: on_drive(world, s) for s in world.serials} == before == listed
 
 
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
 @pytest.mark.parametrize("api", APIS)
-def test_shipment_refused_when_the_job_lists_another_manifest(tmp_path, sandbox, api):
+def test_shipment_refused_when_the_job_lists_another_manifest(tmp_path, sandbox, api, blob_type):
     """The invariant itself, against fresh observations: a drive whose manifest changed behind
     seedctl's back (here: rewritten by hand after the job was created) is never marked shipped."""
-    world = make_world(tmp_path, sandbox, api=api)
+    world = make_world(tmp_path, sandbox, api=api, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
     manifest = world.drive_path(world.serials[0]) / "DriveManifest.xml"
     st = manifest.stat()
@@ -123,9 +131,10 @@ def test_shipment_refused_when_the_job_lists_another_manifest(tmp_path, sandbox,
 
 # -- 2. an empty staging folder --------------------------------------------------------------------
 
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
 @pytest.mark.parametrize("api", APIS)
-def test_empty_staging_is_a_plan_error_and_the_drives_are_untouched(tmp_path, sandbox, api):
-    world = make_world(tmp_path, sandbox, api=api)
+def test_empty_staging_is_a_plan_error_and_the_drives_are_untouched(tmp_path, sandbox, api, blob_type):
+    world = make_world(tmp_path, sandbox, api=api, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
     before = {s: on_drive(world, s) for s in world.serials}
     shutil.rmtree(world.staging())
@@ -141,18 +150,20 @@ def test_empty_staging_is_a_plan_error_and_the_drives_are_untouched(tmp_path, sa
     assert not_shipped(state)
 
 
-def test_a_file_removed_from_staging_is_deleted_from_the_drive_only_when_asked(tmp_path, sandbox):
-    world = make_world(tmp_path, sandbox)
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
+def test_a_file_removed_from_staging_is_deleted_from_the_drive_only_when_asked(tmp_path, sandbox, blob_type):
+    world = make_world(tmp_path, sandbox, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
-    (world.staging() / "backup" / "full-0002.vhd").unlink()
+    gone = SECOND[blob_type]
+    (world.staging() / gone).unlink()
     plan = world.cli("plan")
     assert plan.code == 1 and "--allow-drive-deletions" in plan.out, plan.out
     assert world.cli("apply", "--auto-approve").code == 1
-    assert any("backup/full-0002.vhd" in blobs_on(world, s) for s in world.serials)
+    assert any(gone in blobs_on(world, s) for s in world.serials)
     result = world.cli("apply", "--auto-approve", "--allow-drive-deletions")
     assert result.code == 0, result.out + result.err
     assert "1 to destroy" in result.out and "- files_deleted: 1" in result.out, result.out
-    assert not any("backup/full-0002.vhd" in blobs_on(world, s) for s in world.serials)
+    assert not any(gone in blobs_on(world, s) for s in world.serials)
     listed, _ = job_drives(world, "importexport")
     assert all(listed[s] == on_drive(world, s) for s in world.serials)
 
@@ -163,12 +174,13 @@ def _drive_file(world, serial, rel):
     return world.drive_path(serial) / "seed" / rel
 
 
-def test_file_deleted_from_a_finished_drive_is_a_planned_repair(tmp_path, sandbox):
-    world = make_world(tmp_path, sandbox)
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
+def test_file_deleted_from_a_finished_drive_is_a_planned_repair(tmp_path, sandbox, blob_type):
+    world = make_world(tmp_path, sandbox, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
     listed_before, _ = job_drives(world, "importexport")
-    serial = world.serials[0]
-    victim = _drive_file(world, serial, "backup/full-0002.vhd")
+    serial = next(s for s in world.serials if SECOND[blob_type] in blobs_on(world, s))
+    victim = _drive_file(world, serial, SECOND[blob_type])
     original = victim.read_bytes()
     victim.unlink()
     plan = world.cli("plan", "--detailed-exitcode")
@@ -186,12 +198,13 @@ def test_file_deleted_from_a_finished_drive_is_a_planned_repair(tmp_path, sandbo
     assert {d["copyStatus"] for d in done["properties"]["driveList"]} == {"Completed"}, done
 
 
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
 @pytest.mark.parametrize("api", APIS)
-def test_silently_changed_content_is_caught_by_verify_and_by_the_shipment(tmp_path, sandbox, api):
-    world = make_world(tmp_path, sandbox, api=api)
+def test_silently_changed_content_is_caught_by_verify_and_by_the_shipment(tmp_path, sandbox, api, blob_type):
+    world = make_world(tmp_path, sandbox, api=api, blob_type=blob_type)
     assert world.cli("apply", "--auto-approve").code == 0
-    serial = world.serials[0]
-    victim = _drive_file(world, serial, "backup/full-0001.vhd")
+    serial = next(s for s in world.serials if FIRST[blob_type] in blobs_on(world, s))
+    victim = _drive_file(world, serial, FIRST[blob_type])
     st = victim.stat()
     with open(victim, "r+b") as fh:  # same size, same mtime: only the hashes tell
         fh.seek(100)
@@ -212,9 +225,10 @@ def test_silently_changed_content_is_caught_by_verify_and_by_the_shipment(tmp_pa
 
 # -- 9. no empty drive in a job ------------------------------------------------------------------------
 
+@pytest.mark.parametrize("blob_type", BLOB_TYPES)
 @pytest.mark.parametrize("api", APIS)
-def test_every_drive_in_the_job_carries_data(tmp_path, sandbox, api):
-    world = make_world(tmp_path, sandbox, api=api)  # two drives; the data fits on one
+def test_every_drive_in_the_job_carries_data(tmp_path, sandbox, api, blob_type):
+    world = make_world(tmp_path, sandbox, api=api, blob_type=blob_type)  # two drives; the data fits on one
     result = world.cli("apply", "--auto-approve")
     assert result.code == 0, result.out + result.err
     listed, _ = job_drives(world, api)

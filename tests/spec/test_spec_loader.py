@@ -193,3 +193,21 @@ def test_integral_floats_are_integers() -> None:
     assert spec.version == 1 and isinstance(spec.version, int)
     assert spec.drives[0].capacity == 4096 and spec.shipment.drive_count == 1
     assert isinstance(spec.shipment.drive_count, int)
+
+
+def test_blob_type_defaults_to_page_and_block_is_accepted() -> None:
+    assert load_spec_text(spec_text(), "t.yaml").staging.blob_type == "page"
+    block = spec_text().replace("staging: {path: ./staging}", "staging: {path: ./staging, blob_type: block}")
+    assert load_spec_text(block, "t.yaml").staging.blob_type == "block"
+    with pytest.raises(SpecError, match="staging.blob_type"):
+        load_spec_text(spec_text().replace("staging: {path: ./staging}", "staging: {path: ./staging, blob_type: vhd}"))
+
+
+def test_a_prefix_with_page_blobs_is_a_validate_error_naming_the_field() -> None:
+    """The backup agent reads its seed at <container>/<path in staging>: a prefix hides it (issue 22)."""
+    text = spec_text().replace("container: {name: seed}", "container: {name: seed, prefix: server01/seed}")
+    with pytest.raises(SpecError) as info:
+        load_spec_text(text, "t.yaml")
+    assert any("container.prefix" in p and "blob_type: block" in p for p in info.value.problems), info.value.problems
+    block = text.replace("staging: {path: ./staging}", "staging: {path: ./staging, blob_type: block}")
+    assert load_spec_text(block, "t.yaml").container.prefix == "server01/seed"

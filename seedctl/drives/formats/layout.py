@@ -5,6 +5,8 @@
       seed/...                   the staged files, under their staging-relative paths
       .seedctl/journal.jsonl     append-only record of completed files (seedctl's own)
       .seedctl/tmp/              files in flight; anything here is discarded on resume
+      .seedctl/partial/          large files in flight, resumed from their last checkpoint
+      .seedctl/ranges/           the parts (page ranges or blocks) of large files, one file each
       .seedctl-sandbox-drive.json  only on a simulated (sandbox) drive: its serial and capacity
 """
 
@@ -21,6 +23,8 @@ DATA_DIR = "seed"
 SEEDCTL_DIR = ".seedctl"
 JOURNAL_NAME = "journal.jsonl"
 TMP_DIR = "tmp"
+PARTIAL_DIR = "partial"
+RANGES_DIR = "ranges"
 SIM_MARKER = ".seedctl-sandbox-drive.json"
 # Space is counted in 4 KiB clusters, as NTFS (and ext4) allocate it.
 CLUSTER = 4096

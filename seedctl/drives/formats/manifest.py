@@ -33,6 +33,7 @@ import io
 import os
 import re
 import stat
+import struct
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -182,16 +183,22 @@ class DriveManifest:
 
 
 class CopiedBlob(NamedTuple):
-    """One file as drive preparation knows it: its raw digests, no object per block. The streamed
-    writer checks and renders it without building a ManifestBlob (the per-file cost of a manifest
-    of a million small files), and falls back to the full ManifestBlob checks for anything unusual."""
+    """One block blob as drive preparation knows it: its raw digests, no object per block. The
+    streamed writer checks and renders it without building a ManifestBlob (the per-file cost of a
+    manifest of a million small files), and falls back to the full ManifestBlob checks for anything
+    unusual.
+
+    With `crc64` (what this seedctl records) ClientData carries the whole-file CRC-64 and `md5` is
+    the one block's MD5 (unused when `blocks` lists several); without it (a file an earlier seedctl
+    journaled) `md5` is the whole file's MD5, carried in ClientData as that seedctl wrote it."""
 
     blob_path: str
     file_path: str
     length: int
-    md5: bytes  # the whole file's MD5 (16 bytes)
+    md5: bytes  # 16 bytes: the one block's MD5, which is the whole file's (see above)
     block_size: int
     blocks: bytes = b""  # the block MD5s joined, 16 bytes each; b"": one block, whose MD5 is `md5`
+    crc64: int | None = None
 
     def as_blob(self) -> ManifestBlob:
         """The same blob as a ManifestBlob (block offsets and lengths from the block size)."""
@@ -204,8 +211,40 @@ class CopiedBlob(NamedTuple):
             length = min(self.block_size, self.length - offset)
             blocks.append(ManifestBlock(offset, length, block_id_for(d), d.hex().upper()))
             offset += length
+        if self.crc64 is not None:
+            return ManifestBlob(self.blob_path, self.file_path, self.length, tuple(blocks), "overwrite",
+                                content_crc64=self.crc64)
         return ManifestBlob(self.blob_path, self.file_path, self.length, tuple(blocks), "overwrite",
                             self.md5.hex().upper())
+
+
+PART = struct.Struct("<qq16s")  # one part of a streamed blob: offset, length, raw MD5 (32 bytes)
+
+
+class StreamedBlob(NamedTuple):
+    """A blob whose parts (page ranges, or blocks) stream in as packed `PART` records, in offset
+    order: `parts` is bytes, or an iterable of bytes pieces (a range file on the drive read a piece
+    at a time; it raises ManifestError at its end when the file is not the one journaled). The
+    writer checks every part against the format's rules as it renders it, so a page blob of
+    500,000 ranges costs neither an object per range nor the whole list in memory."""
+
+    blob_path: str
+    file_path: str
+    length: int
+    crc64: int
+    blob_type: str  # PAGE_BLOB or BLOCK_BLOB
+    parts: bytes | Iterable[bytes]
+
+    def as_blob(self) -> ManifestBlob:
+        """The same blob as a ManifestBlob (for tests and small blobs: holds every part)."""
+        raw = self.parts if isinstance(self.parts, (bytes, bytearray)) else b"".join(self.parts)
+        records = [PART.unpack_from(raw, i) for i in range(0, len(raw) - len(raw) % PART.size, PART.size)]
+        if self.blob_type == PAGE_BLOB:
+            return ManifestBlob(self.blob_path, self.file_path, self.length, (), "overwrite", blob_type=PAGE_BLOB,
+                                page_ranges=PageRanges(records), content_crc64=self.crc64)
+        return ManifestBlob(self.blob_path, self.file_path, self.length,
+                            tuple(make_block(o, d, n) for o, n, d in records), "overwrite",
+                            blob_type=self.blob_type, content_crc64=self.crc64)
 
 
 def block_id_for(md5_digest: bytes) -> str:
@@ -229,27 +268,8 @@ def xml_char_problem(text: str) -> str | None:
 
 def blob_problems(blob: ManifestBlob) -> list[str]:
     """What is wrong with one blob's block list (empty when it is valid)."""
-    problems: list[str] = []
-    where = ascii(blob.blob_path)[1:-1] if blob.blob_path else "(no blob path)"
-    for name, value in (("BlobPath", blob.blob_path), ("FilePath", blob.file_path)):
-        problem = xml_char_problem(value)
-        if problem:
-            problems.append(f"{where}: {name} {problem}")
-    if not blob.blob_path or "/" not in blob.blob_path:
-        problems.append(f"{where}: BlobPath must be container/name")
-    if not blob.file_path.startswith("\\") or "/" in blob.file_path:
-        problems.append(f"{where}: FilePath {blob.file_path!r} must be drive-relative in backslash form")
-    elif any(part in ("", ".", "..") or ":" in part or "\0" in part for part in blob.file_path[1:].split("\\")):
-        problems.append(f"{where}: FilePath {blob.file_path!r} has an empty, '.', '..' or drive-letter segment: "
-                        "it must name a file on the drive")
-    if blob.length < 0:
-        problems.append(f"{where}: negative Length")
-    if blob.import_disposition is not None and blob.import_disposition not in DISPOSITIONS:
-        problems.append(f"{where}: ImportDisposition {blob.import_disposition!r} is not one of {DISPOSITIONS}")
-    if blob.content_md5_hex is not None and not _HEX32.match(blob.content_md5_hex):
-        problems.append(f"{where}: content MD5 is not 32 upper-case hex digits")
-    if blob.content_crc64 is not None and not 0 <= blob.content_crc64 < 1 << 64:
-        problems.append(f"{where}: content CRC-64 is not an unsigned 64-bit number")
+    where = _where(blob.blob_path)
+    problems = _head_problems(blob, where)
     if blob.blob_type == PAGE_BLOB:
         return problems + _page_problems(blob, where)
     if blob.blob_type != BLOCK_BLOB:
@@ -279,6 +299,35 @@ def blob_problems(blob: ManifestBlob) -> list[str]:
             problems.append(f"{where}: blocks cover {expected} bytes but Length is {blob.length}")
     if len(id_lengths) > 1:
         problems.append(f"{where}: block ids differ in length (Put Block requires equal lengths)")
+    return problems
+
+
+def _where(blob_path: str) -> str:
+    return ascii(blob_path)[1:-1] if blob_path else "(no blob path)"
+
+
+def _head_problems(blob: ManifestBlob, where: str) -> list[str]:
+    """What is wrong with a blob's paths, Length, disposition and ClientData (not its block or range list)."""
+    problems: list[str] = []
+    for name, value in (("BlobPath", blob.blob_path), ("FilePath", blob.file_path)):
+        problem = xml_char_problem(value)
+        if problem:
+            problems.append(f"{where}: {name} {problem}")
+    if not blob.blob_path or "/" not in blob.blob_path:
+        problems.append(f"{where}: BlobPath must be container/name")
+    if not blob.file_path.startswith("\\") or "/" in blob.file_path:
+        problems.append(f"{where}: FilePath {blob.file_path!r} must be drive-relative in backslash form")
+    elif any(part in ("", ".", "..") or ":" in part or "\0" in part for part in blob.file_path[1:].split("\\")):
+        problems.append(f"{where}: FilePath {blob.file_path!r} has an empty, '.', '..' or drive-letter segment: "
+                        "it must name a file on the drive")
+    if blob.length < 0:
+        problems.append(f"{where}: negative Length")
+    if blob.import_disposition is not None and blob.import_disposition not in DISPOSITIONS:
+        problems.append(f"{where}: ImportDisposition {blob.import_disposition!r} is not one of {DISPOSITIONS}")
+    if blob.content_md5_hex is not None and not _HEX32.match(blob.content_md5_hex):
+        problems.append(f"{where}: content MD5 is not 32 upper-case hex digits")
+    if blob.content_crc64 is not None and not 0 <= blob.content_crc64 < 1 << 64:
+        problems.append(f"{where}: content CRC-64 is not an unsigned 64-bit number")
     return problems
 
 
@@ -385,6 +434,7 @@ def _copied_text(blob: CopiedBlob) -> str:
     Everything else goes through ManifestBlob and the full checks."""
     bp, fp, length, md5 = blob.blob_path, blob.file_path, blob.length, blob.md5
     if (blob.blocks or not 0 < length <= min(blob.block_size, MAX_BLOCK_SIZE) or len(md5) != 16
+            or (blob.crc64 is not None and not 0 <= blob.crc64 < 1 << 64)
             or not _plain(bp) or "/" not in bp or not _plain(fp) or fp[:1] != "\\" or fp[-1] == "\\"
             or "/" in fp or ":" in fp or "\\\\" in fp or "\\." in fp):
         full = blob.as_blob()
@@ -397,14 +447,95 @@ def _copied_text(blob: CopiedBlob) -> str:
     if "&" in fp or "<" in fp or ">" in fp:
         fp = _cdata(fp)
     h = md5.hex().upper()
+    client = f"{CLIENT_DATA_MD5}{h}" if blob.crc64 is None else f"{CLIENT_DATA_CRC64}{blob.crc64}"
     return (f"      <Blob>\r\n        <BlobPath>{bp}</BlobPath>\r\n        <FilePath>{fp}</FilePath>\r\n"
-            f"        <ClientData>{CLIENT_DATA_MD5}{h}</ClientData>\r\n        <Length>{length}</Length>\r\n"
+            f"        <ClientData>{client}</ClientData>\r\n        <Length>{length}</Length>\r\n"
             "        <ImportDisposition>overwrite</ImportDisposition>\r\n        <BlockList>\r\n"
             f'          <Block Offset="0" Length="{length}" Id="MD5/{binascii.b2a_base64(md5, newline=False).decode()}"'
             f' Hash="{h}" />\r\n        </BlockList>\r\n      </Blob>\r\n')
 
 
-def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob | CopiedBlob], out: object, *,
+_PARTS_PER_PIECE = 4096  # parts rendered into one text piece (about 360 KB of XML)
+
+
+def _streamed_pieces(blob: StreamedBlob) -> Iterator[str]:
+    """`_blob_text` of `blob.as_blob()`, with CRLF line ends, in pieces: the parts are checked and
+    rendered as they stream in (the rules of `blob_problems`, the first broken part named)."""
+    page = blob.blob_type == PAGE_BLOB
+    head = ManifestBlob(blob.blob_path, blob.file_path, blob.length, (), "overwrite",
+                        blob_type=blob.blob_type, content_crc64=blob.crc64)
+    where = _where(blob.blob_path)
+    problems = _head_problems(head, where)
+    if blob.blob_type not in (PAGE_BLOB, BLOCK_BLOB):
+        problems.append(f"{where}: blob type {blob.blob_type!r} is neither {BLOCK_BLOB} nor {PAGE_BLOB}")
+    elif page:
+        problems += _page_problems(head, where)
+    if problems:
+        raise ManifestError("refusing to write an invalid drive manifest: " + "; ".join(problems[:5]))
+    text = _blob_text(head).replace("\n", "\r\n")
+    empty_list = "        <PageRangeList />\r\n" if page else "        <BlockList />\r\n"
+    head_text, tail_text = text.split(empty_list)
+    yield head_text
+    open_tag, close_tag = ("PageRangeList", "PageRangeList") if page else ("BlockList", "BlockList")
+    pieces = [blob.parts] if isinstance(blob.parts, (bytes, bytearray)) else blob.parts
+    end = count = 0  # page: where the last range ended; block: the next block's offset
+    carry = b""
+    started = False
+    fmt = ('          <PageRange Offset="{}" Length="{}" Hash="{}" />\r\n' if page else
+           '          <Block Offset="{}" Length="{}" Id="MD5/{}" Hash="{}" />\r\n')
+    for piece in pieces:
+        data = carry + piece if carry else piece
+        usable = len(data) - len(data) % PART.size
+        carry = bytes(data[usable:])
+        lines = []
+        for offset, length, md5 in PART.iter_unpack(memoryview(data)[:usable]):
+            problem = _part_problem(page, blob.length, offset, length, end, count)
+            if problem:
+                raise ManifestError(f"refusing to write an invalid drive manifest: {where}: {problem}")
+            end = offset + length
+            count += 1
+            if page:
+                lines.append(fmt.format(offset, length, md5.hex().upper()))
+            else:
+                lines.append(fmt.format(offset, length, binascii.b2a_base64(md5, newline=False).decode(),
+                                        md5.hex().upper()))
+            if len(lines) >= _PARTS_PER_PIECE:
+                yield ("" if started else f"        <{open_tag}>\r\n") + "".join(lines)
+                started, lines = True, []
+        if lines:
+            yield ("" if started else f"        <{open_tag}>\r\n") + "".join(lines)
+            started = True
+    if carry:
+        raise ManifestError(f"refusing to write an invalid drive manifest: {where}: its part list ends in a "
+                            f"partial record ({len(carry)} bytes)")
+    if not page and end != blob.length:
+        raise ManifestError(f"refusing to write an invalid drive manifest: {where}: blocks cover {end} bytes but "
+                            f"Length is {blob.length}")
+    yield (f"        </{close_tag}>\r\n" if started else empty_list) + tail_text
+
+
+def _part_problem(page: bool, length: int, offset: int, part: int, end: int, count: int) -> str | None:
+    """Why one part of a streamed blob breaks the format's rules (None when it does not)."""
+    if page:
+        if offset % PAGE_SIZE or part % PAGE_SIZE:
+            return f"page range at offset {offset} (length {part}) is not 512-aligned"
+        if not 0 < part <= MAX_PAGE_RANGE:
+            return f"page range at offset {offset} has length {part} (512..{MAX_PAGE_RANGE})"
+        if offset < end:
+            return f"page range at offset {offset} overlaps the one before or is out of order"
+        if offset + part > length:
+            return f"page range at offset {offset} ends past the Length {length}"
+        return None
+    if offset != end:
+        return f"block at offset {offset} leaves a gap or overlap (expected {end})"
+    if not 0 < part <= MAX_BLOCK_SIZE:
+        return f"block at offset {offset} has length {part} (1..{MAX_BLOCK_SIZE})"
+    if count >= MAX_BLOCKS:
+        return f"more than {MAX_BLOCKS} blocks"
+    return None
+
+
+def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob | CopiedBlob | StreamedBlob], out: object, *,
                     version: str = MANIFEST_VERSION) -> tuple[str, int]:
     """Write the manifest for `blobs` to the binary stream `out` one blob at a time, hashing as it
     goes; return (upper-case hex MD5, bytes written). Memory does not grow with the number of blobs.
@@ -435,6 +566,16 @@ def stream_manifest(drive_id: str, blobs: Iterable[ManifestBlob | CopiedBlob], o
     for blob in blobs:
         if type(blob) is CopiedBlob:
             text = _copied_text(blob)
+        elif type(blob) is StreamedBlob:
+            if empty:
+                pending.append("    <BlobList>\r\n")
+                empty = False
+            for text in _streamed_pieces(blob):
+                pending.append(text)
+                pending_len += len(text)
+                if pending_len >= _WRITE_CHUNK:
+                    flush()
+            continue
         else:
             problems = blob_problems(blob)  # type: ignore[arg-type]
             if problems:
@@ -460,7 +601,8 @@ def to_xml_bytes(manifest: DriveManifest) -> bytes:
     return out.getvalue()
 
 
-def write_manifest(manifest: DriveManifest | tuple[str, Iterable[ManifestBlob | CopiedBlob]], path: Path) -> str:
+def write_manifest(manifest: DriveManifest | tuple[str, Iterable[ManifestBlob | CopiedBlob | StreamedBlob]],
+                   path: Path) -> str:
     """Write atomically (temp file, fsync, rename, fsync the folder); return the upper-case hex MD5.
 
     `manifest` is a DriveManifest, or (drive id, an iterable of blobs) to stream a manifest of any

@@ -222,20 +222,23 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
 
 
 def scan_staging(root: Path, *, include: Iterable[str] = (), exclude: Iterable[str] = (), container: str,
-                 prefix: str = "", path_limits: PathLimits = DEFAULT_LIMITS, platform: Platform = HOST) -> ScanResult:
+                 prefix: str = "", path_limits: PathLimits = DEFAULT_LIMITS, platform: Platform = HOST,
+                 max_size: int | None = MAX_BLOB_LENGTH) -> ScanResult:
     """Walk `root` once; return its files in a stable order (sorted by relative path) and problems.
 
     `include`/`exclude` are glob patterns matched against the relative path and the file name
     (an empty include list means everything). `path_limits` (`winnames.path_limits`: the drives'
     mount points and the staging path as Windows spells them) bound the path lengths; by default
     the datacenter's only. An unreadable staging root is one error, not an exception.
+    `max_size`: a larger file is an error (a block blob's limit); None: no limit here (page blobs are
+    checked by placement/pagecheck.py).
     """
     # A scan allocates one object per file and no reference cycles; the cyclic collector would
     # otherwise re-walk the growing list again and again (about a third of a 1M-file scan).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix, path_limits, platform)
+        return _scan(Path(root), tuple(include), tuple(exclude), container, prefix, path_limits, platform, max_size)
     finally:
         if was_enabled:
             gc.enable()
@@ -249,7 +252,7 @@ class _FolderScanner:
 
     def __init__(self, real_root: str, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
                  prefix: str, limits: PathLimits = DEFAULT_LIMITS, *, windows: bool = os.name == "nt",
-                 root_dev: int = -1, platform: Platform = HOST) -> None:
+                 root_dev: int = -1, platform: Platform = HOST, max_size: int | None = MAX_BLOB_LENGTH) -> None:
         self.real_root = real_root
         self.root_dev = root_dev  # the staging folder's filesystem: the walk never leaves it
         self.reparse = platform.reparse_points  # Windows: lstat results carry st_file_attributes
@@ -265,6 +268,7 @@ class _FolderScanner:
         # lazily while a writer holds the file open: they are read from the file itself.
         self.check_access = not windows and not _reads_everything()
         self.fresh_stats = windows
+        self.max_size = max_size
 
     def folder(self, folder: str, rel_folder: str, identity: tuple[int, int] | None = None
                ) -> tuple[list[_Record], list[ScanProblem], list[tuple[str, str, str, tuple[int, int]]]]:
@@ -444,7 +448,7 @@ class _FolderScanner:
         longest = max(map(len, names))
         names_fine = (not folder_problems and longest <= name_room and _SAFE_NAMES.fullmatch(joined) is not None
                       and ".\0" not in joined and " \0" not in joined and _RESERVED_NAME.search(joined) is None)
-        sizes_fine = max(sizes) <= MAX_BLOB_LENGTH
+        sizes_fine = self.max_size is None or max(sizes) <= self.max_size
         folder_length = utf16_len(rel_folder)
         if rel_folder and folder_length > self.folder_room:
             why = self.limits.folder_problem(rel_folder)
@@ -464,7 +468,7 @@ class _FolderScanner:
             if naming:
                 problems.append(ScanProblem(rel, "cannot become a blob name: " + "; ".join(naming)))
                 continue
-            if size > MAX_BLOB_LENGTH:
+            if self.max_size is not None and size > self.max_size:
                 problems.append(ScanProblem(rel, f"{size:,} bytes is more than a 2014-11-01 manifest block "
                                                  f"list can describe ({MAX_BLOB_LENGTH:,} bytes)"))
                 continue
@@ -507,13 +511,14 @@ class _Run(NamedTuple):
 
 
 def _scan(root: Path, include: tuple[str, ...], exclude: tuple[str, ...], container: str,
-          prefix: str, limits: PathLimits, platform: Platform = HOST) -> ScanResult:
+          prefix: str, limits: PathLimits, platform: Platform = HOST,
+          max_size: int | None = MAX_BLOB_LENGTH) -> ScanResult:
     try:
         root_dev = os.stat(root).st_dev if os.path.isdir(root) else -1
     except OSError:
         root_dev = -1
     walker = _FolderScanner(os.path.realpath(root), include, exclude, container, prefix, limits, root_dev=root_dev,
-                            platform=platform)
+                            platform=platform, max_size=max_size)
     builder = StagedTableBuilder(walker.blob_prefix)
     if not os.path.isdir(root):
         return ScanResult(str(root), builder.build(),

@@ -3,7 +3,9 @@
 Checks, each problem naming the file: the manifest parses and is valid; its MD5 equals the hash the
 journal recorded when seedctl wrote it (so an edited manifest is caught even when it is well-formed);
 its DriveId is the journal's serial; every blob's file exists with the manifest's Length; every
-block's MD5 matches; the whole-file MD5 (ClientData) matches.
+block's (block blob) or listed page range's (page blob) MD5 matches; the whole-file CRC-64
+(ClientData) matches: over the blocks, or over the page ranges with zeros between them (a drive an
+earlier seedctl wrote: the whole-file MD5).
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
+import seedctl.crc64 as crc64
 from seedctl.drives.formats.journal import JournalError, read_journal
 from seedctl.drives.formats.layout import Confinement, local_from_file_path
-from seedctl.drives.formats.manifest import MANIFEST_NAME, ManifestError, manifest_hash, read_manifest
+from seedctl.drives.formats.manifest import (
+    MANIFEST_NAME,
+    ManifestBlob,
+    ManifestError,
+    manifest_hash,
+    read_manifest,
+)
 from seedctl.drives.writing.progress import ProgressCallback, ProgressEvent
 from seedctl.errors import DriveError
 
@@ -84,7 +95,7 @@ def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> Ve
     except DriveError as exc:
         return VerifyReport(str(mount), manifest.drive_id, digest, 0, 0, (VerifyProblem("\\" + MANIFEST_NAME,
                                                                                       str(exc)),))
-    total = sum(b.length for b in manifest.blobs)
+    total = sum(b.page_ranges.covered_bytes() if b.is_page_blob else b.length for b in manifest.blobs)
     done = 0
     files = 0
     buf = bytearray(_CHUNK)
@@ -111,7 +122,6 @@ def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> Ve
         if size != blob.length:
             problems.append(VerifyProblem(blob.file_path, f"is {size:,} bytes, the manifest says {blob.length:,}"))
             continue
-        whole = hashlib.md5()
         bad_block = None
         try:
             fd = os.open(local, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -124,30 +134,64 @@ def verify_drive(mount: Path, *, progress: ProgressCallback | None = None) -> Ve
                     problems.append(VerifyProblem(blob.file_path, "was replaced while it was checked (not the "
                                                   "regular file on the drive that was found)"))
                     continue
-                for block in blob.blocks:
-                    view = memoryview(buf)[:block.length]
-                    got = 0
-                    while got < block.length:
-                        n = fh.readinto(view[got:])
-                        if not n:
-                            break
-                        got += n
-                    if got != block.length:
-                        bad_block = f"ends early in the block at offset {block.offset:,}"
-                        break
-                    whole.update(view)
-                    if hashlib.md5(view).hexdigest().upper() != block.md5_hex:
-                        bad_block = bad_block or f"block at offset {block.offset:,} does not match its MD5"
-                    done += block.length
+
+                def moved(n: int, before: int = done, name: str = blob.file_path, count: int = files) -> None:
                     if progress is not None:
-                        progress(ProgressEvent(manifest.drive_id, "verifying", done, total, files, len(manifest.blobs),
-                                               blob.file_path))
+                        progress(ProgressEvent(manifest.drive_id, "verifying", before + n, total, count,
+                                               len(manifest.blobs), name))
+
+                bad_block, counted = _check_content(fh, blob, buf, moved)
+                done += counted
         except OSError as exc:
             problems.append(VerifyProblem(blob.file_path, f"cannot be read: {exc.strerror or exc}"))
             continue
         files += 1
         if bad_block:
             problems.append(VerifyProblem(blob.file_path, bad_block))
-        elif blob.content_md5_hex and whole.hexdigest().upper() != blob.content_md5_hex:
-            problems.append(VerifyProblem(blob.file_path, "whole-file MD5 does not match the manifest"))
     return VerifyReport(str(mount), manifest.drive_id, digest, files, done, tuple(problems))
+
+
+def _check_content(fh: BinaryIO, blob: ManifestBlob, buf: bytearray, progress: Callable[[int], None]
+                   ) -> tuple[str | None, int]:
+    """(what is wrong with one file's content, or None; bytes read). Every block (block blob) or
+    listed page range (page blob) is read and its MD5 compared; the whole-file CRC-64 in ClientData
+    is then checked: over the blocks, or over the ranges with the gaps between them as zeros (what
+    the imported blob holds there), so a range list that leaves out data is caught too. A drive an
+    earlier seedctl wrote carries the whole-file MD5 instead, checked over the blocks."""
+    parts = [(o, n, m.hex().upper()) for o, n, m in blob.page_ranges.raw()] if blob.is_page_blob else \
+        [(b.offset, b.length, b.md5_hex) for b in blob.blocks]
+    whole = hashlib.md5() if blob.content_md5_hex and not blob.is_page_blob else None
+    value = position = read = 0
+    problem = None
+    for offset, length, md5_hex in parts:
+        if offset != position:
+            fh.seek(offset)
+            value = crc64.combine(value, crc64.zeros(offset - position), offset - position)
+        view = memoryview(buf)[:length]
+        got = 0
+        while got < length:
+            n = fh.readinto(view[got:])
+            if not n:
+                break
+            got += n
+        if got != length:
+            return f"ends early in the {'range' if blob.is_page_blob else 'block'} at offset {offset:,}", read + got
+        value = crc64.combine(value, crc64.crc64(view), length)
+        if whole is not None:
+            whole.update(view)
+        if hashlib.md5(view).hexdigest().upper() != md5_hex:
+            problem = problem or (f"{'page range' if blob.is_page_blob else 'block'} at offset {offset:,} does not "
+                                  "match its MD5")
+        position = offset + length
+        read += length
+        progress(read)
+    if problem:
+        return problem, read
+    if blob.length != position:
+        value = crc64.combine(value, crc64.zeros(blob.length - position), blob.length - position)
+    if blob.content_crc64 is not None and value != blob.content_crc64:
+        what = "the listed page ranges with zeros between them" if blob.is_page_blob else "its blocks"
+        return f"whole-file CRC-64 of {what} does not match the manifest's", read
+    if whole is not None and whole.hexdigest().upper() != blob.content_md5_hex:
+        return "whole-file MD5 does not match the manifest", read
+    return None, read
