@@ -118,7 +118,13 @@ def test_signal_stops_a_drive_write_exits_130_and_apply_resumes(sig, windows_lik
     # It stopped inside the file: at most a few buffers were read after the signal, and the big
     # file was never completed; the journal holds only complete files, and the big file in flight
     # (larger than a commit group: checkpointed, kept to be resumed; issue 22).
-    assert all(done - signalled_at[1] <= 3 * (4 << 20) for done in seen_after), seen_after
+    # With Windows' waits the signal is handled only when the main thread's wait slice ends, and the
+    # copy runs on meanwhile at the disk's pace: the bytes read then depend on the slice and the load,
+    # and the 2 s bound above is the test. Otherwise the handler runs at once, and the copy stops within
+    # a few buffers of it (more when the loaded machine is slow to schedule the main thread).
+    if not windows_like:
+        limit = 3 * (4 << 20) * _contention()
+        assert all(done - signalled_at[1] <= limit for done in seen_after), (seen_after, signalled_at)
     state = read_drive_state(world.drive_path(serial))
     assert "big.vhd" not in state.completed and state.in_flight == ("big.vhd",)
     assert not list((world.drive_path(serial) / ".seedctl" / "tmp").iterdir())

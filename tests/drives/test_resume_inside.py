@@ -199,6 +199,8 @@ def test_a_damaged_range_file_starts_the_file_over(interrupted) -> None:
     assert result.bytes_read == len(data) and result.verify_report.ok
     assert check_drive(drive, staging, blob_type="page") == {"backup/DS-1/big.BaseBlob": []}
     assert not (drive / ".seedctl" / "ranges" / part.token).exists()  # the damaged one is gone
+
+
 @platforms.SYMLINKS
 def test_a_partial_file_replaced_by_a_link_is_never_written_through(interrupted, tmp_path) -> None:
     staging, drive, data, part = interrupted

@@ -62,6 +62,8 @@ def _victims(tmp_path: Path) -> dict[Path, bytes]:
         path.chmod(0o444)
         victims[path] = path.read_bytes()
     return victims
+
+
 @platforms.SYMLINKS
 def test_a_link_planted_at_the_next_temporary_name_is_never_written_through(tree, drive, tmp_path, monkeypatch):
     """The name the engine picks is taken by a link to a file outside the drive (as if guessed): the
@@ -100,6 +102,8 @@ def test_temporary_names_are_unpredictable(tree, drive, monkeypatch):
     assert len(seen) == 13 and len(set(seen)) == 13
     assert all(len(name) == len("0" * 32 + ".part") and int(name[:32], 16) >= 0 for name in seen)
     assert not any(name.startswith("0000000") for name in seen)  # not a counter
+
+
 @platforms.SYMLINKS
 def test_links_planted_in_seedctl_folders_during_the_copy_change_nothing_outside(tree, drive, tmp_path):
     """A writer on the drive keeps replacing every temporary and partial file it sees with a link to a
@@ -195,3 +199,29 @@ def test_the_time_is_set_after_the_close_and_survives_a_close_that_stamps_it(tre
         assert os.lstat(drive / "seed" / rel).st_mtime_ns == record.dst_mtime_ns
     again = _run(tree, drive, blob_type)
     assert again == result and again.bytes_read == 0 and verify_drive(drive).ok
+
+
+@platforms.SYMLINKS
+@pytest.mark.parametrize("swapped", ["DS-1/f03.AIBBlob", "DS-3/big.BaseBlob"], ids=["small", "checkpointed"])
+def test_a_staging_file_swapped_for_a_link_after_the_scan_is_never_read(tree, drive, tmp_path, swapped):
+    """Between the plan's scan and the copy, a staging file becomes a link to a file outside staging
+    with the same size and modification time (all the old by-path open compared): the copy opens
+    the source through the staging folder without following a link, so it stops on that file and
+    the outside file's bytes never reach the drive."""
+    files = scan_staging(tree, container="backup", max_size=None).files
+    source = tree / swapped
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.bin"
+    secret.write_bytes(b"S" * source.stat().st_size)
+    st = source.stat()
+    os.utime(secret, ns=(st.st_atime_ns, st.st_mtime_ns))
+    source.unlink()
+    source.symlink_to(secret)
+    with pytest.raises(DriveError) as caught:
+        prepare_drive(drive, "SIM-T1", files, tree, owner_id="tmp", allow_simulated=True, blob_type="page",
+                      checkpoint_bytes=8 * MiB)
+    assert swapped in str(caught.value) and "symbolic link" in str(caught.value), caught.value
+    for path in drive.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert b"S" * 512 not in path.read_bytes(), path

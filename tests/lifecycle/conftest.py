@@ -85,11 +85,14 @@ def new_workspace(api: str, sandbox: Any, tmp_path: Path, blob_type: str | None 
     `blob_type` sets `staging.blob_type` (None: the spec's default, page)."""
     tag = uuid.uuid4().hex[:8]
     data = yaml.safe_load(EXAMPLE.read_text())
+    job = data["import_job"]
     if api == "databox":
-        job = data["import_job"]
         job["api"] = "databox"
         job.pop("diagnostics_path", None)
-        job["log_collection_level"] = job.pop("log_level", "Verbose")
+        job["log_collection_level"] = job.pop("log_level", job.get("log_collection_level", "Verbose"))
+    else:  # the demo spec's databox job, as a classic Import/Export one
+        job["api"] = "importexport"
+        job["log_level"] = job.pop("log_collection_level", "Verbose")
     if blob_type is not None:
         data["staging"]["blob_type"] = blob_type
     data["azure"]["subscription_id"] = str(uuid.uuid4())

@@ -5,9 +5,6 @@ changes; a damaged range is caught, repaired as a page blob, and verified.
 The checks do not use seedctl's readers: the manifests are read with ElementTree and the test's own
 page rules (tests/pagedrive.py), the CRC-64 is the pure-Python reference, and the blobs are read with
 plain azure-storage-blob calls (`get_blob_properties`, `download_blob`, `list_page_ranges`).
-
-Needs drive preparation that writes page blobs (`staging.blob_type`, issue 22's writing side): skipped
-until that is in the tree.
 """
 
 from __future__ import annotations

@@ -43,8 +43,8 @@ def test_sandbox_demo_contract() -> None:
     assert spec.staging.path == "./demo-work/staging"
     assert [d.serial for d in spec.drives] == ["SANDBOX-DRIVE-01", "SANDBOX-DRIVE-02"]
     assert [d.mount_point for d in spec.drives] == ["./demo-work/drives/d1", "./demo-work/drives/d2"]
-    assert spec.import_job is not None and spec.import_job.api == "importexport"
-    assert spec.providers == ("Microsoft.ImportExport",)
+    assert spec.import_job is not None and spec.import_job.api == "databox"  # what current agents use
+    assert spec.providers == ("Microsoft.DataBox",)
     key = spec.drives[0].bitlocker.key
     assert isinstance(key, SecretRef) and key.file == "./demo-work/keys/SANDBOX-DRIVE-01.key"
     # relative secret files are taken from the spec's folder
