@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -21,6 +24,25 @@ def write_tree(root: Path, files: dict[str, bytes]) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     return root
+
+
+def kill_at_first_event(child: str, args: list[str], key: str, what: str) -> dict:
+    """Run the Python source `child` with `args`; at the first JSON line it prints (which must hold
+    `key`, else the child finished before `what`), SIGKILL it and return that line's object."""
+    proc = subprocess.Popen([sys.executable, "-c", child, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, f"the child ended before {what}: {proc.stderr.read()[-2000:]}"
+        event = json.loads(line)
+        assert key in event, f"the child finished before {what}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    return event
 
 
 def pseudo(n: int, seed: int = 1) -> bytes:

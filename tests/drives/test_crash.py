@@ -13,7 +13,7 @@ import pytest
 from seedctl.drives import create_simulated_drive, prepare_drive, read_drive_state, scan_staging, verify_drive
 from seedctl.drives.formats.journal import read_journal
 
-from .conftest import loop_drive, pseudo, write_tree
+from .conftest import kill_at_first_event, loop_drive, pseudo, write_tree
 from platforms import SIGNALS
 
 pytestmark = SIGNALS
@@ -93,19 +93,8 @@ print(json.dumps({"finished": True}), flush=True)
 
 
 def _kill_inside(staging: Path, drive: Path, serial: str, target: str, frac: float) -> int:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD_AT, str(staging), str(drive), serial, target, str(frac)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"the child ended before {target} reached {frac:.0%}: {proc.stderr.read()[-2000:]}"
-        event = json.loads(line)
-        assert "done" in event, f"the child finished before {target} reached {frac:.0%}"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    event = kill_at_first_event(CHILD_AT, [str(staging), str(drive), serial, target, str(frac)], "done",
+                                f"{target} reached {frac:.0%}")
     return event["done"]
 
 

@@ -6,11 +6,7 @@ replaced by a link) starts the file over. And drives an earlier seedctl wrote (j
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +30,7 @@ from seedctl.drives.formats.journal import (
 from seedctl.drives.formats.manifest import CopiedBlob, write_manifest
 
 import platforms
-from .conftest import pseudo, write_tree
+from .conftest import kill_at_first_event, pseudo, write_tree
 
 MiB = 1 << 20
 INTERVAL = 8 * MiB  # the tests' checkpoint interval (the default is 256 MiB)
@@ -66,20 +62,8 @@ def big_file(blob_type: str) -> bytes:
 
 
 def kill_inside(staging: Path, drive: Path, blob_type: str, stop_at: int) -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(staging), str(drive), blob_type, str(stop_at)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        assert line, f"the child ended before byte {stop_at:,}: {proc.stderr.read()[-2000:]}"
-        event = json.loads(line)
-        assert "position" in event, f"the child finished before byte {stop_at:,}"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    return event
+    return kill_at_first_event(CHILD, [str(staging), str(drive), blob_type, str(stop_at)], "position",
+                               f"byte {stop_at:,}")
 
 
 @platforms.SIGNALS
