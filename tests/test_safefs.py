@@ -276,3 +276,34 @@ def test_lstat_each_reports_every_file_and_what_refused_it(scene, platform) -> N
     assert got["a/none"] is None and got["c/none"] is None
     assert not safefs.is_plain_file(got["a/lnk"])
     assert isinstance(got["b/one"], UnsafeEntry) and isinstance(got["../x"], UnsafeEntry)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_move_in_renames_from_a_held_folder_never_through_a_link(scene, platform) -> None:
+    """The copy engine's rename of each copy into seed/: from .seedctl/tmp held open (its path where
+    folders cannot be opened) to a name reached without links; a link at the name is replaced, a
+    folder there or a link on the way is refused, and the lstat of what landed is returned."""
+    tmp = scene.drive / ".seedctl" / "tmp"
+    for name in ("x.part", "y.part", "z.part"):
+        (tmp / name).write_bytes(b"copied " + name.encode())
+    (scene.drive / "seed" / "a" / "link.bin").symlink_to(scene.victim / "one")
+    (scene.drive / "seed" / "a" / "folder").mkdir()
+    (scene.drive / "seed" / "b").symlink_to(scene.victim, target_is_directory=True)
+    fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY) if platform.posix else None
+    src = (lambda name: name) if fd is not None else (lambda name: str(tmp / name))
+    try:
+        with Tree(scene.drive, what="drive D1", platform=platform) as tree:
+            landed = tree.move_in(fd, src("x.part"), "seed/a/f.bin")
+            assert (landed.st_size, landed.st_ino) == (len(b"copied x.part"), os.lstat(scene.drive / "seed/a/f.bin").st_ino)
+            landed = tree.move_in(fd, src("y.part"), "seed/a/link.bin")  # the link itself is replaced
+            assert not (scene.drive / "seed" / "a" / "link.bin").is_symlink() and landed.st_size == 13
+            with pytest.raises(UnsafeEntry, match="folder"):
+                tree.move_in(fd, src("z.part"), "seed/a/folder")
+            with pytest.raises(UnsafeEntry, match="seed/b is"):
+                tree.move_in(fd, src("z.part"), "seed/b/one")
+    finally:
+        if fd is not None:
+            os.close(fd)
+    assert (scene.drive / "seed" / "a" / "f.bin").read_bytes() == b"copied x.part"
+    assert (tmp / "z.part").exists()
+    assert snapshot(scene.victim) == scene.before

@@ -671,16 +671,15 @@ def _copy_all(anchor: DriveAnchor, side: _SideFolders, serial: str, staging_root
             for p in parents:
                 fsync_dir(Path(mount, p) if dir_fd is not None else Path(p))
 
-    def place(folder: str, name: str, rel: str, identity: tuple[int, int]) -> None:
-        """Rename a copy (.seedctl/<folder>/<name>) into seed/<rel>, both reached through the drive's
-        root folder without following a link (seedctl.safefs; retried while Windows reports the file
-        in use: seedctl.fsretry), and check that what landed there is the file written: a writer on
-        the drive that swapped the name for a link between the copy's last check and the rename has
-        its link removed (never followed) and the commit stops."""
+    def place(folder: Folder, name: str, rel: str, identity: tuple[int, int]) -> None:
+        """Rename a copy (`name` in one of .seedctl's folders, held open) into seed/<rel>, reached
+        through the drive's root folder without following a link (seedctl.safefs; retried while
+        Windows reports the file in use: seedctl.fsretry), and check that what landed there is the
+        file written: a writer on the drive that swapped the name for a link between the copy's last
+        check and the rename has its link removed (never followed) and the commit stops."""
         target = f"{DATA_DIR}/{rel}"
-        tree.replace(f"{SEEDCTL_DIR}/{folder}/{name}", target)
-        st = tree.lstat(target)
-        if st is None or (st.st_dev, st.st_ino) != identity or not stat.S_ISREG(st.st_mode):
+        st = tree.move_in(folder.fd, folder.name(name), target)
+        if (st.st_dev, st.st_ino) != identity or not stat.S_ISREG(st.st_mode):
             tree.remove_entry(target)
             error = replaced_error(f"{mount}/{DATA_DIR}/{rel}")
             error.rel_path = rel
@@ -711,7 +710,7 @@ def _copy_all(anchor: DriveAnchor, side: _SideFolders, serial: str, staging_root
             parents = set()
             for _, f, name, pending, _, _ in finished:
                 parent = make_parents(f.rel_path)
-                place(TMP_DIR, name, f.rel_path, pending.identity)
+                place(engine.folder, name, f.rel_path, pending.identity)
                 parents.add(parent)
             sync_names(parents)
             # the copy's mtime as the drive stored it was read when it was closed: no stat per file here
@@ -775,7 +774,7 @@ def _copy_all(anchor: DriveAnchor, side: _SideFolders, serial: str, staging_root
                                     result.crc64, result.parts, result.parts_crc, dst_mtime))
         anchor.check("committing a copied file")
         parent = make_parents(f.rel_path)
-        place(PARTIAL_DIR, base.token, f.rel_path, (seen.st_dev, seen.st_ino))
+        place(partial, base.token, f.rel_path, (seen.st_dev, seen.st_ino))
         sync_names({parent})
         journal.add_copied([(f.rel_path, f.blob_path, f.size, f.mtime_ns, dst_mtime, table.page, result.crc64, ref)])
         table.set_copied(i, page=table.page, crc=result.crc64, dst_mtime_ns=dst_mtime, parts=ref)
