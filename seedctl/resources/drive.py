@@ -410,6 +410,7 @@ class DriveNode(Node):
         if not hasattr(alloc, "for_serial"):
             raise DriveError(f"drive {self.name}: cannot allocate files: {alloc}")
         mine = alloc.for_serial(self.name)
+        interval = progress_interval(ctx.env.environ)  # a bad value stops here, before the drive is touched
         mount = ctx.spec.mount_path(self.drive)
         observed = ctx.observations.get(self.address)
         repair = set(observed.get("damaged", [])) if isinstance(observed, dict) else set()
@@ -424,7 +425,8 @@ class DriveNode(Node):
 
         prepare_drive(mount, self.name, mine.files, ctx.spec.staging_root(), owner_id=owner_id(ctx),
                       progress=progress, verify=bool(ctx.apply_options.get("verify")),
-                      allow_simulated=allow_simulated(ctx), repair=repair, blob_type=ctx.spec.staging.blob_type)
+                      allow_simulated=allow_simulated(ctx), repair=repair, blob_type=ctx.spec.staging.blob_type,
+                      progress_interval=interval)
         from seedctl.records import save_copy
 
         save_copy(ctx.spec.base_dir, self.name, mount)  # verify needs it after the drive has shipped
@@ -438,3 +440,24 @@ def _event_fields(event: Any) -> dict[str, Any]:
     if fields:
         return {k: getattr(event, k) for k in fields}
     return {"detail": str(event)}
+
+
+PROGRESS_INTERVAL_VARIABLE = "SEEDCTL_PROGRESS_INTERVAL"
+
+
+def progress_interval(environ: Mapping[str, str]) -> float | None:
+    """Seconds between a drive's progress events while copying, from SEEDCTL_PROGRESS_INTERVAL
+    (unset or empty: the engine's default, 0.2): a consumer of `apply --json` that wants every
+    step, or a test that must stop a copy at a point inside a file on a fast machine. A value that
+    is not a number of seconds from 0 to 60 stops the apply before any drive is touched."""
+    raw = environ.get(PROGRESS_INTERVAL_VARIABLE, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 60.0:  # also refuses nan and inf
+        raise DriveError(f"{PROGRESS_INTERVAL_VARIABLE}={raw[:40]!r} is not a number of seconds from 0 to 60; "
+                         "unset it (the default is 0.2) or give one such as 0.05")
+    return value

@@ -269,6 +269,9 @@ def test_sigkill_at_any_point_then_apply_converges(point, blob_type, tmp_path, s
     files = page_crash_files if blob_type == "page" else crash_files
     world = make_world(tmp_path, sandbox, files=files, capacity=256 * 1024 * 1024, shipment=True,
                        blob_type=blob_type)
+    # a progress event at every step of the copy: a drive copied in a fraction of a second still
+    # reports the points inside it that the kill waits for
+    world.environ["SEEDCTL_PROGRESS_INTERVAL"] = "0"
     control = sandbox.control
     sub = world.subscription_id
     # Azure-side steps take a moment (as in Azure), so a kill lands while each is in flight; the
@@ -346,3 +349,23 @@ def test_apply_asks_on_a_terminal_and_only_yes_approves(world, answer, code, cre
     assert bool(job_list(world)) is created
     if not created:
         assert "Apply cancelled." in out.getvalue()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "61", "nan", "inf"])
+def test_a_bad_progress_interval_stops_the_apply_before_a_drive_is_touched(value, tmp_path, sandbox):
+    world = make_world(tmp_path, sandbox, drives=1, files={"a.bin": b"x" * 512}, blob_type="block")
+    world.environ["SEEDCTL_PROGRESS_INTERVAL"] = value
+    result = world.cli("apply", "--auto-approve")
+    assert result.code == 1, result.out + result.err
+    text = result.out + result.err
+    assert "SEEDCTL_PROGRESS_INTERVAL" in text and "number of seconds from 0 to 60" in text, text
+    for serial in world.serials:
+        assert not (world.drive_path(serial) / "seed").exists()
+
+
+def test_progress_interval_from_the_environment() -> None:
+    from seedctl.resources.drive import progress_interval
+
+    assert progress_interval({}) is None and progress_interval({"SEEDCTL_PROGRESS_INTERVAL": " "}) is None
+    assert progress_interval({"SEEDCTL_PROGRESS_INTERVAL": "0"}) == 0.0
+    assert progress_interval({"SEEDCTL_PROGRESS_INTERVAL": "0.05"}) == 0.05

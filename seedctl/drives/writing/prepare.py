@@ -159,8 +159,9 @@ def drive_state(mount: Path, state: JournalState | None, *, blob_type: str | Non
 
 class _Reporter:
     def __init__(self, serial: str, callback: ProgressCallback | None, files_total: int, bytes_total: int,
-                 skipped_files: int, skipped_bytes: int) -> None:
+                 skipped_files: int, skipped_bytes: int, interval: float | None = None) -> None:
         self.serial, self.callback = serial, callback
+        self.interval = PROGRESS_INTERVAL if interval is None else interval
         self.files_total, self.bytes_total = files_total, bytes_total
         self.files_done, self.bytes_done = skipped_files, skipped_bytes
         self.skipped_bytes = skipped_bytes
@@ -171,7 +172,7 @@ class _Reporter:
         if self.callback is None:
             return
         now = time.monotonic()
-        if not force and now - self._last < PROGRESS_INTERVAL:
+        if not force and now - self._last < self.interval:
             return
         self._last = now
         self.callback(ProgressEvent(self.serial, phase, self.bytes_done, self.bytes_total, self.files_done,
@@ -212,12 +213,13 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
                   progress: ProgressCallback | None = None, verify: bool = False,
                   allow_simulated: bool = False, cancel: CancelToken | None = None,
                   repair: Collection[str] = (), blob_type: str = "block",
-                  checkpoint_bytes: int = CHECKPOINT_BYTES) -> PreparedDrive:
+                  checkpoint_bytes: int = CHECKPOINT_BYTES, progress_interval: float | None = None) -> PreparedDrive:
     """Make the drive at `mount` hold exactly `files` (in this order in the manifest), resumably.
 
     `blob_type` is the spec's `staging.blob_type`: "page" (every file a page blob: sizes multiples
     of 512, the plan checked them) or "block". A file journaled as the other type is copied again.
     `checkpoint_bytes`: how often a file larger than a commit group is checkpointed (tests use less).
+    `progress_interval`: seconds between progress events while copying (None: PROGRESS_INTERVAL).
 
     `owner_id` binds the drive to one spec (a drive prepared for another spec is refused).
     `allow_simulated` accepts sandbox drives (simulated folders, loop images): only for cloud: sandbox.
@@ -264,7 +266,8 @@ def prepare_drive(mount: Path, serial: str, files: Sequence[StagedFile], staging
     # journaled) frees space too: without counting it, a crash late in a large file on a well-filled
     # drive could never be resumed ("does not fit").
     freed += _leftover_bytes(mount, _interrupted(state), table)
-    reporter = _Reporter(serial, progress, len(files), total, len(files) - copy_files, total - copy_bytes)
+    reporter = _Reporter(serial, progress, len(files), total, len(files) - copy_files, total - copy_bytes,
+                         progress_interval)
     reporter.emit("checking", force=True)
     # Opened before the identity check and re-checked after it: the descriptor is the proven drive.
     anchor = DriveAnchor(mount, serial)
