@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import yaml  # noqa: E402
-from bench_copy import FreshDrive, prepare_caches, spread  # noqa: E402
+from bench_copy import FreshDrive, prepare_caches, spread, warm_up  # noqa: E402
 
 MiB = 1 << 20
 GOAL_RATIO = 1.3
@@ -291,6 +291,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a 1 GiB file, one round (a check that it runs)")
     ap.add_argument("--code", type=Path, default=ROOT, help="seedctl source tree to measure")
     ap.add_argument("--drives", type=int, default=1, help="write N drives at once (N files of gib/N each)")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="untimed cp+sync runs onto a fresh drive before the rounds (default 1; see warm_up)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench_large.py needs root (losetup, mount): skipped")
@@ -322,6 +324,7 @@ def main() -> int:
     resumes: list[float] = []
     loads = []
     try:
+        warmups = warm_up(work, staging, image, args.warmup)
         for r in range(args.rounds):
             loads.append(os.getloadavg()[0])
             for who in names[r % len(names):] + names[:r % len(names)]:
@@ -373,7 +376,8 @@ def main() -> int:
                                                         for i in rows]
     print(f"\n#### large: one {size / 2**30:g} GiB agent-shaped file ({facts['zero_bytes'] / size:.0%} zero runs), "
           f"{args.rounds} round(s), warm page cache, {CORES} cores")
-    print(f"1-minute load average at the start and end of each round: {', '.join(f'{x:.2f}' for x in loads)}\n")
+    print(f"1-minute load average at the start and end of each round: {', '.join(f'{x:.2f}' for x in loads)}")
+    print(f"untimed warm-up cp+sync before the rounds: {', '.join(f'{x:.2f} s' for x in warmups) or 'none'}\n")
     print("| contender | seconds min / median / max | MiB/s at median |\n|---|---|---|")
     for who, times in runs.items():
         print(f"| {who} | {spread(times)} | {size / MiB / statistics.median(times):,.0f} |")
@@ -402,8 +406,8 @@ def main() -> int:
     print(f"GOAL: seedctl apply peak RSS <= {GOAL_RSS_MIB} MiB: max {peak:.0f} MiB -> "
           f"{'met' if peak <= GOAL_RSS_MIB else 'missed'}")
     if args.json:
-        args.json.write_text(json.dumps({"set": "large", "bytes": size, "facts": facts, "cores": CORES, "runs": runs,
-                                         "cpu": CPU, "drives": drives_out,
+        args.json.write_text(json.dumps({"set": "large", "bytes": size, "warmups": warmups, "facts": facts,
+                                         "cores": CORES, "runs": runs, "cpu": CPU, "drives": drives_out,
                                          "resumes": resumes, "ratios": ratios, "rss_mib": rss, "loads": loads},
                                         indent=1))
     return 0
