@@ -169,9 +169,9 @@ def warm_up(work: Path, staging: Path, image: int, times: int, inodes: int = 10_
 
     On the VM this was measured on, memory the guest has not used for a while is handed back to
     the host, and the first run that fills that much page cache again pays for getting it back:
-    1 GiB `cp` + sync onto a fresh image took 3.46 s first and 1.05-1.69 s right after, in every
-    new process and after idle time, and a 12 GiB touch of fresh memory took 46 s. Without a
-    warm-up, whichever contender runs first in round 1 carries that cost."""
+    1 GiB `cp` + sync onto a fresh image took 3.46 s first and 1.05-1.69 s right after in one
+    process (often, not every time: see docs/benchmarks.md), and one 12 GiB touch of fresh memory
+    took 46 s. Without a warm-up, whichever contender runs first in round 1 may carry that cost."""
     seconds = []
     for _ in range(times):
         with FreshDrive(work, image, inodes) as drive:

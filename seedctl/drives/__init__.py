@@ -64,7 +64,7 @@ _LAZY = {
     "cost_on_drive": "placement.allocate", "usable_bytes": "placement.allocate",
     # writing: putting it there durably
     "DriveState": "writing.prepare", "PreparedDrive": "writing.prepare", "drive_state": "writing.prepare",
-    "prepare_drive": "writing.prepare", "read_drive_state": "writing.prepare",
+    "prepare_drive": "writing.prepare", "read_drive_state": "writing.prepare", "PROGRESS_INTERVAL": "writing.prepare",
     "LineProgress": "writing.progress", "ProgressCallback": "writing.progress", "ProgressEvent": "writing.progress",
     "VerifyProblem": "writing.verify", "VerifyReport": "writing.verify", "verify_drive": "writing.verify",
 }

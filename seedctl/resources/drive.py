@@ -447,9 +447,12 @@ PROGRESS_INTERVAL_VARIABLE = "SEEDCTL_PROGRESS_INTERVAL"
 
 def progress_interval(environ: Mapping[str, str]) -> float | None:
     """Seconds between a drive's progress events while copying, from SEEDCTL_PROGRESS_INTERVAL
-    (unset or empty: the engine's default, 0.2): a consumer of `apply --json` that wants every
-    step, or a test that must stop a copy at a point inside a file on a fast machine. A value that
-    is not a number of seconds from 0 to 60 stops the apply before any drive is touched."""
+    (unset or empty: None, the engine's default PROGRESS_INTERVAL): a consumer of `apply --json`
+    that wants every step, or a test that must stop a copy at a point inside a file on a fast
+    machine. A value that is not a number of seconds from 0 to 60 stops the apply before any drive
+    is touched."""
+    from seedctl.drives import PROGRESS_INTERVAL
+
     raw = environ.get(PROGRESS_INTERVAL_VARIABLE, "").strip()
     if not raw:
         return None
@@ -459,5 +462,5 @@ def progress_interval(environ: Mapping[str, str]) -> float | None:
         value = -1.0
     if not 0.0 <= value <= 60.0:  # also refuses nan and inf
         raise DriveError(f"{PROGRESS_INTERVAL_VARIABLE}={raw[:40]!r} is not a number of seconds from 0 to 60; "
-                         "unset it (the default is 0.2) or give one such as 0.05")
+                         f"unset it (the default is {PROGRESS_INTERVAL:g}) or give one such as 0.05")
     return value
